@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libgrpc-dev libgrpc++-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libgrpc-dev libgrpc++-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   libssl-dev libjansson-dev libmicrohttpd-dev libzstd-dev zlib1g-dev
   libcurl4-openssl-dev libedit-dev
   nodejs npm python3 python3-grpcio python3-protobuf curl openssl procps
