@@ -59,5 +59,10 @@ const struct cat_db *cat_snapshot_find_db(const struct cat_snapshot *s, const ch
 const struct cat_table *cat_db_find_table(const struct cat_db *db, const char *name);
 const struct cat_column *cat_table_find_column(const struct cat_table *t, const char *name);
 const struct cat_column *cat_table_column_by_id(const struct cat_table *t, uint32_t id);
+/* Lookups by stable id (NULL when absent). */
+const struct cat_db *cat_snapshot_db_by_id(const struct cat_snapshot *s, uint32_t id);
+const struct cat_table *cat_db_table_by_id(const struct cat_db *db, uint32_t id);
+/* A counter that grows with every published change (for caches). */
+uint64_t cat_snapshot_version(const struct cat_snapshot *s);
 
 #endif
