@@ -1,0 +1,1153 @@
+/*
+ * lp_parse.c: the line protocol parser, first stage of the write path
+ * (HTTP/gRPC body -> lp_next -> catalog -> WAL -> buffers).
+ *
+ * How a call to lp_next works:
+ *
+ *  1. Skip blank lines, leading spaces/tabs and `#` comment lines.
+ *  2. Find the end of the logical line. The common case is one memchr for
+ *     '\n' and one for '"' on that physical line: without a quote there is no
+ *     string value, so the line ends at the '\n'. With a quote, a small state
+ *     machine (logical_end) walks the structure of the line (series, field
+ *     keys, values) so that a '\n' inside a quoted string value does not end
+ *     the line. It agrees with the parser on every valid line, and on a bad
+ *     line it still says where the next line starts. A string left open at
+ *     the end of the buffer ends its line at the first '\n', so one stray
+ *     quote costs one line, not the rest of the body. One '\r' before the
+ *     terminator is dropped.
+ *  3. Advance the parser past the line (so an error leaves it on the next
+ *     one), check the line length, and parse [ls, le) with pointer-advancing
+ *     scanners that stop on a byte class table (lp__cls): names and tag
+ *     values point into the input unless they hold escapes, in which case
+ *     they are unescaped into per-line scratch memory that is reserved to the
+ *     line's length before the first byte is written (so no pointer handed
+ *     out for this line can move).
+ *  4. Check the line as a whole: duplicate keys (and a key used as tag and
+ *     field) through a small open-addressing table of key hashes.
+ *
+ * An error records the offending byte, a code and a message; lp_next turns
+ * the byte into a physical line and column. Nothing is allocated per line:
+ * the tag and field arrays, the scratch and the duplicate table grow to the
+ * widest line seen and are reused.
+ */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_int.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Bytes of a name or value shown in an error message. */
+#define SHOW_NAME 48
+#define SHOW_VALUE 40
+
+enum kind { K_MEAS, K_TAG_KEY, K_TAG_VALUE, K_FIELD_KEY };
+
+static const char *const kind_name[] = {"measurement", "tag key", "tag value", "field key"};
+/* Bytes that end a name or value of each kind. */
+static const uint8_t kind_stop[] = {
+    LP_C_COMMA | LP_C_SPACE,
+    LP_C_COMMA | LP_C_SPACE | LP_C_EQ,
+    LP_C_COMMA | LP_C_SPACE,
+    LP_C_COMMA | LP_C_SPACE | LP_C_EQ,
+};
+/* Bytes that a backslash escapes in each kind (any other "\x" stays as is). */
+static const uint8_t kind_esc[] = {
+    LP_C_COMMA | LP_C_SPACE | LP_C_BSL,
+    LP_C_COMMA | LP_C_SPACE | LP_C_EQ | LP_C_BSL,
+    LP_C_COMMA | LP_C_SPACE | LP_C_EQ | LP_C_BSL,
+    LP_C_COMMA | LP_C_SPACE | LP_C_EQ | LP_C_BSL,
+};
+#define STRING_ESC (LP_C_QUOTE | LP_C_BSL)
+
+static inline unsigned
+cls(const char *s)
+{
+    return lp__cls[(unsigned char)*s];
+}
+
+static inline uint32_t
+sat_add_u32(uint32_t a, uint64_t b)
+{
+    uint64_t r = (uint64_t)a + b;
+    return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/* ---- limits, lifecycle -------------------------------------------------- */
+
+void
+lp_limits_default(struct lp_limits *l)
+{
+    l->max_line_len = LP_DEFAULT_MAX_LINE_LEN;
+    l->max_tags = LP_DEFAULT_MAX_TAGS;
+    l->max_fields = LP_DEFAULT_MAX_FIELDS;
+    l->max_name_len = LP_DEFAULT_MAX_NAME_LEN;
+    l->max_tag_value_len = LP_DEFAULT_MAX_TAG_VALUE_LEN;
+    l->max_string_len = LP_DEFAULT_MAX_STRING_LEN;
+}
+
+const char *
+lp_field_type_name(enum lp_field_type t)
+{
+    switch (t) {
+    case LP_FLOAT:
+        return "float";
+    case LP_INT:
+        return "integer";
+    case LP_UINT:
+        return "unsigned";
+    case LP_BOOL:
+        return "boolean";
+    case LP_STRING:
+        return "string";
+    }
+    return "unknown";
+}
+
+#define INITIAL_KEYS 16u
+
+struct lp_parser *
+lp_parser_new(const char *buf, size_t len, const struct lp_limits *limits)
+{
+    struct lp_parser *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    lp_limits_default(&p->lim);
+    if (limits) {
+        if (limits->max_line_len)
+            p->lim.max_line_len = limits->max_line_len;
+        if (limits->max_tags)
+            p->lim.max_tags = limits->max_tags;
+        if (limits->max_fields)
+            p->lim.max_fields = limits->max_fields;
+        if (limits->max_name_len)
+            p->lim.max_name_len = limits->max_name_len;
+        if (limits->max_tag_value_len)
+            p->lim.max_tag_value_len = limits->max_tag_value_len;
+        if (limits->max_string_len)
+            p->lim.max_string_len = limits->max_string_len;
+    }
+    p->tags_cap = p->lim.max_tags < INITIAL_KEYS ? p->lim.max_tags : INITIAL_KEYS;
+    p->fields_cap = p->lim.max_fields < INITIAL_KEYS ? p->lim.max_fields : INITIAL_KEYS;
+    p->tags = malloc(p->tags_cap * sizeof *p->tags);
+    p->tag_pos = malloc(p->tags_cap * sizeof *p->tag_pos);
+    p->fields = malloc(p->fields_cap * sizeof *p->fields);
+    p->field_pos = malloc(p->fields_cap * sizeof *p->field_pos);
+    p->dedup_cap = 64;
+    p->dedup = malloc(p->dedup_cap * sizeof *p->dedup);
+    if (!p->tags || !p->tag_pos || !p->fields || !p->field_pos || !p->dedup) {
+        lp_parser_free(p);
+        return NULL;
+    }
+    lp_parser_reset(p, buf, len);
+    return p;
+}
+
+void
+lp_parser_reset(struct lp_parser *p, const char *buf, size_t len)
+{
+    if (!buf)
+        len = 0;
+    p->buf = buf;
+    p->end = buf ? buf + len : NULL;
+    p->pos = buf;
+    p->pls = buf;
+    p->line_no = 1;
+    p->scratch_len = 0;
+}
+
+void
+lp_parser_free(struct lp_parser *p)
+{
+    if (!p)
+        return;
+    free(p->tags);
+    free(p->tag_pos);
+    free(p->fields);
+    free(p->field_pos);
+    free(p->scratch);
+    free(p->numbuf);
+    free(p->dedup);
+    if (p->c_locale)
+        freelocale(p->c_locale);
+    free(p);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void fail(struct lp_parser *p, const char *at, enum st_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5), cold));
+
+static void
+fail(struct lp_parser *p, const char *at, enum st_code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->e_msg, sizeof p->e_msg, fmt, ap);
+    va_end(ap);
+    p->e_at = at;
+    p->e_code = code;
+}
+
+/* A quoted copy of a name or value for a message (a static-size buffer). */
+struct shown {
+    char s[4 * SHOW_NAME + 8];
+};
+
+static struct shown
+show(const char *s, size_t len, size_t max)
+{
+    struct shown r;
+    lp__quote(r.s, sizeof r.s, s, len, max);
+    return r;
+}
+
+static const char *
+token_end(const char *s, const char *le)
+{
+    while (s < le && *s != ',' && *s != ' ')
+        s++;
+    return s;
+}
+
+static void
+fail_ctrl(struct lp_parser *p, const char *at, unsigned c, const char *what)
+{
+    if (c == '\t')
+        fail(p, at, ST_EPARSE, "tab in %s (only spaces separate the parts of a line)", what);
+    else if (c == '\r')
+        fail(p, at, ST_EPARSE, "carriage return in %s", what);
+    else
+        fail(p, at, ST_EPARSE, "control character 0x%02x in %s", c, what);
+}
+
+/* ---- scratch memory ------------------------------------------------------- */
+
+/*
+ * Make room for the unescaped text of the whole current line. Called before
+ * the first byte of the line is written to scratch, so growing it moves
+ * nothing that was handed out.
+ */
+static bool
+reserve_scratch(struct lp_parser *p, size_t line_len)
+{
+    if (p->scratch_cap >= line_len)
+        return true;
+    size_t cap = (line_len + 4095) & ~(size_t)4095;
+    char *n = realloc(p->scratch, cap);
+    if (!n)
+        return false;
+    p->scratch = n;
+    p->scratch_cap = cap;
+    return true;
+}
+
+/* Copy s[0..len) to scratch, turning each "\x" with x in esc_mask into x. */
+static void
+unescape(struct lp_parser *p, const char *s, const char *e, unsigned esc_mask, struct lp_str *out)
+{
+    char *d0 = p->scratch + p->scratch_len, *d = d0;
+    while (s < e) {
+        if (*s == '\\' && s + 1 < e && (cls(s + 1) & esc_mask)) {
+            *d++ = s[1];
+            s += 2;
+        } else {
+            *d++ = *s++;
+        }
+    }
+    out->p = d0;
+    out->len = (uint32_t)(d - d0);
+    p->scratch_len += out->len;
+}
+
+/* ---- names and tag values ------------------------------------------------- */
+
+/*
+ * Scan a measurement, tag key, tag value or field key starting at s; stop at
+ * the first unescaped delimiter of its kind or at le. Checks control
+ * characters, UTF-8, a trailing backslash and the length limit. Returns the
+ * stop position, or NULL with the error recorded.
+ */
+static const char *
+scan_text(struct lp_parser *p, const char *s, const char *ls, const char *le, enum kind k,
+          struct lp_str *out)
+{
+    const char *start = s;
+    const unsigned stop = kind_stop[k];
+    const unsigned brk = stop | LP_C_BSL | LP_C_CTRL | LP_C_HIGH;
+    bool esc = false;
+    for (;;) {
+        while (s < le && !(cls(s) & brk))
+            s++;
+        if (s == le)
+            break;
+        unsigned c = cls(s);
+        if (c & stop)
+            break;
+        if (c & LP_C_BSL) {
+            if (s + 1 < le && (cls(s + 1) & kind_esc[k])) {
+                esc = true;
+                s += 2;
+            } else {
+                s++; /* kept literally; the next byte is scanned as usual */
+            }
+            continue;
+        }
+        if (c & LP_C_CTRL) {
+            fail_ctrl(p, s, (unsigned char)*s, kind_name[k]);
+            return NULL;
+        }
+        int n = lp__utf8_len((const unsigned char *)s, (const unsigned char *)le);
+        if (UNLIKELY(n == 0)) {
+            fail(p, s, ST_EPARSE, "invalid UTF-8 in %s", kind_name[k]);
+            return NULL;
+        }
+        if (UNLIKELY(lp__utf8_is_c1((const unsigned char *)s, n))) {
+            fail(p, s, ST_EPARSE, "control character U+%04X in %s",
+                 (unsigned)(((unsigned char)s[0] & 0x1f) << 6 | ((unsigned char)s[1] & 0x3f)),
+                 kind_name[k]);
+            return NULL;
+        }
+        s += n;
+    }
+    if (UNLIKELY(s > start && s[-1] == '\\')) {
+        fail(p, s - 1, ST_EPARSE, "%s ends with a backslash", kind_name[k]);
+        return NULL;
+    }
+    if (LIKELY(!esc)) {
+        out->p = start;
+        out->len = (uint32_t)(s - start);
+    } else {
+        if (!reserve_scratch(p, (size_t)(le - ls))) {
+            fail(p, start, ST_ENOMEM, "out of memory");
+            return NULL;
+        }
+        unescape(p, start, s, kind_esc[k], out);
+    }
+    uint32_t max = k == K_TAG_VALUE ? p->lim.max_tag_value_len : p->lim.max_name_len;
+    if (UNLIKELY(out->len > max)) {
+        fail(p, start, ST_ELIMIT, "%s is too long (%u bytes, limit %u)", kind_name[k],
+             (unsigned)out->len, (unsigned)max);
+        return NULL;
+    }
+    return s;
+}
+
+static inline bool
+is_time(const struct lp_str *k)
+{
+    return k->len == 4 && memcmp(k->p, "time", 4) == 0;
+}
+
+/* ---- field values ------------------------------------------------------- */
+
+static inline bool
+at_delim(const char *s, const char *le)
+{
+    return s == le || *s == ',' || *s == ' ';
+}
+
+static bool
+ieq(const char *s, size_t n, const char *lit)
+{
+    size_t m = strlen(lit);
+    if (n != m)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+/* A value that fits no type: say why as precisely as we can. */
+static void
+fail_value(struct lp_parser *p, const char *t, const char *le, const struct lp_field *f)
+{
+    const char *e = token_end(t, le);
+    size_t n = (size_t)(e - t);
+    struct shown v = show(t, n, SHOW_VALUE), k = show(f->key.p, f->key.len, SHOW_NAME);
+    const char *u = t;
+    size_t un = n;
+    if (un && (*u == '-' || *u == '+')) {
+        u++;
+        un--;
+    }
+    if (n == 0) {
+        fail(p, t, ST_EPARSE, "missing value for field \"%s\"", k.s);
+        return;
+    }
+    if (ieq(u, un, "nan") || ieq(u, un, "inf") || ieq(u, un, "infinity")) {
+        fail(p, t, ST_EPARSE, "field \"%s\": NaN and infinity are not supported (got \"%s\")", k.s,
+             v.s);
+        return;
+    }
+    const char *hint = "";
+    char u0 = un ? *u : '\0';
+    bool digit = u0 >= '0' && u0 <= '9';
+    if (*t == '+')
+        hint = " (a leading '+' is not allowed)";
+    else if (u0 == '.')
+        hint = " (write a digit before the '.')";
+    else if (digit && t[n - 1] == '.')
+        hint = " (write a digit after the '.')";
+    else if (digit && (t[n - 1] == 'i' || t[n - 1] == 'u') &&
+             (memchr(t, '.', n) || memchr(t, 'e', n) || memchr(t, 'E', n)))
+        hint = " (integers have no fraction or exponent)";
+    else if (un && !digit)
+        hint = " (string values must be in double quotes)";
+    fail(p, t, ST_EPARSE, "invalid value \"%s\" for field \"%s\"%s", v.s, k.s, hint);
+}
+
+static const char *
+parse_bool(struct lp_parser *p, const char *s, const char *le, struct lp_field *f)
+{
+    const char *e = token_end(s, le);
+    size_t n = (size_t)(e - s);
+    int b = -1;
+    if (n == 1) {
+        b = (*s == 't' || *s == 'T') ? 1 : 0;
+    } else if (n == 4) {
+        if (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4))
+            b = 1;
+    } else if (n == 5) {
+        if (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5))
+            b = 0;
+    }
+    if (b < 0) {
+        fail_value(p, s, le, f);
+        return NULL;
+    }
+    f->type = LP_BOOL;
+    f->v.b = b == 1;
+    return e;
+}
+
+#if FLT_EVAL_METHOD == 0
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#endif
+
+/* 2^64 / 10, the largest value that can take one more digit without overflow (almost). */
+#define U64_DIV10 UINT64_C(1844674407370955161)
+
+static const char *
+parse_number(struct lp_parser *p, const char *s, const char *le, struct lp_field *f)
+{
+    const char *t = s;
+    bool neg = false;
+    if (*s == '-') {
+        neg = true;
+        s++;
+    }
+    const char *ds = s;
+    uint64_t v = 0;
+    bool big = false;
+    while (s < le) {
+        unsigned d = (unsigned)((unsigned char)*s - '0');
+        if (d > 9)
+            break;
+        if (UNLIKELY(v >= U64_DIV10) && (v > U64_DIV10 || d > 5))
+            big = true;
+        else if (!big)
+            v = v * 10 + d;
+        s++;
+    }
+    size_t n_int = (size_t)(s - ds);
+    if (UNLIKELY(n_int == 0)) {
+        fail_value(p, t, le, f);
+        return NULL;
+    }
+    if (s < le && *s == 'i') {
+        s++;
+        if (UNLIKELY(!at_delim(s, le))) {
+            fail_value(p, t, le, f);
+            return NULL;
+        }
+        uint64_t lim = neg ? (UINT64_C(1) << 63) : (uint64_t)INT64_MAX;
+        if (UNLIKELY(big || v > lim)) {
+            struct shown vs = show(t, (size_t)(s - t), SHOW_VALUE);
+            struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+            fail(p, t, ST_EPARSE, "integer \"%s\" of field \"%s\" is out of range (int64)", vs.s,
+                 ks.s);
+            return NULL;
+        }
+        f->type = LP_INT;
+        f->v.i = neg ? (int64_t)(0 - v) : (int64_t)v;
+        return s;
+    }
+    if (s < le && *s == 'u') {
+        s++;
+        if (UNLIKELY(!at_delim(s, le))) {
+            fail_value(p, t, le, f);
+            return NULL;
+        }
+        if (UNLIKELY(neg || big)) {
+            struct shown vs = show(t, (size_t)(s - t), SHOW_VALUE);
+            struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+            fail(p, t, ST_EPARSE, "unsigned integer \"%s\" of field \"%s\" is %s", vs.s, ks.s,
+                 neg ? "negative" : "out of range (uint64)");
+            return NULL;
+        }
+        f->type = LP_UINT;
+        f->v.u = v;
+        return s;
+    }
+
+    /* A float: -?digits[.digits][(e|E)[+-]?digits]. */
+    size_t n_frac = 0;
+    uint64_t m = v;
+    bool exact = !big && n_int <= 19;
+    if (s < le && *s == '.') {
+        s++;
+        const char *fs = s;
+        while (s < le && (unsigned)((unsigned char)*s - '0') <= 9) {
+            if (n_int + (size_t)(s - fs) < 19)
+                m = m * 10 + (unsigned)((unsigned char)*s - '0');
+            else
+                exact = false;
+            s++;
+        }
+        n_frac = (size_t)(s - fs);
+        if (UNLIKELY(n_frac == 0)) {
+            fail_value(p, t, le, f);
+            return NULL;
+        }
+    }
+    long exp10 = 0;
+    if (s < le && (*s == 'e' || *s == 'E')) {
+        s++;
+        bool eneg = false;
+        if (s < le && (*s == '+' || *s == '-')) {
+            eneg = *s == '-';
+            s++;
+        }
+        const char *es = s;
+        while (s < le && (unsigned)((unsigned char)*s - '0') <= 9) {
+            if (exp10 < 100000)
+                exp10 = exp10 * 10 + ((unsigned char)*s - '0');
+            s++;
+        }
+        if (UNLIKELY(s == es)) {
+            fail_value(p, t, le, f);
+            return NULL;
+        }
+        if (eneg)
+            exp10 = -exp10;
+    }
+    if (UNLIKELY(!at_delim(s, le))) {
+        fail_value(p, t, le, f);
+        return NULL;
+    }
+    f->type = LP_FLOAT;
+#if FLT_EVAL_METHOD == 0
+    /* Clinger's fast path: m and 10^|e| are exact doubles, so one IEEE
+     * multiplication or division rounds correctly. */
+    long e10 = exp10 - (long)n_frac;
+    if (exact && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        double d = (double)m;
+        d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+        f->v.f = neg ? -d : d;
+        return s;
+    }
+    if (exact && m == 0) {
+        f->v.f = neg ? -0.0 : 0.0;
+        return s;
+    }
+#endif
+    size_t len = (size_t)(s - t);
+    char stack[64];
+    char *tmp = stack;
+    if (len + 1 > sizeof stack) {
+        if (p->numbuf_cap < len + 1) {
+            char *nb = realloc(p->numbuf, len + 1);
+            if (!nb) {
+                fail(p, t, ST_ENOMEM, "out of memory");
+                return NULL;
+            }
+            p->numbuf = nb;
+            p->numbuf_cap = len + 1;
+        }
+        tmp = p->numbuf;
+    }
+    if (!p->c_locale)
+        p->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    int rc = lp__float_slow(t, len, tmp, p->c_locale, &f->v.f);
+    if (UNLIKELY(rc != 0)) {
+        struct shown vs = show(t, len, SHOW_VALUE);
+        struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+        if (rc == -1)
+            fail(p, t, ST_EPARSE, "float \"%s\" of field \"%s\" is out of range", vs.s, ks.s);
+        else
+            fail(p, t, ST_EINTERNAL, "cannot convert float \"%s\" of field \"%s\"", vs.s, ks.s);
+        return NULL;
+    }
+    return s;
+}
+
+static const char *
+parse_string(struct lp_parser *p, const char *s, const char *ls, const char *le,
+             struct lp_field *f)
+{
+    const char *q = s + 1, *cs = q;
+    const unsigned brk = LP_C_QUOTE | LP_C_BSL | LP_C_CTRL | LP_C_HIGH;
+    bool esc = false;
+    for (;;) {
+        while (q < le && !(cls(q) & brk))
+            q++;
+        if (UNLIKELY(q == le)) {
+            struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+            fail(p, s, ST_EPARSE, "unterminated string value of field \"%s\" (no closing '\"')",
+                 ks.s);
+            return NULL;
+        }
+        unsigned c = cls(q);
+        if (c & LP_C_QUOTE)
+            break;
+        if (c & LP_C_BSL) {
+            if (q + 1 < le && (cls(q + 1) & STRING_ESC)) {
+                esc = true;
+                q += 2;
+            } else {
+                q++;
+            }
+            continue;
+        }
+        if (c & LP_C_CTRL) {
+            if (UNLIKELY(*q == '\0')) {
+                struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+                fail(p, q, ST_EPARSE, "NUL byte in string value of field \"%s\"", ks.s);
+                return NULL;
+            }
+            q++;
+            continue;
+        }
+        int n = lp__utf8_len((const unsigned char *)q, (const unsigned char *)le);
+        if (UNLIKELY(n == 0)) {
+            struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+            fail(p, q, ST_EPARSE, "invalid UTF-8 in string value of field \"%s\"", ks.s);
+            return NULL;
+        }
+        q += n;
+    }
+    f->type = LP_STRING;
+    if (LIKELY(!esc)) {
+        f->v.s.p = cs;
+        f->v.s.len = (uint32_t)(q - cs);
+    } else {
+        if (!reserve_scratch(p, (size_t)(le - ls))) {
+            fail(p, s, ST_ENOMEM, "out of memory");
+            return NULL;
+        }
+        unescape(p, cs, q, STRING_ESC, &f->v.s);
+    }
+    if (UNLIKELY(f->v.s.len > p->lim.max_string_len)) {
+        struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+        fail(p, s, ST_ELIMIT, "string value of field \"%s\" is too long (%u bytes, limit %u)",
+             ks.s, (unsigned)f->v.s.len, (unsigned)p->lim.max_string_len);
+        return NULL;
+    }
+    q++; /* the closing quote */
+    if (UNLIKELY(!at_delim(q, le))) {
+        struct shown ks = show(f->key.p, f->key.len, SHOW_NAME);
+        fail(p, q, ST_EPARSE, "unexpected text after the string value of field \"%s\"", ks.s);
+        return NULL;
+    }
+    return q;
+}
+
+static const char *
+parse_value(struct lp_parser *p, const char *s, const char *ls, const char *le,
+            struct lp_field *f)
+{
+    if (UNLIKELY(s == le)) {
+        fail_value(p, s, le, f);
+        return NULL;
+    }
+    char c = *s;
+    if (LIKELY((c >= '0' && c <= '9') || c == '-'))
+        return parse_number(p, s, le, f);
+    if (c == '"')
+        return parse_string(p, s, ls, le, f);
+    if (c == 't' || c == 'T' || c == 'f' || c == 'F')
+        return parse_bool(p, s, le, f);
+    fail_value(p, s, le, f);
+    return NULL;
+}
+
+/* ---- timestamp ------------------------------------------------------------ */
+
+static const char *
+parse_time(struct lp_parser *p, const char *s, const char *le, int64_t *out)
+{
+    const char *t = s;
+    bool neg = false;
+    if (*s == '-') {
+        neg = true;
+        s++;
+    }
+    const char *ds = s;
+    uint64_t v = 0;
+    bool big = false;
+    while (s < le) {
+        unsigned d = (unsigned)((unsigned char)*s - '0');
+        if (d > 9)
+            break;
+        if (UNLIKELY(v >= U64_DIV10) && (v > U64_DIV10 || d > 5))
+            big = true;
+        else if (!big)
+            v = v * 10 + d;
+        s++;
+    }
+    if (UNLIKELY(s == ds || (s < le && *s != ' '))) {
+        const char *e = s;
+        while (e < le && *e != ' ')
+            e++;
+        struct shown vs = show(t, (size_t)(e - t), SHOW_VALUE);
+        fail(p, t, ST_EPARSE, "invalid timestamp \"%s\" (expected an integer)", vs.s);
+        return NULL;
+    }
+    uint64_t lim = neg ? (UINT64_C(1) << 63) : (uint64_t)INT64_MAX;
+    if (UNLIKELY(big || v > lim)) {
+        struct shown vs = show(t, (size_t)(s - t), SHOW_VALUE);
+        fail(p, t, ST_EPARSE, "timestamp \"%s\" is out of range (int64)", vs.s);
+        return NULL;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return s;
+}
+
+/* ---- duplicate keys --------------------------------------------------------- */
+
+static inline uint64_t
+key_hash(const struct lp_str *k)
+{
+    const unsigned char *s = (const unsigned char *)k->p;
+    uint32_t n = k->len; /* >= 1 */
+    uint64_t a, b;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else {
+        a = (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+        b = 0;
+    }
+    uint64_t h = a * UINT64_C(0x9e3779b97f4a7c15) ^ b * UINT64_C(0xc2b2ae3d27d4eb4f) ^ n;
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 32);
+}
+
+static inline bool
+str_eq(const struct lp_str *a, const struct lp_str *b)
+{
+    return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* Reject a key used twice (as tag, as field, or as both) in one line. */
+static int
+check_duplicates(struct lp_parser *p, uint32_t nt, uint32_t nf)
+{
+    uint32_t n = nt + nf;
+    uint32_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (cap > p->dedup_cap) {
+        uint32_t *d = realloc(p->dedup, cap * sizeof *d);
+        if (!d) {
+            fail(p, p->field_pos[0], ST_ENOMEM, "out of memory");
+            return -1;
+        }
+        p->dedup = d;
+        p->dedup_cap = cap;
+    }
+    memset(p->dedup, 0, cap * sizeof *p->dedup);
+    uint32_t mask = cap - 1;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lp_str *k = i < nt ? &p->tags[i].key : &p->fields[i - nt].key;
+        uint32_t h = (uint32_t)key_hash(k) & mask;
+        for (;;) {
+            uint32_t j = p->dedup[h];
+            if (j == 0) {
+                p->dedup[h] = i + 1;
+                break;
+            }
+            j--;
+            const struct lp_str *o = j < nt ? &p->tags[j].key : &p->fields[j - nt].key;
+            if (str_eq(k, o)) {
+                struct shown ks = show(k->p, k->len, SHOW_NAME);
+                if (i < nt)
+                    fail(p, p->tag_pos[i], ST_EPARSE, "duplicate tag key \"%s\"", ks.s);
+                else if (j >= nt)
+                    fail(p, p->field_pos[i - nt], ST_EPARSE, "duplicate field key \"%s\"", ks.s);
+                else
+                    fail(p, p->field_pos[i - nt], ST_EPARSE,
+                         "\"%s\" is both a tag key and a field key", ks.s);
+                return -1;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    return 0;
+}
+
+/* ---- one line ------------------------------------------------------------- */
+
+static uint32_t
+grown_cap(uint32_t cap, uint32_t max)
+{
+    return cap > max / 2 ? max : cap * 2;
+}
+
+static bool
+grow_tags(struct lp_parser *p)
+{
+    uint32_t nc = grown_cap(p->tags_cap, p->lim.max_tags);
+    struct lp_tag *t = realloc(p->tags, (size_t)nc * sizeof *t);
+    if (!t)
+        return false;
+    p->tags = t;
+    const char **pos = realloc(p->tag_pos, (size_t)nc * sizeof *pos);
+    if (!pos)
+        return false;
+    p->tag_pos = pos;
+    p->tags_cap = nc;
+    return true;
+}
+
+static bool
+grow_fields(struct lp_parser *p)
+{
+    uint32_t nc = grown_cap(p->fields_cap, p->lim.max_fields);
+    struct lp_field *f = realloc(p->fields, (size_t)nc * sizeof *f);
+    if (!f)
+        return false;
+    p->fields = f;
+    const char **pos = realloc(p->field_pos, (size_t)nc * sizeof *pos);
+    if (!pos)
+        return false;
+    p->field_pos = pos;
+    p->fields_cap = nc;
+    return true;
+}
+
+static int
+parse_line(struct lp_parser *p, const char *ls, const char *le, struct lp_line *out)
+{
+    const char *s = ls;
+    uint32_t nt = 0, nf = 0;
+    p->scratch_len = 0;
+
+    s = scan_text(p, s, ls, le, K_MEAS, &out->measurement);
+    if (!s)
+        return -1;
+    if (UNLIKELY(out->measurement.len == 0)) {
+        fail(p, s, ST_EPARSE, "missing measurement");
+        return -1;
+    }
+    while (s < le && *s == ',') {
+        s++;
+        if (UNLIKELY(nt == p->tags_cap)) {
+            if (nt == p->lim.max_tags) {
+                fail(p, s, ST_ELIMIT, "too many tags (limit %u)", (unsigned)p->lim.max_tags);
+                return -1;
+            }
+            if (!grow_tags(p)) {
+                fail(p, s, ST_ENOMEM, "out of memory");
+                return -1;
+            }
+        }
+        struct lp_tag *t = &p->tags[nt];
+        const char *ks = s;
+        p->tag_pos[nt] = ks;
+        s = scan_text(p, s, ls, le, K_TAG_KEY, &t->key);
+        if (!s)
+            return -1;
+        if (UNLIKELY(t->key.len == 0)) {
+            fail(p, s, ST_EPARSE, "missing tag key after ','");
+            return -1;
+        }
+        if (UNLIKELY(s == le || *s != '=')) {
+            struct shown k = show(t->key.p, t->key.len, SHOW_NAME);
+            fail(p, s, ST_EPARSE, "missing '=' after tag key \"%s\"", k.s);
+            return -1;
+        }
+        if (UNLIKELY(is_time(&t->key))) {
+            fail(p, ks, ST_EPARSE, "tag key \"time\" is reserved (it names the timestamp)");
+            return -1;
+        }
+        s++;
+        s = scan_text(p, s, ls, le, K_TAG_VALUE, &t->value);
+        if (!s)
+            return -1;
+        if (UNLIKELY(t->value.len == 0)) {
+            struct shown k = show(t->key.p, t->key.len, SHOW_NAME);
+            fail(p, s, ST_EPARSE, "missing value for tag key \"%s\"", k.s);
+            return -1;
+        }
+        nt++;
+    }
+    while (s < le && *s == ' ')
+        s++;
+    if (UNLIKELY(s == le)) {
+        fail(p, s, ST_EPARSE, "missing field set (a line needs at least one <field>=<value>)");
+        return -1;
+    }
+    for (;;) {
+        if (UNLIKELY(nf == p->fields_cap)) {
+            if (nf == p->lim.max_fields) {
+                fail(p, s, ST_ELIMIT, "too many fields (limit %u)", (unsigned)p->lim.max_fields);
+                return -1;
+            }
+            if (!grow_fields(p)) {
+                fail(p, s, ST_ENOMEM, "out of memory");
+                return -1;
+            }
+        }
+        struct lp_field *f = &p->fields[nf];
+        const char *ks = s;
+        p->field_pos[nf] = ks;
+        s = scan_text(p, s, ls, le, K_FIELD_KEY, &f->key);
+        if (!s)
+            return -1;
+        if (UNLIKELY(f->key.len == 0)) {
+            fail(p, s, ST_EPARSE, nf ? "missing field key after ','" : "missing field key");
+            return -1;
+        }
+        if (UNLIKELY(s == le || *s != '=')) {
+            struct shown k = show(f->key.p, f->key.len, SHOW_NAME);
+            fail(p, s, ST_EPARSE, "missing '=' after field key \"%s\"", k.s);
+            return -1;
+        }
+        if (UNLIKELY(is_time(&f->key))) {
+            fail(p, ks, ST_EPARSE, "field key \"time\" is reserved (it names the timestamp)");
+            return -1;
+        }
+        s = parse_value(p, s + 1, ls, le, f);
+        if (!s)
+            return -1;
+        nf++;
+        if (s < le && *s == ',') {
+            s++;
+            continue;
+        }
+        break;
+    }
+    out->has_time = false;
+    while (s < le && *s == ' ')
+        s++;
+    if (s < le) {
+        s = parse_time(p, s, le, &out->time);
+        if (!s)
+            return -1;
+        out->has_time = true;
+        while (s < le && *s == ' ')
+            s++;
+        if (UNLIKELY(s < le)) {
+            fail(p, s, ST_EPARSE, "unexpected text after the timestamp");
+            return -1;
+        }
+    }
+    if (nt + nf > 1 && check_duplicates(p, nt, nf) != 0)
+        return -1;
+    out->n_tags = nt;
+    out->tags = p->tags;
+    out->n_fields = nf;
+    out->fields = p->fields;
+    return 0;
+}
+
+/* ---- splitting lines ---------------------------------------------------- */
+
+/*
+ * The end of the logical line starting at ls (its terminating '\n', or end)
+ * when its first physical line holds a '"' (which may open a string value
+ * containing newlines). *n_nl gets the number of '\n' inside the line. A
+ * string still open at the end of the buffer is not a string: the line then
+ * ends at phys_end, the first '\n'.
+ */
+static const char *
+logical_end(const char *ls, const char *end, const char *phys_end, uint32_t *n_nl)
+{
+    enum { S_SERIES, S_FIELDS, S_KEY, S_VALUE_START, S_VALUE, S_STRING } st = S_SERIES;
+    const char *s = ls;
+    uint64_t nl = 0;
+    while (s < end) {
+        char c = *s;
+        if (st == S_STRING) {
+            if (c == '\\' && s + 1 < end) {
+                nl += s[1] == '\n';
+                s += 2;
+                continue;
+            }
+            if (c == '"')
+                st = S_VALUE;
+            else if (c == '\n')
+                nl++;
+            s++;
+            continue;
+        }
+        if (c == '\n')
+            break;
+        if (c == '\\') {
+            s += (s + 1 < end && s[1] != '\n') ? 2 : 1;
+            if (st == S_FIELDS)
+                st = S_KEY;
+            else if (st == S_VALUE_START)
+                st = S_VALUE;
+            continue;
+        }
+        switch (st) {
+        case S_SERIES:
+            if (c == ' ')
+                st = S_FIELDS;
+            break;
+        case S_FIELDS:
+            st = c == ' ' ? S_FIELDS : c == '=' ? S_VALUE_START : S_KEY;
+            break;
+        case S_KEY:
+            if (c == '=') {
+                st = S_VALUE_START;
+            } else if (c == ' ') {
+                /* The timestamp (or garbage): no string can start after it. */
+                const char *e = memchr(s, '\n', (size_t)(end - s));
+                s = e ? e : end;
+                goto done;
+            }
+            break;
+        case S_VALUE_START:
+        case S_VALUE:
+            if (st == S_VALUE_START && c == '"') {
+                st = S_STRING;
+            } else if (c == ',') {
+                st = S_KEY;
+            } else if (c == ' ') {
+                const char *e = memchr(s, '\n', (size_t)(end - s));
+                s = e ? e : end;
+                goto done;
+            } else {
+                st = S_VALUE;
+            }
+            break;
+        case S_STRING:
+            break;
+        }
+        s++;
+    }
+    if (st == S_STRING) {
+        *n_nl = 0;
+        return phys_end;
+    }
+done:
+    *n_nl = nl > UINT32_MAX ? UINT32_MAX : (uint32_t)nl;
+    return s;
+}
+
+static void
+fill_error(const struct lp_parser *p, struct lp_error *err, const char *ls, size_t raw_len,
+           const char *pls0, uint32_t line0)
+{
+    if (!err)
+        return;
+    const char *at = p->e_at;
+    uint32_t line = line0;
+    const char *lstart = pls0;
+    const char *q = ls;
+    while (q < at && (q = memchr(q, '\n', (size_t)(at - q))) != NULL) {
+        line = sat_add_u32(line, 1);
+        lstart = ++q;
+    }
+    uint64_t col = (uint64_t)(at - lstart) + 1;
+    err->line = line;
+    err->column = col > UINT32_MAX ? UINT32_MAX : (uint32_t)col;
+    err->first_line = line0;
+    err->code = p->e_code;
+    err->offset = (uint64_t)(at - p->buf);
+    memcpy(err->msg, p->e_msg, sizeof err->msg);
+    err->msg[sizeof err->msg - 1] = '\0';
+    err->raw.p = ls;
+    err->raw.len = raw_len > UINT32_MAX ? UINT32_MAX : (uint32_t)raw_len;
+}
+
+enum lp_result
+lp_next(struct lp_parser *p, struct lp_line *out, struct lp_error *err)
+{
+    if (!p || !p->buf)
+        return LP_END;
+    const char *s = p->pos, *end = p->end;
+
+    /* Blank lines, leading blanks, comments. */
+    for (;;) {
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        if (s == end) {
+            p->pos = end;
+            return LP_END;
+        }
+        char c = *s;
+        if (c == '\n') {
+            s++;
+            p->line_no = sat_add_u32(p->line_no, 1);
+            p->pls = s;
+        } else if (c == '\r' && (s + 1 == end || s[1] == '\n')) {
+            s++;
+        } else if (c == '#') {
+            const char *nl = memchr(s, '\n', (size_t)(end - s));
+            s = nl ? nl : end;
+        } else {
+            break;
+        }
+    }
+
+    const char *ls = s;
+    const char *pls0 = p->pls;
+    uint32_t line0 = p->line_no;
+    const char *nl = memchr(ls, '\n', (size_t)(end - ls));
+    const char *lend = nl ? nl : end;
+    uint32_t n_inner = 0;
+    if (UNLIKELY(memchr(ls, '"', (size_t)(lend - ls)) != NULL))
+        lend = logical_end(ls, end, lend, &n_inner);
+    const char *le = lend;
+    if (le > ls && le[-1] == '\r')
+        le--;
+    if (lend < end) {
+        p->pos = lend + 1;
+        p->line_no = sat_add_u32(line0, (uint64_t)n_inner + 1);
+        p->pls = lend + 1;
+    } else {
+        p->pos = end;
+        p->line_no = sat_add_u32(line0, n_inner);
+        p->pls = end;
+    }
+
+    size_t len = (size_t)(le - ls);
+    if (UNLIKELY(len > p->lim.max_line_len)) {
+        p->e_at = ls + p->lim.max_line_len;
+        p->e_code = ST_ELIMIT;
+        snprintf(p->e_msg, sizeof p->e_msg, "line is too long (more than %u bytes)",
+                 (unsigned)p->lim.max_line_len);
+        fill_error(p, err, ls, p->lim.max_line_len, pls0, line0);
+        return LP_ERROR;
+    }
+    if (LIKELY(parse_line(p, ls, le, out) == 0)) {
+        out->line_no = line0;
+        out->raw.p = ls;
+        out->raw.len = (uint32_t)len;
+        return LP_LINE;
+    }
+    fill_error(p, err, ls, len, pls0, line0);
+    return LP_ERROR;
+}
