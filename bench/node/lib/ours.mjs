@@ -79,9 +79,9 @@ export class OursClient {
     const cols = [];
     for (let i = 0; i < n; i++) {
       const l = await this.readLine();
-      const c = /^col (\S+) (\S+)$/.exec(l);
+      const c = /^col (\S+)\t(.*)$/.exec(l);
       if (!c) throw new Error(`query_bench: unexpected line: ${l}`);
-      cols.push({ name: unescapeField(c[1]), type: c[2] });
+      cols.push({ name: unescapeField(c[2]), type: c[1] });
     }
     const rows = [];
     for (;;) {
