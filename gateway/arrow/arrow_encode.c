@@ -1,0 +1,576 @@
+/*
+ * arrow_encode.c: result schema and columnar batches (strata/batch.h) to
+ * Arrow IPC messages, for the gateway's Flight DoGet and for IPC files.
+ *
+ * Schema message: Message{version V5, header Schema{fields}}; each Field has
+ * its name, nullable flag, type (always with its type table, even an empty
+ * one), an empty children vector and, for columns that come from a table,
+ * the metadata `iox::column::type` = `iox::column_type::<tag|timestamp|
+ * field::float|field::integer|field::uinteger|field::string|field::boolean>`.
+ * Types: TIME -> Timestamp(NANOSECOND, no zone); STRING -> Utf8; FLOAT ->
+ * FloatingPoint(DOUBLE); INT -> Int(64, signed); UINT -> Int(64, unsigned);
+ * BOOL -> Bool; NULL -> Null. Every non-default scalar is written explicitly.
+ *
+ * RecordBatch message: Message{version V5, header RecordBatch{length, nodes,
+ * buffers}, bodyLength}. One FieldNode per column (rows, nulls); buffers per
+ * column: validity (length 0 when the slice has no nulls), then values
+ * (8 bytes each), bit-packed booleans, or int32 offsets + UTF-8 bytes. Every
+ * buffer starts at an 8-aligned body offset and is zero-padded to 8.
+ *
+ * Splitting: the header of a RecordBatch message has the same length for
+ * every batch of a schema (all its scalars are fixed-width), so the size of a
+ * FlightData for rows [lo, hi) is known from the body size, which is computed
+ * from the row count and, for strings, from two offsets. The encoder takes
+ * the longest run of rows whose FlightData fits the target (binary search),
+ * counting a validity bitmap for every column that has one, which can only
+ * overestimate. A row too big for the target goes alone if it fits the hard
+ * maximum.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrow_int.h"
+
+struct enc_field {
+    char *name;
+    enum st_type type;
+    enum st_role role;
+    bool nullable;
+};
+
+struct arrow_encoder {
+    struct enc_field *fields;
+    uint32_t n_fields;
+    struct arrow_kv *md; /* owned copies */
+    uint32_t n_md;
+    size_t target_bytes;
+    size_t max_bytes;
+    size_t rb_header_len; /* header length of every RecordBatch message */
+    uint32_t n_buffers;   /* buffers per RecordBatch */
+    int64_t (*nodes)[2];
+    int64_t (*buffers)[2];
+    struct st_buf header;
+    struct st_buf body;
+    /* the batch being encoded */
+    const struct st_batch *batch;
+    uint32_t next_row;
+    bool active;
+};
+
+static uint32_t
+buffers_of(enum st_type t)
+{
+    switch (t) {
+    case ST_TYPE_NULL:
+        return 0;
+    case ST_TYPE_STRING:
+        return 3;
+    default:
+        return 2;
+    }
+}
+
+static const char *
+iox_column_type(enum st_role role, enum st_type type)
+{
+    switch (role) {
+    case ST_ROLE_TIME:
+        return "iox::column_type::timestamp";
+    case ST_ROLE_TAG:
+        return "iox::column_type::tag";
+    case ST_ROLE_FIELD:
+        switch (type) {
+        case ST_TYPE_FLOAT:
+            return "iox::column_type::field::float";
+        case ST_TYPE_INT:
+            return "iox::column_type::field::integer";
+        case ST_TYPE_UINT:
+            return "iox::column_type::field::uinteger";
+        case ST_TYPE_STRING:
+            return "iox::column_type::field::string";
+        case ST_TYPE_BOOL:
+            return "iox::column_type::field::boolean";
+        default:
+            return NULL;
+        }
+    case ST_ROLE_NONE:
+        break;
+    }
+    return NULL;
+}
+
+static size_t
+pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static enum st_code
+fb_done(struct fbw *w, struct st_error *err)
+{
+    fbw_pad(w, 8, 0);
+    if (w->rc != ST_OK)
+        return st_error_set(err, w->rc, "encoding arrow message: %s", st_strerror(w->rc));
+    return ST_OK;
+}
+
+/* Message{version, header_type, header, bodyLength}; returns the header slot. */
+static size_t
+write_message(struct fbw *w, uint8_t header_type, int64_t body_len)
+{
+    size_t root = fbw_root(w);
+    struct fbw_field f[] = {
+        {MSG_VERSION, FBW_I16, ARROW_V5, 0},
+        {MSG_HEADER_TYPE, FBW_U8, header_type, 0},
+        {MSG_HEADER, FBW_OFFSET, 0, 0},
+        {MSG_BODY_LENGTH, FBW_I64, (uint64_t)body_len, 0},
+    };
+    size_t t = fbw_table(w, f, 4);
+    fbw_patch(w, root, t);
+    return f[2].pos;
+}
+
+static void
+write_kv_vector(struct fbw *w, size_t slot, const struct arrow_kv *kv, uint32_t n)
+{
+    size_t vec = fbw_offset_vector(w, n);
+    fbw_patch(w, slot, vec);
+    for (uint32_t i = 0; i < n; i++) {
+        struct fbw_field f[] = {{KV_KEY, FBW_OFFSET, 0, 0}, {KV_VALUE, FBW_OFFSET, 0, 0}};
+        size_t t = fbw_table(w, f, 2);
+        fbw_patch(w, vec + 4 + 4 * (size_t)i, t);
+        fbw_patch(w, f[0].pos, fbw_string(w, kv[i].key, strlen(kv[i].key)));
+        fbw_patch(w, f[1].pos, fbw_string(w, kv[i].value, strlen(kv[i].value)));
+    }
+}
+
+static uint8_t
+type_tag(enum st_type t)
+{
+    switch (t) {
+    case ST_TYPE_NULL:
+        return ARROW_T_NULL;
+    case ST_TYPE_TIME:
+        return ARROW_T_TIMESTAMP;
+    case ST_TYPE_STRING:
+        return ARROW_T_UTF8;
+    case ST_TYPE_FLOAT:
+        return ARROW_T_FLOAT;
+    case ST_TYPE_INT:
+    case ST_TYPE_UINT:
+        return ARROW_T_INT;
+    case ST_TYPE_BOOL:
+        return ARROW_T_BOOL;
+    }
+    return ARROW_T_NONE;
+}
+
+/* The type table of a field; every non-default value written explicitly. */
+static size_t
+write_type(struct fbw *w, enum st_type t)
+{
+    switch (t) {
+    case ST_TYPE_TIME: {
+        struct fbw_field f[] = {{TS_UNIT, FBW_I16, 3 /* NANOSECOND */, 0}};
+        return fbw_table(w, f, 1);
+    }
+    case ST_TYPE_FLOAT: {
+        struct fbw_field f[] = {{FLOAT_PRECISION, FBW_I16, 2 /* DOUBLE */, 0}};
+        return fbw_table(w, f, 1);
+    }
+    case ST_TYPE_INT:
+    case ST_TYPE_UINT: {
+        struct fbw_field f[] = {{INT_BITWIDTH, FBW_I32, 64, 0},
+                                {INT_SIGNED, FBW_U8, t == ST_TYPE_INT, 0}};
+        return fbw_table(w, f, 2);
+    }
+    default: /* Utf8, Bool, Null: empty tables, still present (Arrow C++ needs them) */
+        return fbw_table(w, NULL, 0);
+    }
+}
+
+enum st_code
+arrow_encode_schema(struct arrow_encoder *enc, struct arrow_msg *out, struct st_error *err)
+{
+    struct fbw w;
+    st_buf_reset(&enc->header);
+    fbw_init(&w, &enc->header);
+    size_t hdr = write_message(&w, ARROW_HDR_SCHEMA, 0);
+
+    struct fbw_field sf[] = {{SCHEMA_FIELDS, FBW_OFFSET, 0, 0},
+                             {SCHEMA_METADATA, FBW_OFFSET, 0, 0}};
+    size_t schema = fbw_table(&w, sf, enc->n_md ? 2 : 1);
+    fbw_patch(&w, hdr, schema);
+    size_t vec = fbw_offset_vector(&w, enc->n_fields);
+    fbw_patch(&w, sf[0].pos, vec);
+
+    for (uint32_t i = 0; i < enc->n_fields; i++) {
+        const struct enc_field *fd = &enc->fields[i];
+        const char *iox = iox_column_type(fd->role, fd->type);
+        struct fbw_field ff[] = {
+            {FIELD_NAME, FBW_OFFSET, 0, 0},
+            {FIELD_NULLABLE, FBW_U8, fd->nullable, 0},
+            {FIELD_TYPE_TYPE, FBW_U8, type_tag(fd->type), 0},
+            {FIELD_TYPE, FBW_OFFSET, 0, 0},
+            {FIELD_CHILDREN, FBW_OFFSET, 0, 0},
+            {FIELD_METADATA, FBW_OFFSET, 0, 0},
+        };
+        size_t t = fbw_table(&w, ff, iox ? 6 : 5);
+        fbw_patch(&w, vec + 4 + 4 * (size_t)i, t);
+        fbw_patch(&w, ff[0].pos, fbw_string(&w, fd->name, strlen(fd->name)));
+        fbw_patch(&w, ff[3].pos, write_type(&w, fd->type));
+        fbw_patch(&w, ff[4].pos, fbw_offset_vector(&w, 0));
+        if (iox) {
+            struct arrow_kv kv = {ARROW_IOX_COLUMN_TYPE, iox};
+            write_kv_vector(&w, ff[5].pos, &kv, 1);
+        }
+    }
+    if (enc->n_md) write_kv_vector(&w, sf[1].pos, enc->md, enc->n_md);
+    ST_TRY(fb_done(&w, err));
+    out->header = enc->header.data;
+    out->header_len = enc->header.len;
+    out->body = NULL;
+    out->body_len = 0;
+    out->n_rows = 0;
+    return ST_OK;
+}
+
+/* The RecordBatch header for the nodes and buffers in enc, into enc->header. */
+static enum st_code
+write_record_batch_header(struct arrow_encoder *enc, uint32_t n_rows, size_t body_len,
+                          struct st_error *err)
+{
+    struct fbw w;
+    st_buf_reset(&enc->header);
+    fbw_init(&w, &enc->header);
+    size_t hdr = write_message(&w, ARROW_HDR_RECORD_BATCH, (int64_t)body_len);
+    struct fbw_field f[] = {
+        {RB_LENGTH, FBW_I64, n_rows, 0},
+        {RB_NODES, FBW_OFFSET, 0, 0},
+        {RB_BUFFERS, FBW_OFFSET, 0, 0},
+    };
+    size_t t = fbw_table(&w, f, 3);
+    fbw_patch(&w, hdr, t);
+    fbw_patch(&w, f[1].pos, fbw_struct16_vector(&w, enc->nodes, enc->n_fields));
+    fbw_patch(&w, f[2].pos, fbw_struct16_vector(&w, enc->buffers, enc->n_buffers));
+    return fb_done(&w, err);
+}
+
+/* ---- bodies --------------------------------------------------------------- */
+
+static int64_t
+count_valid(const uint8_t *bm, uint32_t lo, uint32_t hi)
+{
+    int64_t c = 0;
+    uint32_t i = lo;
+    while (i < hi && (i & 7)) {
+        c += (bm[i >> 3] >> (i & 7)) & 1;
+        i++;
+    }
+    while (hi - i >= 8) {
+        c += __builtin_popcount(bm[i >> 3]);
+        i += 8;
+    }
+    while (i < hi) {
+        c += (bm[i >> 3] >> (i & 7)) & 1;
+        i++;
+    }
+    return c;
+}
+
+/* Bits [lo, lo + n) of src (src_bytes long) to dst starting at bit 0; tail bits 0. */
+static void
+copy_bits(uint8_t *dst, const uint8_t *src, size_t src_bytes, uint32_t lo, uint32_t n)
+{
+    size_t nb = ((size_t)n + 7) / 8;
+    unsigned s = lo & 7;
+    size_t k0 = lo >> 3;
+    if (s == 0) {
+        memcpy(dst, src + k0, nb);
+    } else {
+        for (size_t j = 0; j < nb; j++) {
+            size_t k = k0 + j;
+            uint8_t a = (uint8_t)(src[k] >> s);
+            uint8_t b = k + 1 < src_bytes ? (uint8_t)(src[k + 1] << (8 - s)) : 0;
+            dst[j] = a | b;
+        }
+    }
+    if (n & 7) dst[nb - 1] &= (uint8_t)((1u << (n & 7)) - 1);
+}
+
+/* Append a buffer of `len` bytes (copied from p, or zeroed when p is NULL),
+ * record it, pad to 8; returns where its bytes are. */
+static uint8_t *
+add_buffer(struct arrow_encoder *enc, uint32_t *bi, const void *p, size_t len, enum st_code *rc)
+{
+    size_t at = enc->body.len;
+    enc->buffers[*bi][0] = (int64_t)at;
+    enc->buffers[*bi][1] = (int64_t)len;
+    (*bi)++;
+    if (*rc != ST_OK) return NULL;
+    size_t padded = pad8(len);
+    *rc = st_buf_reserve(&enc->body, padded);
+    if (*rc != ST_OK) return NULL;
+    uint8_t *dst = enc->body.data + at;
+    if (p && len)
+        memcpy(dst, p, len);
+    else if (len)
+        memset(dst, 0, len);
+    memset(dst + len, 0, padded - len);
+    enc->body.len += padded;
+    return dst;
+}
+
+static size_t
+string_bytes(const struct st_column *c, uint32_t lo, uint32_t hi)
+{
+    int64_t d = (int64_t)c->v.offsets[hi] - (int64_t)c->v.offsets[lo];
+    return d > 0 ? (size_t)d : 0;
+}
+
+/* Upper bound of the body size of rows [lo, hi) (exact when every column
+ * with a validity bitmap has a null in the range). */
+static size_t
+body_bound(const struct arrow_encoder *enc, uint32_t lo, uint32_t hi)
+{
+    const struct st_batch *b = enc->batch;
+    size_t n = hi - lo, sum = 0;
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        const struct st_column *col = &b->cols[c];
+        if (col->type == ST_TYPE_NULL) continue;
+        if (col->validity && col->null_count > 0) sum += pad8((n + 7) / 8);
+        switch (col->type) {
+        case ST_TYPE_BOOL:
+            sum += pad8((n + 7) / 8);
+            break;
+        case ST_TYPE_STRING:
+            sum += pad8((n + 1) * 4) + pad8(string_bytes(col, lo, hi));
+            break;
+        default:
+            sum += n * 8;
+            break;
+        }
+    }
+    return sum;
+}
+
+static enum st_code
+encode_rows(struct arrow_encoder *enc, uint32_t lo, uint32_t hi, struct st_error *err)
+{
+    const struct st_batch *b = enc->batch;
+    uint32_t n = hi - lo, bi = 0;
+    size_t bm_bytes = ((size_t)n + 7) / 8;
+    size_t src_bm_bytes = ((size_t)b->n_rows + 7) / 8;
+    enum st_code rc = ST_OK;
+    st_buf_reset(&enc->body);
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        const struct st_column *col = &b->cols[c];
+        int64_t nulls = 0;
+        if (col->type == ST_TYPE_NULL)
+            nulls = n;
+        else if (col->validity && col->null_count > 0)
+            nulls = (int64_t)n - count_valid(col->validity, lo, hi);
+        enc->nodes[c][0] = n;
+        enc->nodes[c][1] = nulls;
+        if (col->type == ST_TYPE_NULL) continue;
+        if (nulls > 0) {
+            uint8_t *dst = add_buffer(enc, &bi, NULL, bm_bytes, &rc);
+            if (dst) copy_bits(dst, col->validity, src_bm_bytes, lo, n);
+        } else {
+            add_buffer(enc, &bi, NULL, 0, &rc);
+        }
+        switch (col->type) {
+        case ST_TYPE_BOOL: {
+            uint8_t *dst = add_buffer(enc, &bi, NULL, bm_bytes, &rc);
+            if (dst)
+                for (uint32_t i = 0; i < n; i++)
+                    if (col->v.b[lo + i]) dst[i >> 3] |= (uint8_t)(1u << (i & 7));
+            break;
+        }
+        case ST_TYPE_STRING: {
+            int32_t base = col->v.offsets[lo];
+            uint8_t *dst = add_buffer(enc, &bi, NULL, ((size_t)n + 1) * 4, &rc);
+            if (dst)
+                for (uint32_t i = 0; i <= n; i++)
+                    st_store_u32le(dst + 4 * (size_t)i, (uint32_t)(col->v.offsets[lo + i] - base));
+            size_t len = string_bytes(col, lo, hi);
+            add_buffer(enc, &bi, len ? col->str_data + base : NULL, len, &rc);
+            break;
+        }
+        default:
+            add_buffer(enc, &bi, n ? (const uint8_t *)col->v.raw + (size_t)lo * 8 : NULL,
+                       (size_t)n * 8, &rc);
+            break;
+        }
+    }
+    if (rc != ST_OK)
+        return st_error_set(err, rc, "encoding arrow record batch: %s", st_strerror(rc));
+    return write_record_batch_header(enc, n, enc->body.len, err);
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+static enum st_code
+check_schema_type(enum st_type t, const char *name, struct st_error *err)
+{
+    switch (t) {
+    case ST_TYPE_NULL:
+    case ST_TYPE_TIME:
+    case ST_TYPE_STRING:
+    case ST_TYPE_FLOAT:
+    case ST_TYPE_INT:
+    case ST_TYPE_UINT:
+    case ST_TYPE_BOOL:
+        return ST_OK;
+    }
+    return st_error_set(err, ST_EINVAL, "column \"%s\" has unknown type %d", name, (int)t);
+}
+
+struct arrow_encoder *
+arrow_encoder_new(const struct st_schema *schema, const struct arrow_encoder_opts *opts,
+                  struct st_error *err)
+{
+    struct arrow_encoder *enc = calloc(1, sizeof *enc);
+    if (!enc) {
+        st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
+        return NULL;
+    }
+    enc->target_bytes = opts && opts->target_bytes ? opts->target_bytes : ARROW_FLIGHT_TARGET_BYTES;
+    enc->max_bytes = opts && opts->max_bytes ? opts->max_bytes : ARROW_FLIGHT_MAX_BYTES;
+    if (enc->max_bytes < enc->target_bytes) enc->max_bytes = enc->target_bytes;
+    st_buf_init(&enc->header, SIZE_MAX); /* bounded by the schema's size */
+    st_buf_init(&enc->body, SIZE_MAX);   /* bounded by max_bytes through splitting */
+    enc->n_fields = schema->n_fields;
+    enc->fields = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *enc->fields);
+    enc->nodes = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *enc->nodes);
+    if (!enc->fields || !enc->nodes) goto nomem;
+    for (uint32_t i = 0; i < schema->n_fields; i++) {
+        const struct st_field *f = &schema->fields[i];
+        const char *name = f->name ? f->name : "";
+        if (check_schema_type(f->type, name, err) != ST_OK) goto fail;
+        enc->fields[i].name = strdup(name);
+        if (!enc->fields[i].name) goto nomem;
+        enc->fields[i].type = f->type;
+        enc->fields[i].role = f->role;
+        enc->fields[i].nullable = f->nullable;
+        enc->n_buffers += buffers_of(f->type);
+    }
+    enc->buffers = calloc(enc->n_buffers ? enc->n_buffers : 1, sizeof *enc->buffers);
+    if (!enc->buffers) goto nomem;
+    if (opts && opts->n_schema_metadata) {
+        enc->md = calloc(opts->n_schema_metadata, sizeof *enc->md);
+        if (!enc->md) goto nomem;
+        for (uint32_t i = 0; i < opts->n_schema_metadata; i++) {
+            enc->n_md = i + 1;
+            enc->md[i].key = strdup(opts->schema_metadata[i].key);
+            enc->md[i].value = strdup(opts->schema_metadata[i].value);
+            if (!enc->md[i].key || !enc->md[i].value) goto nomem;
+        }
+    }
+    /* Every RecordBatch header of this schema has this length. */
+    if (write_record_batch_header(enc, 0, 0, err) != ST_OK) goto fail;
+    enc->rb_header_len = enc->header.len;
+    if (arrow__flightdata_size(enc->rb_header_len, 0, false, 0) > enc->target_bytes) {
+        st_error_set(err, ST_ELIMIT,
+                     "arrow record batch header of %zu bytes exceeds the "
+                     "message budget of %zu bytes",
+                     enc->rb_header_len, enc->target_bytes);
+        goto fail;
+    }
+    return enc;
+nomem:
+    st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
+fail:
+    arrow_encoder_free(enc);
+    return NULL;
+}
+
+void
+arrow_encoder_free(struct arrow_encoder *enc)
+{
+    if (!enc) return;
+    for (uint32_t i = 0; enc->fields && i < enc->n_fields; i++)
+        free(enc->fields[i].name);
+    for (uint32_t i = 0; i < enc->n_md; i++) {
+        free((char *)enc->md[i].key);
+        free((char *)enc->md[i].value);
+    }
+    free(enc->md);
+    free(enc->fields);
+    free(enc->nodes);
+    free(enc->buffers);
+    st_buf_cleanup(&enc->header);
+    st_buf_cleanup(&enc->body);
+    free(enc);
+}
+
+enum st_code
+arrow_encode_batch(struct arrow_encoder *enc, const struct st_batch *batch, struct st_error *err)
+{
+    enc->active = false;
+    if (batch->n_cols != enc->n_fields)
+        return st_error_set(err, ST_EINVAL, "batch has %u columns, schema has %u", batch->n_cols,
+                            enc->n_fields);
+    for (uint32_t c = 0; c < batch->n_cols; c++)
+        if (batch->cols[c].type != enc->fields[c].type)
+            return st_error_set(err, ST_EINVAL,
+                                "column \"%s\" is %s in the batch, %s in the schema",
+                                enc->fields[c].name, st_type_name(batch->cols[c].type),
+                                st_type_name(enc->fields[c].type));
+    enc->batch = batch;
+    enc->next_row = 0;
+    enc->active = true;
+    return ST_OK;
+}
+
+static bool
+fits(const struct arrow_encoder *enc, uint32_t lo, uint32_t hi, size_t budget)
+{
+    return arrow__flightdata_size(enc->rb_header_len, body_bound(enc, lo, hi), false, 0) <= budget;
+}
+
+enum st_code
+arrow_encode_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got, struct st_error *err)
+{
+    *got = false;
+    if (!enc->active) return ST_OK;
+    const struct st_batch *b = enc->batch;
+    uint32_t lo = enc->next_row, hi;
+    if (b->n_rows == 0) {
+        hi = 0;
+    } else if (fits(enc, lo, b->n_rows, enc->target_bytes)) {
+        hi = b->n_rows;
+    } else {
+        /* the longest run that fits: lo..good fits, lo..bad does not */
+        uint32_t good = lo, bad = b->n_rows;
+        while (bad - good > 1) {
+            uint32_t mid = good + (bad - good) / 2;
+            if (fits(enc, lo, mid, enc->target_bytes))
+                good = mid;
+            else
+                bad = mid;
+        }
+        hi = good;
+        if (hi == lo) {
+            if (!fits(enc, lo, lo + 1, enc->max_bytes))
+                return st_error_set(err, ST_ELIMIT,
+                                    "row %u needs more than %zu bytes in one arrow message", lo,
+                                    enc->max_bytes);
+            hi = lo + 1;
+        }
+    }
+    ST_TRY(encode_rows(enc, lo, hi, err));
+    if (enc->header.len != enc->rb_header_len)
+        return st_error_set(err, ST_EINTERNAL, "arrow record batch header length changed");
+    enc->next_row = hi;
+    if (hi >= b->n_rows) enc->active = false;
+    out->header = enc->header.data;
+    out->header_len = enc->header.len;
+    out->body = enc->body.data;
+    out->body_len = enc->body.len;
+    out->n_rows = hi - lo;
+    *got = true;
+    return ST_OK;
+}
