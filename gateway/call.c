@@ -1,0 +1,509 @@
+/*
+ * call.c: the life of one gRPC call on the server, from the new-call event to the
+ * free. It owns the batch discipline of grpc-c-core.md so handlers never start a
+ * batch themselves:
+ *   arrival   re-post (grpc_server.c), RECV_CLOSE in its own batch, authenticate
+ *             (auth.c), read the single request message, deadline, then m->start;
+ *   unary     gw_call_reply: {initial md, message, status} in one batch;
+ *   streams   gw_call_queue + gw_call_stream_kick: one SEND in flight; the next message
+ *             goes out from the previous one's completion; when the queue is empty the
+ *             handler's `need` step produces more (normally on the pool), which is the
+ *             backpressure; the last message travels with the status;
+ *   offload   gw_call_offload: run a function on the pool, then come back to the worker
+ *             through an empty batch (the "wake");
+ *   finish    gw_call_finish: status + `strata-code` trailer; the handler reference is
+ *             dropped when the status batch completes; the context is freed when no
+ *             batch and no pool task is left (refs == 0).
+ * A client that cancels, disconnects or runs out of deadline completes RECV_CLOSE with
+ * cancelled=1: the engine is told through c->cancel, and streaming stops.
+ */
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_call.h"
+#include "strata/clock.h"
+#include "strata/log.h"
+
+static void pump(struct gw_call *c);
+
+static grpc_call_error
+start(struct gw_call *c, const grpc_op *ops, size_t n, struct gw_tag *tag)
+{
+    pthread_mutex_lock(&c->mu);
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
+    pthread_mutex_unlock(&c->mu);
+    if (e == GRPC_CALL_OK)
+        c->refs++;
+    else
+        st_log(ST_LOG_ERROR, "grpc", "start_batch failed: %d", (int)e);
+    return e;
+}
+
+bool
+gw_call_is_cancelled(const struct gw_call *c)
+{
+    return (c->close_done && c->cancelled) || atomic_load(&c->cancel);
+}
+
+const char *
+gw_call_md(const struct gw_call *c, const char *key, size_t *len)
+{
+    for (size_t i = 0; i < c->req_md.count; i++) {
+        const grpc_metadata *m = &c->req_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, key) == 0) {
+            *len = GRPC_SLICE_LENGTH(m->value);
+            return (const char *)GRPC_SLICE_START_PTR(m->value);
+        }
+    }
+    *len = 0;
+    return NULL;
+}
+
+grpc_slice
+gw_pack(const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    grpc_slice s = grpc_slice_malloc(n);
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+    return s;
+}
+
+grpc_slice
+gw_bb_slice(grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return grpc_empty_slice();
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    return s;
+}
+
+/* ---- finishing ---------------------------------------------------------------------------- */
+
+static void
+finish_batch(struct gw_call *c, int grpc_status, const char *msg, enum st_code code,
+             grpc_slice *last_msg)
+{
+    if (c->status_started) {
+        if (last_msg)
+            grpc_slice_unref(*last_msg);
+        return;
+    }
+    c->status_started = true;
+    c->status = grpc_status;
+    grpc_op ops[3];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->md_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        n++;
+        c->md_sent = true;
+    }
+    if (last_msg) {
+        c->send_buf = grpc_raw_byte_buffer_create(last_msg, 1);
+        grpc_slice_unref(*last_msg);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->send_buf;
+        n++;
+    }
+    char codebuf[16];
+    grpc_metadata trailer[1];
+    size_t n_trailer = 0;
+    if (code != ST_OK) {
+        snprintf(codebuf, sizeof codebuf, "%d", (int)code);
+        trailer[0].key = grpc_slice_from_static_string("strata-code");
+        trailer[0].value = grpc_slice_from_static_string(codebuf);
+        n_trailer = 1;
+    }
+    grpc_slice details = grpc_slice_from_copied_string(msg ? msg : "");
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)grpc_status;
+    ops[n].data.send_status_from_server.status_details = msg ? &details : NULL;
+    ops[n].data.send_status_from_server.trailing_metadata_count = n_trailer;
+    ops[n].data.send_status_from_server.trailing_metadata = n_trailer ? trailer : NULL;
+    n++;
+    if (start(c, ops, n, &c->t_status) != GRPC_CALL_OK) {
+        /* The call is unusable (pitfall 7): cancel it; drop the handler reference. */
+        grpc_call_cancel(c->call, NULL);
+        grpc_slice_unref(details);
+        gw_worker_timer_del(c);
+        gw__call_unref(c);
+        return;
+    }
+    grpc_slice_unref(details);
+    int64_t dur = st_mono_ns() - c->start_ns;
+    gw_metrics_request(GW_PROTO_GRPC, c->m ? c->m->name : "unknown", grpc_status, dur);
+    if (grpc_status != 0 && ST_LOG_ENABLED(ST_LOG_INFO))
+        st_log(ST_LOG_INFO, "grpc", "%s -> %s: %s", c->m ? c->m->path : "(unknown method)",
+               gw_grpc_code_name(grpc_status), msg ? msg : "");
+}
+
+void
+gw_call_finish(struct gw_call *c, enum st_code code, const char *msg)
+{
+    finish_batch(c, gw_status_grpc(code), code == ST_OK ? NULL : msg, code, NULL);
+}
+
+void
+gw_call_finish_grpc(struct gw_call *c, int grpc_status, const char *msg)
+{
+    finish_batch(c, grpc_status, msg, ST_OK, NULL);
+}
+
+void
+gw_call_reply(struct gw_call *c, grpc_slice msg)
+{
+    finish_batch(c, 0, NULL, ST_OK, &msg);
+}
+
+/* ---- streaming out ------------------------------------------------------------------------ */
+
+void
+gw_call_queue(struct gw_call *c, grpc_slice msg)
+{
+    struct gw_out *o = malloc(sizeof *o);
+    if (!o) {
+        grpc_slice_unref(msg);
+        if (!c->out_eof) {
+            c->out_eof = true;
+            c->out_code = st_error_set(&c->out_err, ST_ENOMEM, "out of memory");
+        }
+        return;
+    }
+    o->slice = msg;
+    o->next = NULL;
+    if (c->out_tail)
+        c->out_tail->next = o;
+    else
+        c->out_head = o;
+    c->out_tail = o;
+}
+
+void
+gw_call_set_need(struct gw_call *c, gw_need_fn fn)
+{
+    c->need = fn;
+}
+
+static void
+send_one(struct gw_call *c, grpc_slice s)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->md_sent) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->md_sent = true;
+    }
+    c->send_buf = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->send_buf;
+    n++;
+    c->send_busy = true;
+    c->last_send_ns = st_mono_ns();
+    if (start(c, ops, n, &c->t_send) != GRPC_CALL_OK) {
+        c->send_busy = false;
+        grpc_byte_buffer_destroy(c->send_buf);
+        c->send_buf = NULL;
+        grpc_call_cancel(c->call, NULL);
+        atomic_store(&c->cancel, 1);
+    }
+}
+
+static void
+pump(struct gw_call *c)
+{
+    if (c->status_started || c->send_busy || c->in_pool)
+        return;
+    if (gw_call_is_cancelled(c)) {
+        gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+        return;
+    }
+    if (c->out_head) {
+        struct gw_out *o = c->out_head;
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        grpc_slice s = o->slice;
+        free(o);
+        if (!c->out_head && c->out_eof && c->out_code == ST_OK) {
+            c->last_send_ns = st_mono_ns();
+            finish_batch(c, 0, NULL, ST_OK, &s); /* last message with the status */
+        } else
+            send_one(c, s);
+        return;
+    }
+    if (c->out_eof) {
+        gw_call_finish(c, c->out_code, c->out_err.msg);
+        return;
+    }
+    if (c->need)
+        c->need(c);
+}
+
+void
+gw_call_stream_kick(struct gw_call *c)
+{
+    pump(c);
+}
+
+void
+gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg)
+{
+    if (c->keepalive_armed)
+        grpc_slice_unref(c->keepalive);
+    c->keepalive = msg;
+    c->keepalive_armed = true;
+    if (!c->last_send_ns)
+        c->last_send_ns = st_mono_ns();
+    gw_worker_timer_add(c);
+}
+
+void
+gw__call_timer(struct gw_call *c, int64_t now)
+{
+    if (c->status_started)
+        return;
+    if (c->keepalive_armed && c->in_pool && !c->send_busy && !gw_call_is_cancelled(c) &&
+        now - c->last_send_ns >= gw_srv->cfg.keepalive_ns) {
+        send_one(c, grpc_slice_ref(c->keepalive));
+        return;
+    }
+    if (!c->in_pool && c->m && c->m->kind == GW_SERVER_STREAM && !c->keepalive_armed &&
+        atomic_load(&gw_srv->shutting_down)) {
+        /* Watch-style calls with nothing to produce: end them on shutdown. */
+        gw_call_finish(c, ST_OK, NULL);
+    }
+}
+
+/* ---- pool hand-off ------------------------------------------------------------------------ */
+
+static void
+pool_trampoline(void *arg)
+{
+    struct gw_call *c = arg;
+    c->pool_fn(c);
+    grpc_call_error e;
+    pthread_mutex_lock(&c->mu);
+    e = grpc_call_start_batch(c->call, NULL, 0, &c->t_wake, NULL);
+    pthread_mutex_unlock(&c->mu);
+    if (e != GRPC_CALL_OK)
+        st_log(ST_LOG_ERROR, "grpc", "wake batch failed: %d", (int)e);
+}
+
+enum st_code
+gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c), void (*done)(struct gw_call *c))
+{
+    c->pool_fn = fn;
+    c->pool_done = done;
+    c->in_pool = true;
+    c->refs++; /* the wake completion drops it */
+    enum st_code rc = gw_pool_submit(pool_trampoline, c);
+    if (rc != ST_OK) {
+        c->in_pool = false;
+        c->refs--;
+    }
+    return rc;
+}
+
+/* ---- receiving ---------------------------------------------------------------------------- */
+
+void
+gw_call_recv(struct gw_call *c)
+{
+    if (c->recv_busy || c->status_started)
+        return;
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_buf;
+    c->recv_busy = true;
+    if (start(c, &op, 1, &c->t_recv) != GRPC_CALL_OK) {
+        c->recv_busy = false;
+        gw_call_finish(c, ST_EINTERNAL, "cannot receive");
+    }
+}
+
+enum st_code
+gw_call_authorize(struct gw_call *c, enum gw_priv need, const char *db, struct st_error *err)
+{
+    struct gw_cred cred;
+    size_t alen;
+    const char *a = gw_call_md(c, "authorization", &alen);
+    gw_cred_from_grpc(&cred, a, alen);
+    return gw_authorize(&cred, need, db, &c->who, err);
+}
+
+/* ---- arrival ------------------------------------------------------------------------------ */
+
+static int64_t
+deadline_mono(const struct gw_call *c)
+{
+    int64_t cap = gw_srv->cfg.query_timeout_ns;
+    int64_t now = st_mono_ns(), dl = 0;
+    gpr_timespec d = c->deadline;
+    if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) != 0) {
+        gpr_timespec left = gpr_time_sub(d, gpr_now(d.clock_type));
+        int64_t ns = (int64_t)left.tv_sec * ST_NS_PER_SEC + left.tv_nsec;
+        if (ns < 0)
+            ns = 0;
+        if (ns < INT64_C(1) << 62)
+            dl = now + ns;
+    }
+    if (cap > 0 && (dl == 0 || now + cap < dl))
+        dl = now + cap;
+    return dl;
+}
+
+static void
+arrive(struct gw_call *c)
+{
+    c->start_ns = st_mono_ns();
+    c->refs = 1; /* the handler's reference */
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->cancelled;
+    if (start(c, &op, 1, &c->t_close) != GRPC_CALL_OK) {
+        grpc_call_cancel(c->call, NULL);
+        gw__call_unref(c);
+        return;
+    }
+    if (!c->m) {
+        char *m = grpc_slice_to_c_string(c->details.method);
+        char msg[300];
+        snprintf(msg, sizeof msg, "method '%.200s' is not implemented by this server", m);
+        gpr_free(m);
+        gw_call_finish_grpc(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+        return;
+    }
+    if (atomic_load(&gw_srv->shutting_down)) {
+        gw_call_finish(c, ST_ESHUTDOWN, "the server is shutting down");
+        return;
+    }
+    /* THE credential check (auth.c); handlers re-check with the database they name. */
+    struct st_error err;
+    st_error_clear(&err);
+    enum st_code rc = gw_call_authorize(c, c->m->priv, NULL, &err);
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
+        return;
+    }
+    size_t dlen;
+    const char *db = gw_call_md(c, "database", &dlen);
+    static const char *const aliases[] = {"bucket", "bucket-name", "iox-namespace-name"};
+    for (size_t i = 0; !db && i < 3; i++)
+        db = gw_call_md(c, aliases[i], &dlen);
+    if (db) {
+        if (dlen >= sizeof c->db) {
+            gw_call_finish(c, ST_EINVAL, "Invalid 'database' header in request");
+            return;
+        }
+        memcpy(c->db, db, dlen);
+        c->db[dlen] = 0;
+    }
+    c->deadline_mono_ns = deadline_mono(c);
+    if (c->m->kind == GW_UNARY || c->m->kind == GW_SERVER_STREAM) {
+        if (c->first_msg) {
+            grpc_slice s = gw_bb_slice(c->first_msg);
+            grpc_byte_buffer_destroy(c->first_msg);
+            c->first_msg = NULL;
+            size_t max = c->m->max_request_bytes ? c->m->max_request_bytes
+                                                 : gw_srv->cfg.max_grpc_message_bytes;
+            c->req_len = GRPC_SLICE_LENGTH(s);
+            if (c->req_len > max) {
+                grpc_slice_unref(s);
+                gw_call_finish(c, ST_ELIMIT, "request message larger than this method allows");
+                return;
+            }
+            c->req = malloc(c->req_len ? c->req_len : 1);
+            if (!c->req) {
+                grpc_slice_unref(s);
+                gw_call_finish(c, ST_ENOMEM, "out of memory");
+                return;
+            }
+            memcpy(c->req, GRPC_SLICE_START_PTR(s), c->req_len);
+            grpc_slice_unref(s);
+        } else {
+            gw_call_finish(c, ST_EINVAL, "the request message is missing");
+            return;
+        }
+    }
+    c->m->start(c);
+}
+
+void
+gw__call_dispatch(struct gw_call *c, enum gw_tag_kind kind, int ok)
+{
+    switch (kind) {
+    case GW_TAG_NEW:
+        arrive(c);
+        return;
+    case GW_TAG_CLOSE:
+        c->close_done = true;
+        if (c->cancelled)
+            atomic_store(&c->cancel, 1);
+        if (c->cancelled && !c->in_pool && !c->send_busy && !c->status_started &&
+            !c->recv_busy && c->on_timer_list) {
+            /* a parked stream (keep-alive, Watch): end it now */
+            gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+        }
+        gw__call_unref(c);
+        return;
+    case GW_TAG_SEND:
+        c->send_busy = false;
+        if (c->send_buf) {
+            grpc_byte_buffer_destroy(c->send_buf);
+            c->send_buf = NULL;
+        }
+        if (!ok)
+            atomic_store(&c->cancel, 1);
+        pump(c);
+        gw__call_unref(c);
+        return;
+    case GW_TAG_RECV: {
+        c->recv_busy = false;
+        grpc_byte_buffer *bb = c->recv_buf;
+        c->recv_buf = NULL;
+        if (!ok || gw_call_is_cancelled(c)) {
+            if (bb)
+                grpc_byte_buffer_destroy(bb);
+            gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+        } else if (c->m && c->m->on_recv) {
+            c->m->on_recv(c, bb);
+        } else if (bb) {
+            grpc_byte_buffer_destroy(bb);
+        }
+        gw__call_unref(c);
+        return;
+    }
+    case GW_TAG_STATUS:
+        if (c->send_buf) {
+            grpc_byte_buffer_destroy(c->send_buf);
+            c->send_buf = NULL;
+        }
+        gw_worker_timer_del(c);
+        gw__call_unref(c); /* the batch */
+        gw__call_unref(c); /* the handler reference */
+        return;
+    case GW_TAG_WAKE: {
+        c->in_pool = false;
+        void (*done)(struct gw_call *) = c->pool_done;
+        c->pool_done = NULL;
+        if (done)
+            done(c);
+        else if (c->m && c->m->on_wake)
+            c->m->on_wake(c);
+        else
+            pump(c);
+        gw__call_unref(c);
+        return;
+    }
+    }
+}

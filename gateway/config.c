@@ -1,0 +1,407 @@
+/*
+ * config.c: stratad's settings from four layers, each overriding the one before:
+ * built-in defaults, a JSON file (--config FILE or STRATA_CONFIG), STRATA_* environment
+ * variables, and command-line flags. One table lists every setting once: its flag, its
+ * environment variable, its JSON key (the flag without "--"), its kind and its help
+ * text, so --help, the JSON keys and the environment can never disagree.
+ * The whole configuration is parsed and checked before anything starts; a bad value
+ * fails with a message that names the setting and where it came from.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_int.h"
+#include "strata/clock.h"
+#include "strata/log.h"
+
+enum kind { K_STR, K_SIZE, K_U32, K_DUR, K_BOOL };
+
+struct opt {
+    const char *flag; /* without "--" */
+    const char *env;
+    enum kind kind;
+    size_t off;
+    const char *def; /* default, as text (NULL = unset) */
+    const char *help;
+};
+
+#define O(f) offsetof(struct gw_config, f)
+
+static const struct opt opts[] = {
+    {"config", "STRATA_CONFIG", K_STR, O(config_file), NULL,
+     "JSON file with any of these settings (keys are the flag names)"},
+    {"data-dir", "STRATA_DATA_DIR", K_STR, O(data_dir), "./strata-data",
+     "data directory (created with mode 0700 if missing)"},
+    {"listen", "STRATA_LISTEN", K_STR, O(listen), "127.0.0.1:8181",
+     "HOST:PORT for gRPC and HTTP on one port; port 0 picks a free port"},
+    {"port-file", "STRATA_PORT_FILE", K_STR, O(port_file), NULL,
+     "write the bound port here (atomically) once connections are accepted"},
+    {"admin-token-file", "STRATA_ADMIN_TOKEN_FILE", K_STR, O(admin_token_file), NULL,
+     "operator token file: read if it exists, else generated (mode 0600); default DATA-DIR/operator-token"},
+    {"tls-cert", "STRATA_TLS_CERT", K_STR, O(tls_cert), NULL,
+     "PEM certificate chain; with --tls-key the port speaks TLS only"},
+    {"tls-key", "STRATA_TLS_KEY", K_STR, O(tls_key), NULL, "PEM private key"},
+    {"tls-client-ca", "STRATA_TLS_CLIENT_CA", K_STR, O(tls_client_ca), NULL,
+     "PEM CA bundle: require client certificates signed by it (mTLS)"},
+    {"log-level", "STRATA_LOG_LEVEL", K_STR, O(log_level), "notice",
+     "error|warn|notice|info|debug"},
+    {"log-json", "STRATA_LOG_JSON", K_BOOL, O(log_json), "false", "log as JSON lines"},
+    {"max-request-size", "STRATA_MAX_REQUEST_SIZE", K_SIZE, O(max_request_bytes), "10MiB",
+     "largest HTTP request body, before and after gzip (413 beyond)"},
+    {"max-header-size", "STRATA_MAX_HEADER_SIZE", K_SIZE, O(max_header_bytes), "32KiB",
+     "largest HTTP request line plus headers (431 beyond)"},
+    {"max-grpc-message-size", "STRATA_MAX_GRPC_MESSAGE_SIZE", K_SIZE,
+     O(max_grpc_message_bytes), "16MiB", "largest gRPC request message (RESOURCE_EXHAUSTED beyond)"},
+    {"max-flight-data-size", "STRATA_MAX_FLIGHT_DATA_SIZE", K_SIZE, O(max_flight_data_bytes),
+     "2MiB", "target size of one FlightData message (64KiB..4MiB)"},
+    {"max-result-size", "STRATA_MAX_RESULT_SIZE", K_SIZE, O(max_result_bytes), "1GiB",
+     "largest result of one query"},
+    {"max-concurrent-queries", "STRATA_MAX_CONCURRENT_QUERIES", K_U32,
+     O(max_concurrent_queries), "64", "queries running at once; more get UNAVAILABLE"},
+    {"max-connections", "STRATA_MAX_CONNECTIONS", K_U32, O(max_connections), "1024",
+     "HTTP connections at once"},
+    {"max-pending-connections", "STRATA_MAX_PENDING_CONNECTIONS", K_U32, O(max_pending), "1024",
+     "connections not yet classified; more are closed at accept"},
+    {"max-streams-per-connection", "STRATA_MAX_STREAMS_PER_CONNECTION", K_U32,
+     O(max_streams_per_conn), "256", "concurrent gRPC calls on one connection"},
+    {"query-timeout", "STRATA_QUERY_TIMEOUT", K_DUR, O(query_timeout_ns), "5m",
+     "longest a query may run (0 = only the client's deadline)"},
+    {"http-timeout", "STRATA_HTTP_TIMEOUT", K_DUR, O(http_timeout_ns), "30s",
+     "close an HTTP connection idle or stalled this long"},
+    {"peek-timeout", "STRATA_PEEK_TIMEOUT", K_DUR, O(peek_timeout_ns), "5s",
+     "a new connection must show its protocol within this (absolute)"},
+    {"grpc-idle-timeout", "STRATA_GRPC_IDLE_TIMEOUT", K_DUR, O(grpc_idle_ns), "5m",
+     "close gRPC connections without calls for this long"},
+    {"handshake-timeout", "STRATA_HANDSHAKE_TIMEOUT", K_DUR, O(handshake_timeout_ns), "10s",
+     "gRPC connection (TLS) handshake deadline"},
+    {"keepalive-interval", "STRATA_KEEPALIVE_INTERVAL", K_DUR, O(keepalive_ns), "5s",
+     "send an empty record batch this often while a query is slow"},
+    {"shutdown-grace", "STRATA_SHUTDOWN_GRACE", K_DUR, O(shutdown_grace_ns), "10s",
+     "on SIGTERM, let calls finish this long before cancelling them"},
+    {"grpc-workers", "STRATA_GRPC_WORKERS", K_U32, O(grpc_workers), "1",
+     "gRPC completion-queue threads (1..64)"},
+    {"pool-threads", "STRATA_POOL_THREADS", K_U32, O(pool_threads), "4",
+     "engine worker threads for queries and writes (1..256)"},
+    {"pool-queue", "STRATA_POOL_QUEUE", K_U32, O(pool_queue), "1024",
+     "queued engine tasks beyond which requests get UNAVAILABLE / 429"},
+    {"self-test", "STRATA_SELF_TEST", K_BOOL, O(self_test), "true",
+     "make one loopback gRPC call through the port at start and fail if it does not work"},
+};
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+int
+gw_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    static const struct {
+        const char *sfx;
+        uint64_t mul;
+    } sfx[] = {{"", 1},          {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
+               {"GiB", 1ull << 30}, {"TiB", 1ull << 40}, {"KB", 1000},       {"MB", 1000000},
+               {"GB", 1000000000}, {"k", 1ull << 10},  {"K", 1ull << 10},  {"M", 1ull << 20},
+               {"G", 1ull << 30}};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        if (strcmp(end, sfx[i].sfx) == 0) {
+            if (v > UINT64_MAX / sfx[i].mul)
+                return -1;
+            *out = (uint64_t)v * sfx[i].mul;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static enum st_code
+set_value(struct gw_config *c, const struct opt *o, const char *v, const char *src,
+          struct st_error *err)
+{
+    void *dst = (char *)c + o->off;
+    switch (o->kind) {
+    case K_STR: {
+        char **p = dst;
+        char *n = strdup(v);
+        if (!n)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        free(*p);
+        *p = n;
+        return ST_OK;
+    }
+    case K_SIZE:
+        if (gw_parse_size(v, dst) != 0)
+            return st_error_set(err, ST_EINVAL,
+                                "%s: '%s' is not a size (a number with optional B, KiB, MiB, GiB)",
+                                src, v);
+        return ST_OK;
+    case K_U32: {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (errno || end == v || *end || *v == '-' || n > UINT32_MAX)
+            return st_error_set(err, ST_EINVAL, "%s: '%s' is not a non-negative integer", src, v);
+        *(uint32_t *)dst = (uint32_t)n;
+        return ST_OK;
+    }
+    case K_DUR:
+        if (st_parse_duration(v, dst) != 0)
+            return st_error_set(err, ST_EINVAL,
+                                "%s: '%s' is not a duration (e.g. 30s, 5m, 500ms)", src, v);
+        return ST_OK;
+    case K_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+            *(bool *)dst = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+            *(bool *)dst = false;
+        else
+            return st_error_set(err, ST_EINVAL, "%s: '%s' is not true or false", src, v);
+        return ST_OK;
+    }
+    return ST_EINTERNAL;
+}
+
+static const struct opt *
+find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strlen(opts[i].flag) == len && memcmp(opts[i].flag, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+static void
+usage(void)
+{
+    printf("usage: stratad [flags]\n\n"
+           "Strata server: Arrow Flight / Flight SQL (gRPC) and line-protocol writes (HTTP)\n"
+           "on one port. Every flag can also be given as the environment variable shown, or\n"
+           "as a key of the JSON --config file (flag name without the dashes). Precedence:\n"
+           "flags > environment > config file > defaults.\n\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &opts[i];
+        const char *arg = o->kind == K_STR    ? " VALUE"
+                          : o->kind == K_SIZE ? " SIZE"
+                          : o->kind == K_U32  ? " N"
+                          : o->kind == K_DUR  ? " DURATION"
+                                              : "[=BOOL]";
+        printf("  --%s%s\n      %s\n      env %s", o->flag, arg, o->help, o->env);
+        if (o->def)
+            printf(", default %s", o->def);
+        printf("\n");
+    }
+    printf("  --help     print this and exit\n  --version  print the version and exit\n");
+}
+
+static enum st_code
+load_json(struct gw_config *c, const char *path, struct st_error *err)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return st_error_set(err, ST_EINVAL, "config file '%s': line %d column %d: %s", path,
+                            je.line, je.column, je.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return st_error_set(err, ST_EINVAL, "config file '%s': the top level must be an object",
+                            path);
+    }
+    const char *key;
+    json_t *val;
+    enum st_code rc = ST_OK;
+    json_object_foreach(root, key, val)
+    {
+        const struct opt *o = find_flag(key, strlen(key));
+        char src[300];
+        snprintf(src, sizeof src, "config file '%s': key \"%s\"", path, key);
+        if (!o || o->off == O(config_file)) {
+            rc = st_error_set(err, ST_EINVAL, "%s: unknown setting", src);
+            break;
+        }
+        char buf[64];
+        const char *v;
+        if (json_is_string(val))
+            v = json_string_value(val);
+        else if (json_is_integer(val) && json_integer_value(val) >= 0) {
+            snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+            v = buf;
+        } else if (json_is_boolean(val))
+            v = json_is_true(val) ? "true" : "false";
+        else {
+            rc = st_error_set(err, ST_EINVAL, "%s: must be a string, number or boolean", src);
+            break;
+        }
+        rc = set_value(c, o, v, src, err);
+        if (rc != ST_OK)
+            break;
+    }
+    json_decref(root);
+    return rc;
+}
+
+static enum st_code
+parse_listen(struct gw_config *c, struct st_error *err)
+{
+    const char *l = c->listen;
+    const char *colon = strrchr(l, ':');
+    if (!colon || colon == l)
+        return st_error_set(err, ST_EINVAL, "--listen: '%s' is not HOST:PORT", l);
+    const char *h = l, *he = colon;
+    if (*h == '[') { /* [::1]:8181 */
+        if (he[-1] != ']')
+            return st_error_set(err, ST_EINVAL, "--listen: '%s' is not HOST:PORT", l);
+        h++;
+        he--;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+        return st_error_set(err, ST_EINVAL, "--listen: port '%s' is not 0..65535", colon + 1);
+    free(c->listen_host);
+    c->listen_host = strndup(h, (size_t)(he - h));
+    if (!c->listen_host)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    c->listen_port = (int)port;
+    return ST_OK;
+}
+
+static enum st_code
+validate(struct gw_config *c, struct st_error *err)
+{
+    ST_TRY(parse_listen(c, err));
+    int lvl = st_log_level_parse(c->log_level);
+    if (lvl < 0)
+        return st_error_set(err, ST_EINVAL,
+                            "--log-level: '%s' is not error, warn, notice, info or debug",
+                            c->log_level);
+    if (!c->data_dir || !*c->data_dir)
+        return st_error_set(err, ST_EINVAL, "--data-dir: must not be empty");
+    if (!c->admin_token_file) {
+        size_t n = strlen(c->data_dir) + sizeof "/operator-token";
+        c->admin_token_file = malloc(n);
+        if (!c->admin_token_file)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        snprintf(c->admin_token_file, n, "%s/operator-token", c->data_dir);
+    }
+    if (!!c->tls_cert != !!c->tls_key)
+        return st_error_set(err, ST_EINVAL, "--tls-cert and --tls-key: give both or neither");
+    if (c->tls_client_ca && !c->tls_cert)
+        return st_error_set(err, ST_EINVAL, "--tls-client-ca: needs --tls-cert and --tls-key");
+    if (c->max_request_bytes < 1024 || c->max_request_bytes > (1ull << 32))
+        return st_error_set(err, ST_EINVAL, "--max-request-size: must be 1KiB..4GiB");
+    if (c->max_header_bytes < 4096 || c->max_header_bytes > (16u << 20))
+        return st_error_set(err, ST_EINVAL, "--max-header-size: must be 4KiB..16MiB");
+    if (c->max_grpc_message_bytes < 65536 || c->max_grpc_message_bytes > (1u << 30))
+        return st_error_set(err, ST_EINVAL, "--max-grpc-message-size: must be 64KiB..1GiB");
+    if (c->max_flight_data_bytes < 65536 || c->max_flight_data_bytes > (4u << 20))
+        return st_error_set(err, ST_EINVAL, "--max-flight-data-size: must be 64KiB..4MiB");
+    if (c->max_concurrent_queries < 1)
+        return st_error_set(err, ST_EINVAL, "--max-concurrent-queries: must be at least 1");
+    if (c->max_connections < 1 || c->max_pending < 1 || c->max_streams_per_conn < 1)
+        return st_error_set(err, ST_EINVAL, "connection limits must be at least 1");
+    if (c->grpc_workers < 1 || c->grpc_workers > 64)
+        return st_error_set(err, ST_EINVAL, "--grpc-workers: must be 1..64");
+    if (c->pool_threads < 1 || c->pool_threads > 256)
+        return st_error_set(err, ST_EINVAL, "--pool-threads: must be 1..256");
+    if (c->pool_queue < 1)
+        return st_error_set(err, ST_EINVAL, "--pool-queue: must be at least 1");
+    if (c->peek_timeout_ns < ST_NS_PER_MS * 100 || c->http_timeout_ns < ST_NS_PER_SEC ||
+        c->handshake_timeout_ns < ST_NS_PER_SEC || c->grpc_idle_ns < ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL,
+                            "timeouts: --peek-timeout must be >= 100ms, --http-timeout, "
+                            "--handshake-timeout and --grpc-idle-timeout >= 1s");
+    if (c->keepalive_ns < ST_NS_PER_MS * 10)
+        return st_error_set(err, ST_EINVAL, "--keepalive-interval: must be at least 10ms");
+    if (c->shutdown_grace_ns < 0 || c->query_timeout_ns < 0)
+        return st_error_set(err, ST_EINVAL, "durations must not be negative");
+    st_log_set_level((enum st_log_level)lvl);
+    st_log_set_json(c->log_json);
+    return ST_OK;
+}
+
+enum st_code
+gw_config_load(struct gw_config *c, int argc, char **argv, struct st_error *err)
+{
+    memset(c, 0, sizeof *c);
+    char src[200];
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (opts[i].def) {
+            snprintf(src, sizeof src, "default of --%s", opts[i].flag);
+            ST_TRY(set_value(c, &opts[i], opts[i].def, src, err));
+        }
+    }
+    /* Pass 1 over argv: --help, --version, --config. Flags are validated in pass 2. */
+    const char *cfg = getenv("STRATA_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return ST_EEXISTS;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("stratad %s\n", GW_VERSION);
+            return ST_EEXISTS;
+        }
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            cfg = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            cfg = argv[i] + 9;
+    }
+    if (cfg && *cfg) {
+        ST_TRY(load_json(c, cfg, err));
+        ST_TRY(set_value(c, &opts[0], cfg, "--config", err));
+    }
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && opts[i].off != O(config_file)) {
+            snprintf(src, sizeof src, "environment %s", opts[i].env);
+            ST_TRY(set_value(c, &opts[i], v, src, err));
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0)
+            return st_error_set(err, ST_EINVAL, "unexpected argument '%s' (see --help)", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *o = find_flag(name, nlen);
+        if (!o)
+            return st_error_set(err, ST_EINVAL, "unknown flag '%.*s' (see --help)", (int)nlen + 2,
+                                a);
+        const char *v;
+        if (eq)
+            v = eq + 1;
+        else if (o->kind == K_BOOL)
+            v = "true";
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            return st_error_set(err, ST_EINVAL, "flag --%s needs a value", o->flag);
+        snprintf(src, sizeof src, "--%s", o->flag);
+        ST_TRY(set_value(c, o, v, src, err));
+    }
+    return validate(c, err);
+}
+
+void
+gw_config_cleanup(struct gw_config *c)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (opts[i].kind == K_STR) {
+            char **p = (char **)((char *)c + opts[i].off);
+            free(*p);
+            *p = NULL;
+        }
+    free(c->listen_host);
+    c->listen_host = NULL;
+}

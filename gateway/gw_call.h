@@ -1,0 +1,179 @@
+/*
+ * gw_call.h: the gRPC call context and the method table, shared by grpc_server.c
+ * (completion queues, request posting, shutdown), call.c (batches, refcounts,
+ * finishing, streaming out), methods.c (the table) and the handlers h_*.c.
+ *
+ * Rules (grpc-c-core.md, each learnt from a crash):
+ *   - every event of a call arrives on its owner worker's CQ, so handler state is
+ *     touched by one thread at a time: the worker, or a pool task while the call is
+ *     "parked" in the pool (then the worker touches only the send side);
+ *   - `refs` counts the handler reference plus one per batch in flight plus one per
+ *     pool task; the context is freed and the call unref'd only at zero;
+ *   - RECV_CLOSE_ON_SERVER is posted first, in its own batch;
+ *   - at most one SEND_MESSAGE and one RECV_MESSAGE in flight;
+ *   - grpc_call_start_batch on a call is serialised by `mu`, because pool threads
+ *     start the empty "wake" batch while the worker may start a keep-alive send.
+ */
+#ifndef GW_CALL_H
+#define GW_CALL_H
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "gw_int.h"
+
+struct gw_call;
+struct gw_worker;
+
+enum gw_tag_kind { GW_TAG_NEW, GW_TAG_CLOSE, GW_TAG_SEND, GW_TAG_RECV, GW_TAG_STATUS, GW_TAG_WAKE };
+
+struct gw_tag {
+    struct gw_call *call;
+    enum gw_tag_kind kind;
+};
+
+enum gw_stream_kind { GW_UNARY, GW_SERVER_STREAM, GW_CLIENT_STREAM, GW_BIDI };
+
+struct gw_method {
+    const char *path;
+    const char *name;               /* short name for metrics: "DoGet" */
+    enum gw_stream_kind kind;
+    enum gw_priv priv;              /* what the caller must be allowed */
+    size_t max_request_bytes;       /* 0 = --max-grpc-message-size */
+    /* Called on the worker once the call is authenticated. For GW_UNARY and
+     * GW_SERVER_STREAM the request message is c->req (NULL if the client sent none). */
+    void (*start)(struct gw_call *c);
+    /* Client streams: each message (bb == NULL at the end of the stream). */
+    void (*on_recv)(struct gw_call *c, grpc_byte_buffer *bb);
+    /* A pool task finished (gw_call_wake). */
+    void (*on_wake)(struct gw_call *c);
+    /* Release handler state (any thread, once, when the call is freed). */
+    void (*free_state)(struct gw_call *c);
+    void *registered;               /* grpc_server_register_method handle */
+};
+
+/* One queued outgoing message (streaming). */
+struct gw_out {
+    grpc_slice slice;
+    struct gw_out *next;
+};
+
+struct gw_call {
+    struct gw_worker *w;
+    const struct gw_method *m;      /* NULL for a generic (unknown method) call */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array req_md;
+    grpc_call_details details;      /* generic requests only */
+    grpc_byte_buffer *first_msg;    /* registered unary-request methods */
+    grpc_byte_buffer *recv_buf;
+    grpc_byte_buffer *send_buf;
+    int cancelled;                  /* written by the core when RECV_CLOSE completes */
+    int refs;
+    pthread_mutex_t mu;
+    bool close_done, status_started, send_busy, recv_busy, md_sent, in_pool;
+    atomic_int cancel;              /* tells the engine to stop */
+    struct gw_tag t_new, t_close, t_send, t_recv, t_status, t_wake;
+    int64_t start_ns, deadline_mono_ns;
+    struct gw_principal who;
+    char db[512];                   /* the `database` header (Flight SQL), if any */
+    int status;                     /* gRPC status sent */
+    /* decoded request (registered unary-request methods) */
+    uint8_t *req;
+    size_t req_len;
+    /* outgoing stream */
+    struct gw_out *out_head, *out_tail;
+    bool out_eof;                   /* producer is done: send the status after the queue */
+    enum st_code out_code;          /* final status of the stream */
+    struct st_error out_err;
+    int64_t last_send_ns;           /* for keep-alive */
+    grpc_slice keepalive;           /* a 0-row batch message; empty when not armed */
+    bool keepalive_armed;
+    /* pool hand-off */
+    void (*pool_fn)(struct gw_call *c);
+    void (*pool_done)(struct gw_call *c);
+    void (*need)(struct gw_call *c);
+    /* handler-private state */
+    void *hs;
+    /* timers: streaming calls are on the worker's list */
+    struct gw_call *tnext, *tprev;
+    bool on_timer_list;
+};
+
+/* ---- call.c ---------------------------------------------------------------------------- */
+
+/* Finish with a status (and `strata-code` trailing metadata when code != OK).
+ * msg may be NULL. Sends initial metadata if not yet sent. */
+void gw_call_finish(struct gw_call *c, enum st_code code, const char *msg);
+/* Finish with an explicit gRPC status (UNIMPLEMENTED for unknown methods...). */
+void gw_call_finish_grpc(struct gw_call *c, int grpc_status, const char *msg);
+/* Send one reply message and OK status in one batch (unary). Takes the slice. */
+void gw_call_reply(struct gw_call *c, grpc_slice msg);
+/* Pack a protobuf-c message into a slice. */
+grpc_slice gw_pack(const ProtobufCMessage *m);
+/* Read a whole byte buffer into a contiguous slice (decompressing); unref it after. */
+grpc_slice gw_bb_slice(grpc_byte_buffer *bb);
+
+/* Streaming out: queue a message (takes the slice); gw_call_stream_kick starts
+ * sending on the worker. When the queue drains: if out_eof, the status goes out;
+ * otherwise the method's produce step is asked for more (c->m->on_wake is NOT used
+ * for that; see gw_call_stream_need). */
+void gw_call_queue(struct gw_call *c, grpc_slice msg);
+void gw_call_stream_kick(struct gw_call *c);
+/* Set by streaming handlers: called on the worker when the queue is empty and
+ * !out_eof, to produce more (normally: submit a pool task). */
+typedef void (*gw_need_fn)(struct gw_call *c);
+void gw_call_set_need(struct gw_call *c, gw_need_fn fn);
+
+/* Run fn(c) on the pool; when it returns, the worker gets on_wake (or `done` if given).
+ * Returns ST_EAGAIN when the pool is full (the call is untouched). */
+enum st_code gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c),
+                             void (*done)(struct gw_call *c));
+/* Post RECV_MESSAGE (client streams); the message arrives in m->on_recv. */
+void gw_call_recv(struct gw_call *c);
+
+/* Metadata lookup (lower-case key); returns a pointer to the value and its length. */
+const char *gw_call_md(const struct gw_call *c, const char *key, size_t *len);
+/* Keep-alive: arm a message to send every --keepalive-interval while nothing else is
+ * being sent (takes the slice). */
+void gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg);
+bool gw_call_is_cancelled(const struct gw_call *c);
+/* The access check (auth.c) for this call's credential, with the privilege and the
+ * database the handler now knows. */
+enum st_code gw_call_authorize(struct gw_call *c, enum gw_priv need, const char *db,
+                               struct st_error *err);
+
+/* ---- grpc_server.c --------------------------------------------------------------------- */
+
+struct gw_worker *gw_call_worker(struct gw_call *c);
+void gw_worker_timer_add(struct gw_call *c);
+void gw_worker_timer_del(struct gw_call *c);
+void gw__call_unref(struct gw_call *c);     /* drop one ref; frees at zero */
+void gw__call_dispatch(struct gw_call *c, enum gw_tag_kind kind, int ok);
+void gw__call_timer(struct gw_call *c, int64_t now);
+
+/* ---- methods.c ------------------------------------------------------------------------- */
+
+extern struct gw_method gw_methods[];
+extern const size_t gw_n_methods;
+
+/* ---- handlers (h_*.c) ------------------------------------------------------------------ */
+
+void gw_h_health_check(struct gw_call *c);
+void gw_h_health_watch(struct gw_call *c);
+void gw_h_write(struct gw_call *c);
+void gw_h_do_get(struct gw_call *c);
+void gw_h_get_flight_info(struct gw_call *c);
+void gw_h_get_schema(struct gw_call *c);
+void gw_h_handshake(struct gw_call *c);
+void gw_h_handshake_recv(struct gw_call *c, grpc_byte_buffer *bb);
+void gw_h_list_actions(struct gw_call *c);
+void gw_h_do_action(struct gw_call *c);
+void gw_h_do_put(struct gw_call *c);
+void gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb);
+void gw_h_list_flights(struct gw_call *c);
+void gw_h_flight_free(struct gw_call *c);
+void gw_h_write_free(struct gw_call *c);
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * http_write.c: the line-protocol write endpoints, with InfluxDB 3's parameters, status
+ * codes and error bodies (research/influxdb3-protocol.md "Write (HTTP)"):
+ *
+ *   POST /write            v1: db (required), rp, precision (s|ms|us|u|ns|n, long names),
+ *                          u ignored, p=<token>; all-or-nothing; errors {"error": "..."}
+ *   POST /api/v2/write     bucket (required), org ignored, precision; all-or-nothing;
+ *                          errors {"code": "invalid|...", "message": "..."}
+ *   POST /api/v3/write_lp  db (required), precision (auto default), accept_partial
+ *                          (default true), no_sync; partial errors as
+ *                          {"error": "partial write of line protocol occurred",
+ *                           "data": [{"error_message", "line_number", "original_line"}]}
+ *                          with original_line cut to 20 bytes at a character boundary
+ *   success: 204 No Content, empty body.
+ *
+ * Order of checks (first callback, before any body byte is read): credential (401 / 400
+ * malformed), parameters (400), Content-Encoding (identity or gzip, else 400),
+ * Content-Length against --max-request-size (413), then the privilege on the named
+ * database (403). The body limit applies again after gzip decompression (413).
+ * A write by a principal allowed to create databases creates a missing database.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "gw_http.h"
+#include "strata/log.h"
+
+static int
+parse_precision(const char *s, bool v3, int *out)
+{
+    static const struct {
+        const char *name;
+        int p;
+    } t[] = {{"ns", ENG_PREC_NS},          {"n", ENG_PREC_NS},         {"nanosecond", ENG_PREC_NS},
+             {"us", ENG_PREC_US},          {"u", ENG_PREC_US},         {"microsecond", ENG_PREC_US},
+             {"ms", ENG_PREC_MS},          {"millisecond", ENG_PREC_MS}, {"s", ENG_PREC_S},
+             {"second", ENG_PREC_S},       {"auto", ENG_PREC_AUTO}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(s, t[i].name)) {
+            if (t[i].p == ENG_PREC_AUTO && !v3)
+                return -1;
+            *out = t[i].p;
+            return 0;
+        }
+    return -1;
+}
+
+static int
+parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "1")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "0")) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+static void
+bad_request(struct gw_req *r, const char *msg)
+{
+    if (r->route == GW_R_WRITE_V2)
+        gw_req_v2_error(r, 400, "invalid", msg);
+    else
+        gw_req_error(r, 400, msg);
+}
+
+static const char *
+arg(struct gw_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int
+gw_write_begin(struct gw_req *r)
+{
+    struct st_error err;
+    st_error_clear(&err);
+    enum st_code rc = gw_req_authorize(r, GW_PRIV_WRITE, NULL, &err);
+    if (rc != ST_OK) {
+        gw_req_auth_error(r, rc, &err);
+        return -1;
+    }
+    const char *db = NULL, *prec = arg(r, "precision");
+    char msg[600];
+    r->precision = ENG_PREC_NS;
+    switch (r->route) {
+    case GW_R_WRITE_V1: {
+        db = arg(r, "db");
+        if (!db || !*db) {
+            bad_request(r, "missing query parameter 'db'");
+            return -1;
+        }
+        const char *rp = arg(r, "rp");
+        if (rp && *rp && strcasecmp(rp, "autogen") && strcasecmp(rp, "default") &&
+            strcmp(rp, "''")) {
+            snprintf(msg, sizeof msg, "retention policies are not supported: rp '%.100s'", rp);
+            bad_request(r, msg);
+            return -1;
+        }
+        break;
+    }
+    case GW_R_WRITE_V2:
+        db = arg(r, "bucket");
+        if (!db || !*db) {
+            bad_request(r, "missing query parameter 'bucket'");
+            return -1;
+        }
+        break;
+    case GW_R_WRITE_V3: {
+        db = arg(r, "db");
+        if (!db || !*db) {
+            bad_request(r, "missing query parameter 'db'");
+            return -1;
+        }
+        r->precision = ENG_PREC_AUTO;
+        r->partial = true;
+        const char *ap = arg(r, "accept_partial"), *ns = arg(r, "no_sync");
+        if (ap && parse_bool(ap, &r->partial) != 0) {
+            bad_request(r, "invalid value for 'accept_partial': must be true or false");
+            return -1;
+        }
+        if (ns && parse_bool(ns, &r->no_sync) != 0) {
+            bad_request(r, "invalid value for 'no_sync': must be true or false");
+            return -1;
+        }
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (prec && *prec && parse_precision(prec, r->route == GW_R_WRITE_V3, &r->precision) != 0) {
+        snprintf(msg, sizeof msg, "invalid precision '%.40s'", prec);
+        bad_request(r, msg);
+        return -1;
+    }
+    size_t dblen = strlen(db);
+    if (dblen >= sizeof r->db ||
+        eng_name_check("database", db, dblen, &err) != ST_OK) {
+        if (r->route == GW_R_WRITE_V2)
+            gw_req_v2_error(r, 400, "invalid", err.msg[0] ? err.msg : "invalid database name");
+        else
+            gw_req_error(r, 400, err.msg[0] ? err.msg : "invalid database name");
+        return -1;
+    }
+    memcpy(r->db, db, dblen + 1);
+    const char *ce =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+        if (strcasecmp(ce, "gzip") != 0) {
+            snprintf(msg, sizeof msg, "unacceptable content-encoding: %.60s", ce);
+            bad_request(r, msg);
+            return -1;
+        }
+        r->gzip = true;
+    }
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    r->content_length = cl ? strtoull(cl, NULL, 10) : 0;
+    if (r->content_length > gw_srv->cfg.max_request_bytes) {
+        gw_req_too_large(r);
+        return 1;
+    }
+    rc = gw_req_authorize(r, GW_PRIV_WRITE, r->db, &err);
+    if (rc != ST_OK) {
+        gw_req_auth_error(r, rc, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Inflate a gzip (possibly multi-member) body into out, at most max bytes.
+ * 0 ok, 1 too large, -1 malformed. */
+static int
+gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    uint8_t chunk[65536];
+    int ret = -1;
+    for (;;) {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        size_t got = sizeof chunk - z.avail_out;
+        if (got) {
+            if (out->len + got > max) {
+                ret = 1;
+                break;
+            }
+            if (st_buf_append(out, chunk, got) != ST_OK) {
+                ret = 1;
+                break;
+            }
+        }
+        if (zr == Z_STREAM_END) {
+            if (z.avail_in == 0) {
+                ret = 0;
+                break;
+            }
+            if (inflateReset(&z) != Z_OK) /* another gzip member follows */
+                break;
+            continue;
+        }
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && z.avail_out == 0))
+            break;
+        if (zr == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+            break; /* truncated stream */
+    }
+    inflateEnd(&z);
+    return ret;
+}
+
+static bool
+utf8_valid(const uint8_t *s, size_t n, size_t *bad_at)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            cp = c & 0x07;
+        } else
+            goto bad;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
+                goto bad;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            goto bad;
+        i += k + 1;
+    }
+    return true;
+bad:
+    *bad_at = i;
+    return false;
+}
+
+/* Append s as a JSON string (with quotes). */
+static void
+json_str(struct st_buf *b, const char *s, size_t n)
+{
+    st_buf_append_byte(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            st_buf_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            st_buf_printf(b, "\\u%04x", ch);
+        else
+            st_buf_append_byte(b, ch);
+    }
+    st_buf_append_byte(b, '"');
+}
+
+/* The first `max` bytes of s, cut back to a UTF-8 character boundary. */
+static size_t
+cut_utf8(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+static void
+line_error_json(struct st_buf *b, const struct eng_line_error *e)
+{
+    st_buf_append_str(b, "{\"error_message\":");
+    json_str(b, e->msg, strlen(e->msg));
+    st_buf_printf(b, ",\"line_number\":%u,\"original_line\":", e->line);
+    json_str(b, e->excerpt, cut_utf8(e->excerpt, 20));
+    st_buf_append_byte(b, '}');
+}
+
+static void
+respond_error(struct gw_req *r, enum st_code rc, const struct st_error *err,
+              const struct eng_write_result *res)
+{
+    int status = gw_status_http(rc);
+    bool line_err = (rc == ST_EPARSE || rc == ST_ETYPE || rc == ST_ELIMIT || rc == ST_EINVAL ||
+                     rc == ST_EPARTIAL) &&
+                    res->n_errors > 0;
+    if (r->route == GW_R_WRITE_V3 && line_err) {
+        struct st_buf b;
+        st_buf_init(&b, 1u << 20);
+        bool limit = false;
+        for (uint32_t i = 0; i < res->n_errors; i++)
+            if (res->errors[i].code == ST_ELIMIT)
+                limit = true;
+        if (rc == ST_EPARTIAL) {
+            st_buf_append_str(&b, "{\"error\":\"partial write of line protocol occurred\","
+                                  "\"data\":[");
+            for (uint32_t i = 0; i < res->n_errors; i++) {
+                if (i)
+                    st_buf_append_byte(&b, ',');
+                line_error_json(&b, &res->errors[i]);
+            }
+            st_buf_append_str(&b, "]}");
+        } else {
+            st_buf_append_str(&b, "{\"error\":\"line protocol parsing error\",\"data\":");
+            line_error_json(&b, &res->errors[0]);
+            st_buf_append_byte(&b, '}');
+        }
+        gw_req_set(r, limit ? 422 : 400, "application/json", (const char *)b.data, b.len);
+        st_buf_cleanup(&b);
+        return;
+    }
+    char msg[700];
+    if (line_err) {
+        const struct eng_line_error *e = &res->errors[0];
+        snprintf(msg, sizeof msg, "write buffer error: line protocol parse failed: line %u: %s",
+                 e->line, e->msg);
+        status = rc == ST_ELIMIT ? 422 : 400;
+    } else
+        snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : st_strerror(rc));
+    if (r->route == GW_R_WRITE_V2) {
+        const char *code = status == 404   ? "not found"
+                           : status == 413 ? "request too large"
+                           : status == 401 ? "unauthorized"
+                           : status == 403 ? "forbidden"
+                           : status < 500  ? "invalid"
+                                           : "internal error";
+        if (status == 503 || status == 429)
+            code = "unavailable";
+        gw_req_v2_error(r, status, code, msg);
+    } else
+        gw_req_error(r, status, msg);
+}
+
+void
+gw_write_work(struct gw_req *r)
+{
+    struct st_error err;
+    st_error_clear(&err);
+    const uint8_t *body = r->body.data;
+    size_t len = r->body.len;
+    struct st_buf plain;
+    st_buf_init(&plain, gw_srv->cfg.max_request_bytes);
+    if (r->gzip) {
+        int g = gunzip(body, len, &plain, gw_srv->cfg.max_request_bytes);
+        if (g != 0) {
+            char msg[96];
+            if (g > 0) {
+                snprintf(msg, sizeof msg, "max request size (%llu bytes) exceeded",
+                         (unsigned long long)gw_srv->cfg.max_request_bytes);
+                if (r->route == GW_R_WRITE_V2)
+                    gw_req_v2_error(r, 413, "request too large", msg);
+                else
+                    gw_req_set(r, 413, "text/plain", msg, strlen(msg));
+            } else
+                bad_request(r, "the request body is not valid gzip");
+            st_buf_cleanup(&plain);
+            return;
+        }
+        body = plain.data;
+        len = plain.len;
+    }
+    size_t bad_at = 0;
+    if (len && !utf8_valid(body, len, &bad_at)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the request body is not valid UTF-8 (byte %zu)", bad_at);
+        bad_request(r, msg);
+        st_buf_cleanup(&plain);
+        return;
+    }
+    struct eng_write_opts o = {
+        .precision = (enum eng_precision)r->precision,
+        .partial = r->partial,
+        .create_db = r->who.can_create_db,
+        .no_sync = r->no_sync,
+    };
+    struct eng_write_result res;
+    memset(&res, 0, sizeof res);
+    enum st_code rc = eng_write(gw_srv->eng, r->db, len ? (const char *)body : "", len, &o, &res,
+                                &err);
+    gw_metrics_add_rows_written(res.lines_ok, len);
+    if (rc == ST_OK)
+        gw_req_set(r, 204, NULL, NULL, 0);
+    else
+        respond_error(r, rc, &err, &res);
+    eng_write_result_cleanup(&res);
+    st_buf_cleanup(&plain);
+}

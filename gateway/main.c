@@ -1,0 +1,166 @@
+/*
+ * main.c: stratad's entry point and its start and stop sequences.
+ *
+ * Start: block SIGINT/SIGTERM in every thread (gRPC starts threads of its own), load and
+ * check the whole configuration, the operator token, the TLS files, open the engine,
+ * start the pool, bind the port (a taken port fails here), start gRPC core and the HTTP
+ * daemons, start the acceptor, run the self-test (one gRPC call through the port), and
+ * only then write --port-file: a reader of the port file can connect at once.
+ *
+ * Stop (SIGTERM or SIGINT): stop accepting (the listening socket and unclassified
+ * connections close first); then, in parallel, the HTTP drain (in-flight writes
+ * finish) and gRPC's graceful shutdown (grace period, then cancel); then the pool drains;
+ * the WAL is synced and the engine closed; exit 0. Nothing acknowledged is lost: a
+ * write is acknowledged only after eng_write returned, which is durable.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gw_int.h"
+#include "strata/file.h"
+#include "strata/log.h"
+
+struct gw_server *gw_srv;
+
+static enum st_code
+read_pem(const char *path, const char *what, char **out, struct st_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (st_file_read_all(path, 1u << 20, &data, &len, err) != ST_OK) {
+        st_error_prefix(err, "%s: ", what);
+        return ST_EINVAL;
+    }
+    if (!strstr((char *)data, "-----BEGIN ")) {
+        free(data);
+        return st_error_set(err, ST_EINVAL, "%s '%s': not a PEM file", what, path);
+    }
+    *out = (char *)data;
+    return ST_OK;
+}
+
+static void *
+http_stop_thread(void *arg)
+{
+    gw_http_stop(*(int64_t *)arg);
+    return NULL;
+}
+
+static int
+die(const struct st_error *err)
+{
+    fprintf(stderr, "stratad: %s\n", err->msg);
+    return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    /* Signals: reset inherited SIG_IGN, then block, before any thread exists. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    static struct gw_server srv;
+    gw_srv = &srv;
+    struct st_error err;
+    st_error_clear(&err);
+    enum st_code rc = gw_config_load(&srv.cfg, argc, argv, &err);
+    if (rc == ST_EEXISTS)
+        return 0; /* --help or --version */
+    if (rc != ST_OK)
+        return die(&err);
+    struct gw_config *cf = &srv.cfg;
+
+    if (st_mkdir_p(cf->data_dir, 0700, &err) != ST_OK) {
+        st_error_prefix(&err, "--data-dir: ");
+        return die(&err);
+    }
+    bool generated = false;
+    if (gw_auth_init(cf->admin_token_file, &generated, &err) != ST_OK)
+        return die(&err);
+    if (cf->tls_cert) {
+        if (read_pem(cf->tls_cert, "--tls-cert", &srv.tls.cert_pem, &err) != ST_OK ||
+            read_pem(cf->tls_key, "--tls-key", &srv.tls.key_pem, &err) != ST_OK ||
+            (cf->tls_client_ca &&
+             read_pem(cf->tls_client_ca, "--tls-client-ca", &srv.tls.ca_pem, &err) != ST_OK))
+            return die(&err);
+        srv.tls_on = true;
+    }
+    struct eng_options eo = {.data_dir = cf->data_dir, .background = true};
+    srv.eng = eng_open(&eo, &err);
+    if (!srv.eng) {
+        st_error_prefix(&err, "opening the engine on '%s': ", cf->data_dir);
+        return die(&err);
+    }
+    gw_metrics_init();
+    if (gw_pool_start(cf->pool_threads, cf->pool_queue, &err) != ST_OK ||
+        gw_acceptor_bind(&srv, &err) != ST_OK || gw_grpc_start(&srv, &err) != ST_OK ||
+        gw_http_start(&srv, &err) != ST_OK || gw_acceptor_start(&srv, &err) != ST_OK)
+        return die(&err);
+    if (cf->self_test && gw_selftest(&srv, &err) != ST_OK)
+        return die(&err);
+    if (cf->port_file) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d\n", srv.bound_port);
+        if (st_file_write_atomic(cf->port_file, buf, (size_t)n, 0644, &err) != ST_OK) {
+            st_error_prefix(&err, "--port-file: ");
+            return die(&err);
+        }
+    }
+    const char *scheme = srv.tls_on ? "https" : "http";
+    const char *h = cf->listen_host;
+    bool v6 = strchr(h, ':') != NULL;
+    printf("stratad %s listening on %s://%s%s%s:%d (gRPC and HTTP on one port%s)\n", GW_VERSION,
+           scheme, v6 ? "[" : "", *h ? h : "0.0.0.0", v6 ? "]" : "", srv.bound_port,
+           srv.tls_on ? ", TLS only" : "");
+    printf("  data directory: %s\n", cf->data_dir);
+    if (generated)
+        printf("  operator token (generated, shown once; also in %s, mode 0600):\n    %s\n",
+               cf->admin_token_file, gw_auth_operator_token());
+    else
+        printf("  operator token: in %s\n", cf->admin_token_file);
+    printf("  try: STRATA_TOKEN=$(cat %s) build/bin/strata --host %s://%s%s%s:%d query "
+           "--database mydb \"SHOW TABLES\"\n",
+           cf->admin_token_file, scheme, v6 ? "[" : "",
+           (*h && strcmp(h, "0.0.0.0") && strcmp(h, "::")) ? h : "127.0.0.1", v6 ? "]" : "",
+           srv.bound_port);
+    fflush(stdout);
+    st_log(ST_LOG_NOTICE, "main", "listening on port %d", srv.bound_port);
+
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    st_log(ST_LOG_NOTICE, "main", "signal %d: shutting down", sig);
+    atomic_store(&srv.shutting_down, 1);
+    gw_acceptor_stop();
+    pthread_t ht;
+    int64_t grace = cf->shutdown_grace_ns;
+    bool ht_ok = pthread_create(&ht, NULL, http_stop_thread, &grace) == 0;
+    if (!ht_ok)
+        gw_http_stop(grace);
+    gw_grpc_stop(grace);
+    if (ht_ok)
+        pthread_join(ht, NULL);
+    gw_pool_stop();
+    if (eng_sync(srv.eng, &err) != ST_OK)
+        st_log(ST_LOG_ERROR, "main", "syncing the WAL: %s", err.msg);
+    eng_close(srv.eng);
+    gw_auth_cleanup();
+    free(srv.tls.cert_pem);
+    free(srv.tls.key_pem);
+    free(srv.tls.ca_pem);
+    gw_config_cleanup(cf);
+    st_log(ST_LOG_NOTICE, "main", "stopped");
+    return 0;
+}
