@@ -7,10 +7,15 @@
  *
  *   ingest_bench --lp cpu.lp --data-dir DIR [--db benchmark] [--batch-lines 10000]
  *                [--no-sync] [--no-background]
+ *   ingest_bench --generate large --data-dir DIR ...
  *
- * The file is read batch by batch with pread into one reusable buffer, as a
- * server reads a request body, so the input does not count in the peak RSS
- * (the copy from the page cache does count in the CPU time, a few ms).
+ * With --lp the file is read batch by batch with pread into one reusable
+ * buffer, as a server reads a request body, so the input does not count in
+ * the peak RSS (the copy from the page cache does count in the CPU time, a
+ * few ms). With --generate SIZE (smoke, standard, large) the batches are
+ * generated in memory (strata/tsbs.h), nothing is stored, and the
+ * generator's own wall and CPU time (measured around each fill) are taken
+ * out of the figures: the way to run the 12 GB "large" size.
  * Figures: rows/s and LP MB/s of the write phase and of write + persist,
  * CPU seconds per million rows (getrusage: every thread of the process),
  * per-batch acknowledgement latency p50/p99/max, bytes on disk per row after
@@ -23,11 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_util.h"
 #include "strata/clock.h"
 #include "strata/engine.h"
+#include "strata/tsbs.h"
 
 struct batch {
     uint64_t off;
@@ -110,6 +117,14 @@ scan_batches(int fd, uint32_t per, size_t *n_out, uint64_t *lines_out, uint64_t 
     return b;
 }
 
+static double
+thread_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int
 dir_is_fresh(const char *path)
 {
@@ -119,16 +134,56 @@ dir_is_fresh(const char *path)
     return 0;
 }
 
+/* Where the batches come from: a file (--lp) or the generator (--generate). */
+struct source {
+    int fd;
+    struct batch *batches;
+    size_t n_batches, next;
+    struct tsbs_gen *gen;
+    uint32_t per;
+    char *buf;
+    size_t cap;
+    /* generator cost, taken out of the figures */
+    int64_t gen_wall_ns;
+    double gen_cpu_s;
+};
+
+/* The next batch into s->buf: its length and line count; false at the end. */
+static bool
+source_next(struct source *s, size_t *len, uint64_t *lines)
+{
+    if (s->gen) {
+        int64_t w0 = st_mono_ns();
+        double c0 = thread_cpu_seconds();
+        size_t n = tsbs_gen_fill(s->gen, TSBS_FMT_LP, s->buf, s->cap, s->per, len);
+        s->gen_cpu_s += thread_cpu_seconds() - c0;
+        s->gen_wall_ns += st_mono_ns() - w0;
+        *lines = n;
+        return n > 0;
+    }
+    if (s->next == s->n_batches)
+        return false;
+    const struct batch *b = &s->batches[s->next++];
+    ssize_t r = pread(s->fd, s->buf, b->len, (off_t)b->off);
+    if (r != (ssize_t)b->len)
+        die("reading the line protocol: %s", r < 0 ? strerror(errno) : "short read");
+    *len = b->len;
+    *lines = b->lines;
+    return true;
+}
+
 int
 main(int argc, char **argv)
 {
-    const char *lp_path = NULL, *data_dir = NULL, *db = "benchmark";
+    const char *lp_path = NULL, *gen_size = NULL, *data_dir = NULL, *db = "benchmark";
     long batch_lines = 10000;
     bool no_sync = false, background = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--lp") && i + 1 < argc)
             lp_path = argv[++i];
+        else if (!strcmp(a, "--generate") && i + 1 < argc)
+            gen_size = argv[++i];
         else if (!strcmp(a, "--data-dir") && i + 1 < argc)
             data_dir = argv[++i];
         else if (!strcmp(a, "--db") && i + 1 < argc)
@@ -136,40 +191,54 @@ main(int argc, char **argv)
         else if (!strcmp(a, "--batch-lines") && i + 1 < argc) {
             char *end;
             batch_lines = strtol(argv[++i], &end, 10);
-            if (*end || batch_lines < 1 || batch_lines > 10000000)
-                die("--batch-lines: expected 1..10000000: \"%s\"", argv[i]);
+            if (*end || batch_lines < 1 || batch_lines > 1000000)
+                die("--batch-lines: expected 1..1000000: \"%s\"", argv[i]);
         } else if (!strcmp(a, "--no-sync"))
             no_sync = true;
         else if (!strcmp(a, "--no-background"))
             background = false;
         else {
-            fprintf(stderr, "usage: ingest_bench --lp FILE --data-dir DIR [--db NAME] "
-                            "[--batch-lines N] [--no-sync] [--no-background]\n");
+            fprintf(stderr, "usage: ingest_bench (--lp FILE | --generate SIZE) --data-dir DIR "
+                            "[--db NAME] [--batch-lines N] [--no-sync] [--no-background]\n");
             return 2;
         }
     }
-    if (!lp_path || !data_dir) {
-        fprintf(stderr, "ingest_bench: --lp and --data-dir are required\n");
+    if (!data_dir || !lp_path == !gen_size) {
+        fprintf(stderr, "ingest_bench: --data-dir and one of --lp or --generate are required\n");
         return 2;
     }
     if (!dir_is_fresh(data_dir))
         die("data directory \"%s\" already exists: the benchmark needs a fresh one", data_dir);
-    int fd = open(lp_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        die("cannot open \"%s\": %s", lp_path, strerror(errno));
-
-    size_t n_batches;
-    uint64_t n_lines, lp_bytes;
-    uint32_t max_len;
-    struct batch *batches =
-        scan_batches(fd, (uint32_t)batch_lines, &n_batches, &n_lines, &lp_bytes, &max_len);
-    char *buf = malloc(max_len ? max_len : 1);
-    int64_t *ack_ns = malloc((n_batches ? n_batches : 1) * sizeof *ack_ns);
-    if (!buf || !ack_ns)
-        die("out of memory");
 
     struct st_error err;
     st_error_clear(&err);
+    struct source src = {.fd = -1, .per = (uint32_t)batch_lines};
+    uint64_t n_lines = 0, lp_bytes = 0;
+    size_t max_batches;
+    if (lp_path) {
+        src.fd = open(lp_path, O_RDONLY | O_CLOEXEC);
+        if (src.fd < 0)
+            die("cannot open \"%s\": %s", lp_path, strerror(errno));
+        uint32_t max_len;
+        src.batches = scan_batches(src.fd, src.per, &src.n_batches, &n_lines, &lp_bytes, &max_len);
+        src.cap = max_len ? max_len : 1;
+        max_batches = src.n_batches;
+    } else {
+        struct tsbs_config cfg;
+        if (tsbs_config_preset(gen_size, &cfg, &err) != ST_OK)
+            die("--generate: %s", err.msg);
+        src.gen = tsbs_gen_new(&cfg, &err);
+        if (!src.gen)
+            die("--generate: %s", err.msg);
+        src.cap = (size_t)batch_lines * TSBS_ROW_MAX;
+        n_lines = tsbs_config_rows(&cfg);
+        max_batches = (size_t)((n_lines + (uint64_t)batch_lines - 1) / (uint64_t)batch_lines);
+    }
+    src.buf = malloc(src.cap);
+    int64_t *ack_ns = malloc((max_batches ? max_batches : 1) * sizeof *ack_ns);
+    if (!src.buf || !ack_ns)
+        die("out of memory");
+
     struct eng_options eo = {.data_dir = data_dir, .background = background};
     int64_t o0 = st_mono_ns();
     struct eng *e = eng_open(&eo, &err);
@@ -181,20 +250,20 @@ main(int argc, char **argv)
     uint64_t rss_open = bu_proc_status_bytes("VmRSS");
 
     struct eng_write_opts wo = {.precision = ENG_PREC_NS, .partial = false, .no_sync = no_sync};
-    uint64_t rows_ok = 0;
+    uint64_t rows_ok = 0, lines_sent = 0, gen_bytes = 0;
+    size_t n_batches = 0, len;
+    uint64_t lines;
     double cpu0 = bu_cpu_seconds();
     int64_t t0 = st_mono_ns();
-    for (size_t i = 0; i < n_batches; i++) {
-        ssize_t r = pread(fd, buf, batches[i].len, (off_t)batches[i].off);
-        if (r != (ssize_t)batches[i].len)
-            die("reading the line protocol: %s", r < 0 ? strerror(errno) : "short read");
+    while (n_batches < max_batches && source_next(&src, &len, &lines)) {
         struct eng_write_result res;
         memset(&res, 0, sizeof res);
         int64_t b0 = st_mono_ns();
-        enum st_code rc = eng_write(e, db, buf, batches[i].len, &wo, &res, &err);
-        ack_ns[i] = st_mono_ns() - b0;
+        enum st_code rc = eng_write(e, db, src.buf, len, &wo, &res, &err);
+        ack_ns[n_batches] = st_mono_ns() - b0;
         if (rc != ST_OK) {
-            fprintf(stderr, "ingest_bench: batch %zu: %s: %s\n", i, st_code_name(rc), err.msg);
+            fprintf(stderr, "ingest_bench: batch %zu: %s: %s\n", n_batches, st_code_name(rc),
+                    err.msg);
             for (uint32_t k = 0; k < res.n_errors && k < 5; k++)
                 fprintf(stderr, "  line %u col %u: %s\n", res.errors[k].line,
                         res.errors[k].column, res.errors[k].msg);
@@ -202,15 +271,20 @@ main(int argc, char **argv)
             eng_close(e);
             return 1;
         }
+        n_batches++;
+        lines_sent += lines;
+        gen_bytes += len;
         rows_ok += res.lines_ok;
         eng_write_result_cleanup(&res);
     }
-    int64_t t1 = st_mono_ns();
-    double cpu1 = bu_cpu_seconds();
+    int64_t t1 = st_mono_ns() - src.gen_wall_ns;
+    double cpu1 = bu_cpu_seconds() - src.gen_cpu_s;
     if (eng_persist(e, &err) != ST_OK)
         die("eng_persist: %s", err.msg);
-    int64_t t2 = st_mono_ns();
-    double cpu2 = bu_cpu_seconds();
+    int64_t t2 = st_mono_ns() - src.gen_wall_ns;
+    double cpu2 = bu_cpu_seconds() - src.gen_cpu_s;
+    if (src.gen)
+        lp_bytes = gen_bytes;
 
     struct eng_stats es;
     memset(&es, 0, sizeof es);
@@ -224,24 +298,28 @@ main(int argc, char **argv)
     int64_t close_ns = st_mono_ns() - c0;
     uint64_t du_app_closed = 0, du_alloc_closed = 0;
     bu_dir_usage(data_dir, &du_app_closed, &du_alloc_closed);
-    close(fd);
+    if (src.fd >= 0)
+        close(src.fd);
+    tsbs_gen_free(src.gen);
 
-    if (rows_ok != n_lines) {
-        fprintf(stderr, "ingest_bench: %llu lines in the file, %llu accepted\n",
-                (unsigned long long)n_lines, (unsigned long long)rows_ok);
+    if (rows_ok != n_lines || lines_sent != n_lines) {
+        fprintf(stderr, "ingest_bench: %llu lines expected, %llu sent, %llu accepted\n",
+                (unsigned long long)n_lines, (unsigned long long)lines_sent,
+                (unsigned long long)rows_ok);
         return 1;
     }
     double w_s = (double)(t1 - t0) / 1e9, tot_s = (double)(t2 - t0) / 1e9;
     double rows = (double)rows_ok, mrows = rows / 1e6;
     int64_t p50 = bu_percentile(ack_ns, n_batches, 50), p99 = bu_percentile(ack_ns, n_batches, 99);
     int64_t pmax = n_batches ? ack_ns[n_batches - 1] : 0;
+    const char *from = lp_path ? "file" : "generated in memory";
 
     fprintf(stderr,
-            "ingest_bench: %llu rows (%.1f MB LP) in %zu batches of %ld lines%s\n"
-            "  write   %.3f s  %.0f rows/s  %.1f MB/s LP  ack p50 %.2f ms p99 %.2f ms\n"
+            "ingest_bench: %llu rows (%.1f MB LP, %s) in %zu batches of %ld lines%s\n"
+            "  write    %.3f s  %.0f rows/s  %.1f MB/s LP  ack p50 %.2f ms p99 %.2f ms\n"
             "  +persist %.3f s  %.0f rows/s  CPU %.2f s = %.3f CPU-s/M rows\n"
             "  disk %.2f B/row (%llu bytes; allocated %llu)  peak RSS %.1f MB\n",
-            (unsigned long long)rows_ok, (double)lp_bytes / 1e6, n_batches, batch_lines,
+            (unsigned long long)rows_ok, (double)lp_bytes / 1e6, from, n_batches, batch_lines,
             no_sync ? " (no fsync)" : "", w_s, rows / w_s, (double)lp_bytes / 1e6 / w_s,
             (double)p50 / 1e6, (double)p99 / 1e6, tot_s, rows / tot_s, cpu2 - cpu0,
             (cpu2 - cpu0) / mrows, (double)du_app_closed / rows,
@@ -249,7 +327,8 @@ main(int argc, char **argv)
             (double)hwm / 1e6);
 
     printf("{\"engine\":\"strata\",\"path\":\"eng_write line protocol, %ld-line batches%s\","
-           "\"rows\":%llu,\"lp_bytes\":%llu,\"batches\":%zu,\"batch_lines\":%ld,\"durable_acks\":%s,"
+           "\"source\":\"%s\",\"rows\":%llu,\"lp_bytes\":%llu,\"batches\":%zu,\"batch_lines\":%ld,"
+           "\"durable_acks\":%s,"
            "\"open_seconds\":%.6f,\"write_seconds\":%.6f,\"persist_seconds\":%.6f,"
            "\"seconds\":%.6f,\"close_seconds\":%.6f,"
            "\"rows_per_s_write\":%.1f,\"rows_per_s\":%.1f,\"lp_mb_per_s_write\":%.2f,"
@@ -259,7 +338,7 @@ main(int argc, char **argv)
            "\"bytes_per_row\":%.4f,\"peak_rss_bytes\":%llu,\"rss_after_open_bytes\":%llu,"
            "\"engine_stats\":{\"rows_written\":%llu,\"bytes_written\":%llu,\"wal_bytes\":%llu,"
            "\"buffer_bytes\":%llu,\"chunks\":%llu,\"chunk_bytes\":%llu,\"persists\":%llu}}\n",
-           batch_lines, no_sync ? ", no fsync" : "", (unsigned long long)rows_ok,
+           batch_lines, no_sync ? ", no fsync" : "", from, (unsigned long long)rows_ok,
            (unsigned long long)lp_bytes, n_batches, batch_lines, no_sync ? "false" : "true",
            (double)open_ns / 1e9, w_s, (double)(t2 - t1) / 1e9, tot_s, (double)close_ns / 1e9,
            rows / w_s, rows / tot_s, (double)lp_bytes / 1e6 / w_s, cpu1 - cpu0, cpu2 - cpu0,
@@ -271,8 +350,8 @@ main(int argc, char **argv)
            (unsigned long long)es.wal_bytes, (unsigned long long)es.buffer_bytes,
            (unsigned long long)es.chunks, (unsigned long long)es.chunk_bytes,
            (unsigned long long)es.persists);
-    free(batches);
-    free(buf);
+    free(src.batches);
+    free(src.buf);
     free(ack_ns);
     return 0;
 }
