@@ -1,0 +1,174 @@
+/*
+ * stor_engine.h: the write and maintenance side of storage, for the engine
+ * facade (the engine/ facade files). The query executor uses storage.h only.
+ *
+ * Storage keeps, per database, time partitions of each table: in-memory
+ * buffers (memtables) that take writes, and immutable chunk files written by
+ * a persist. A database's state is published as immutable versions; a read
+ * view pins one version plus the database's visible sequence number.
+ *
+ * Write protocol (the facade sequences it; the WAL is not known here):
+ *
+ *     stor_wbatch_* ... build the batch (rows grouped by series)
+ *     stor_wbatch_encode(wb, &rec)                 -> the WAL record
+ *     stor_commit_lock(db)
+ *     wal_append(rec) -> seq                       (or stor_commit_unlock on error)
+ *     stor_commit_enqueue_unlock(db, wb, seq)
+ *     ok = wal_sync(seq)
+ *     stor_commit_finish(db, wb, ok)               -> applied and visible, in seq order
+ *
+ * Batches of one database become visible strictly in sequence order and
+ * whole: a batch is applied only after it is durable, and the database's
+ * visible sequence moves past it only when every table it touches is done.
+ */
+#ifndef STRATA_STOR_ENGINE_H
+#define STRATA_STOR_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata/buf.h"
+#include "strata/catalog.h"
+#include "strata/status.h"
+
+struct stor;
+struct stor_db;
+struct stor_wbatch;
+
+struct cat_store;
+
+struct stor_options {
+    const char *data_dir;
+    struct cat_store *cat;     /* the catalog (views take their snapshot from it) */
+    int64_t partition_ns;      /* 0 = 1 day */
+    size_t buffer_max_bytes;   /* per database; 0 = 64 MiB */
+    int64_t persist_age_ns;    /* 0 = 10 min */
+    uint32_t compact_chunks;   /* compact a partition holding this many chunks; 0 = 4 */
+    uint32_t max_series_per_table; /* 0 = 10,000,000 */
+    uint32_t max_tombstones_per_table; /* 0 = 10,000 */
+};
+
+enum st_code stor_open(const struct stor_options *o, struct stor **out, struct st_error *err);
+void stor_close(struct stor *s);
+
+/* Load (or create, when it has no directory yet) the storage of database
+ * `db` from its manifest and chunk files. */
+enum st_code stor_db_load(struct stor *s, const struct cat_db *db, struct st_error *err);
+/* The storage of a database, with a reference (NULL when not loaded). */
+struct stor_db *stor_db_get(struct stor *s, uint32_t db_id);
+void stor_db_put(struct stor_db *db);
+/* Forget a database and remove its files (after the catalog dropped it). */
+enum st_code stor_db_drop(struct stor *s, uint32_t db_id, struct st_error *err);
+/* Everything of this database up to this sequence is in chunk files. */
+uint64_t stor_db_persisted_seq(struct stor_db *db);
+/* Highest persisted sequence over all databases (for WAL numbering). */
+uint64_t stor_max_persisted_seq(struct stor *s);
+/* The WAL may drop every record <= the returned sequence: all databases
+ * have persisted what those records hold. `last_seq` is the WAL's last. */
+uint64_t stor_wal_safe_seq(struct stor *s, uint64_t last_seq);
+
+/* ---- write batches ----------------------------------------------------- */
+
+struct stor_wbatch *stor_wbatch_new(uint32_t db_id);
+void stor_wbatch_free(struct stor_wbatch *wb);
+/* Rows in the batch, field values in the batch. */
+uint64_t stor_wbatch_rows(const struct stor_wbatch *wb);
+uint64_t stor_wbatch_fields(const struct stor_wbatch *wb);
+
+/* A tag of a series being looked up: the tag column's id and the value. */
+struct stor_tag_kv {
+    uint32_t col_id;
+    const char *value;
+    uint32_t len;
+};
+
+/* Mark / roll back: lets the facade drop the rows of one rejected line. */
+struct stor_wb_mark {
+    uint32_t n_series;
+    uint32_t series;   /* the series the row went to, or UINT32_MAX */
+    uint32_t n_rows;   /* that series' row count before the row */
+    uint64_t rows, fields; /* batch counters before the row */
+};
+
+/*
+ * Start a row of table `t` for the series with these tags (any order; no
+ * duplicates; values non-empty) at time_ns. Resolves or creates the series
+ * in the table's registry (ST_ELIMIT past max_series_per_table).
+ */
+enum st_code stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db,
+                             const struct cat_table *t, const struct stor_tag_kv *tags,
+                             uint32_t n_tags, int64_t time_ns, struct stor_wb_mark *mark,
+                             struct st_error *err);
+/* Set a field of the current row (type is the column's). */
+enum st_code stor_wbatch_field_i64(struct stor_wbatch *wb, uint32_t col_id, enum st_type type,
+                                   int64_t v, struct st_error *err);
+enum st_code stor_wbatch_field_f64(struct stor_wbatch *wb, uint32_t col_id, double v,
+                                   struct st_error *err);
+enum st_code stor_wbatch_field_bool(struct stor_wbatch *wb, uint32_t col_id, bool v,
+                                    struct st_error *err);
+enum st_code stor_wbatch_field_str(struct stor_wbatch *wb, uint32_t col_id, const char *p,
+                                   uint32_t len, struct st_error *err);
+/* Drop everything added since `mark` (the current row of a bad line). */
+void stor_wbatch_rollback(struct stor_wbatch *wb, const struct stor_wb_mark *mark);
+
+/* A delete: rows of table_id with time in [t_lo, t_hi) whose tags match
+ * every predicate (tag column id EQ one of the values). */
+struct stor_del_pred {
+    uint32_t col_id;
+    uint32_t n_values;
+    const char *const *values;
+};
+enum st_code stor_wbatch_delete(struct stor_wbatch *wb, uint32_t table_id, int64_t t_lo,
+                                int64_t t_hi, const struct stor_del_pred *preds, uint32_t n_preds,
+                                struct st_error *err);
+/* Rows the delete removed, counted when it was applied. */
+uint64_t stor_wbatch_deleted_rows(const struct stor_wbatch *wb);
+
+/* Serialize the batch as one WAL record (format: docs/formats/wal.md). */
+enum st_code stor_wbatch_encode(const struct stor_wbatch *wb, struct st_buf *out,
+                                struct st_error *err);
+/* Replay one WAL record: decode it against the catalog and apply it at seq.
+ * Records of databases not loaded, or at or below their persisted sequence,
+ * are skipped. */
+enum st_code stor_replay(struct stor *s, uint64_t seq, const uint8_t *rec, size_t len,
+                         struct st_error *err);
+/* Decode only (tests, fuzzing): ST_ECORRUPT on any malformed record. */
+enum st_code stor_record_check(const uint8_t *rec, size_t len, struct st_error *err);
+
+/* ---- commit --------------------------------------------------------------- */
+
+void stor_commit_lock(struct stor_db *db);
+void stor_commit_unlock(struct stor_db *db);
+void stor_commit_enqueue_unlock(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq);
+/* durable = the WAL said the record is durable. Returns when the batch is
+ * applied (or dropped, when !durable), with the result of applying it. */
+enum st_code stor_commit_finish(struct stor_db *db, struct stor_wbatch *wb, bool durable,
+                                struct st_error *err);
+
+/* ---- maintenance ---------------------------------------------------------- */
+
+/* Persist every memtable of the database to chunk files, write the manifest. */
+enum st_code stor_persist(struct stor_db *db, struct st_error *err);
+/* Persist when the buffers are over the size limit or older than the age
+ * limit; compact partitions with many chunks. *did_work set when it did. */
+enum st_code stor_maintain(struct stor_db *db, bool force, bool *did_work, struct st_error *err);
+/* Compact every partition with more than one chunk (tests, tools). */
+enum st_code stor_compact(struct stor_db *db, struct st_error *err);
+
+struct stor_stats {
+    uint64_t buffer_bytes;
+    uint64_t chunks;
+    uint64_t chunk_bytes;
+    uint64_t persists;
+    uint64_t compactions;
+};
+void stor_get_stats(struct stor *s, struct stor_stats *out);
+
+/* Open a read view of a database by id (stor_view_open in the facade
+ * resolves the name and calls this). */
+struct stor_view;
+enum st_code stor_view_open_id(struct stor *s, uint32_t db_id, struct stor_view **out,
+                               struct st_error *err);
+
+#endif

@@ -1,0 +1,828 @@
+/*
+ * stor_chunk.c: chunk files, the immutable columnar files of one table
+ * partition: writing, loading the index, and reading blocks.
+ *
+ * `<data_dir>/db/<db_id>/<table_id>/<chunk_id, 16 hex digits>.chk`:
+ *
+ *   header (32 bytes)
+ *     0   8  magic "STRTCHK1"
+ *     8   2  format version, u16 LE (1)
+ *     10  2  flags, u16 LE (0; bit 0 reserved: envelope-encrypted blocks)
+ *     12  4  header length, u32 LE (32)
+ *     16  4  table id, u32 LE
+ *     20  8  reserved (0)
+ *     28  4  CRC-32C of bytes 0..27
+ *   blocks: column blocks (stor_codec.c), back to back
+ *   index (uvarints unless noted):
+ *     n_cols, per column: col_id, u8 type
+ *     n_series, per series (series-major, in key order of creation):
+ *       key_len, key (tags in column-id order: col_id, len, bytes)
+ *       n_groups, per row group (<= 4096 rows, time-sorted, no duplicates):
+ *         n_rows, t_min u64 LE, t_max u64 LE, time block: off, len, crc u32 LE
+ *         n_refs, per non-NULL column: col index, off, len, crc u32 LE,
+ *           null_count, u8 has_stats, [min f64 LE, max f64 LE]
+ *   footer (48 bytes)
+ *     0   8  index offset      8  4  index length     12  4  index CRC-32C
+ *     16  8  min_seq           24  8  max_seq          32  8  rows
+ *     40  4  CRC-32C of footer bytes 0..39             44  4  magic "SCHE"
+ *
+ * Every block has its CRC-32C in the index and is checked on every read: a
+ * mismatch is ST_ECORRUPT naming the file, the block offset, the series and
+ * the column, and no row of that block is returned. All block bytes pass
+ * through chunk_write_block() / chunk_read_block(): the place where an
+ * encryption envelope would seal and open them.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stor_int.h"
+#include "strata/crc32c.h"
+#include "strata/file.h"
+
+#define CHK_MAGIC "STRTCHK1"
+#define CHK_FOOT_MAGIC "SCHE"
+#define CHK_VERSION 1
+#define CHK_HDR 32u
+#define CHK_FOOT 48u
+#define CHK_MAX_INDEX ((size_t)1 << 30)
+#define CHK_MAX_BLOCK ((uint32_t)1 << 30)
+
+/* ---- block I/O: the envelope hook ------------------------------------------ */
+
+static enum st_code
+chunk_write_block(int fd, const char *path, const uint8_t *p, size_t n, uint64_t off,
+                  struct st_error *err)
+{
+    return st_file_pwrite_all(fd, p, n, (off_t)off, path, err);
+}
+
+static enum st_code
+chunk_read_block(const struct stor_chunk *c, uint64_t off, uint32_t len, uint32_t crc,
+                 uint8_t *buf, struct st_error *err)
+{
+    if (off < CHK_HDR || off + len > c->file_len)
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": block at offset %" PRIu64
+                                              " lies outside the file",
+                            c->path, off);
+    ST_TRY(st_file_pread_all(c->fd, buf, len, (off_t)off, c->path, err));
+    if (st_crc32c(0, buf, len) != crc)
+        return st_error_set(err, ST_ECORRUPT,
+                            "chunk \"%s\": block at offset %" PRIu64 " (%u bytes): checksum "
+                            "mismatch",
+                            c->path, off, len);
+    return ST_OK;
+}
+
+/* ---- writer ------------------------------------------------------------------ */
+
+struct chunk_writer {
+    int fd;
+    char *path;
+    uint64_t off;
+    uint32_t n_cols;
+    uint32_t *col_ids;
+    uint8_t *types;
+    struct st_buf index; /* series part of the index */
+    struct st_buf blk;
+    uint32_t n_series;
+    uint64_t n_rows;
+    int64_t t_min, t_max;
+    uint32_t table_id;
+    int64_t part_start;
+};
+
+enum st_code
+stor__cw_open(struct chunk_writer **out, const char *path, uint32_t table_id, int64_t part_start,
+              const uint32_t *col_ids, const uint8_t *types, uint32_t n_cols,
+              struct st_error *err)
+{
+    struct chunk_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    w->path = strdup(path);
+    w->col_ids = malloc((n_cols + 1) * sizeof *w->col_ids);
+    w->types = malloc(n_cols + 1);
+    if (!w->path || !w->col_ids || !w->types) {
+        free(w->path);
+        free(w->col_ids);
+        free(w->types);
+        free(w);
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
+    memcpy(w->col_ids, col_ids, n_cols * sizeof *col_ids);
+    memcpy(w->types, types, n_cols);
+    w->n_cols = n_cols;
+    w->table_id = table_id;
+    w->part_start = part_start;
+    w->t_min = INT64_MAX;
+    w->t_max = INT64_MIN;
+    st_buf_init(&w->index, CHK_MAX_INDEX);
+    st_buf_init(&w->blk, SIZE_MAX);
+    w->fd = st_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, err);
+    if (w->fd < 0) {
+        stor__cw_abort(w);
+        return ST_EIO;
+    }
+    uint8_t hdr[CHK_HDR] = {0};
+    memcpy(hdr, CHK_MAGIC, 8);
+    hdr[8] = CHK_VERSION;
+    st_store_u32le(hdr + 12, CHK_HDR);
+    st_store_u32le(hdr + 16, table_id);
+    st_store_u32le(hdr + 28, st_crc32c(0, hdr, 28));
+    enum st_code rc = chunk_write_block(w->fd, w->path, hdr, CHK_HDR, 0, err);
+    if (rc != ST_OK) {
+        stor__cw_abort(w);
+        return rc;
+    }
+    w->off = CHK_HDR;
+    *out = w;
+    return ST_OK;
+}
+
+void
+stor__cw_abort(struct chunk_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0) {
+        st_file_close(w->fd);
+        unlink(w->path);
+    }
+    st_buf_cleanup(&w->index);
+    st_buf_cleanup(&w->blk);
+    free(w->col_ids);
+    free(w->types);
+    free(w->path);
+    free(w);
+}
+
+static enum st_code
+put_block(struct chunk_writer *w, uint64_t *off, uint32_t *len, uint32_t *crc,
+          struct st_error *err)
+{
+    if (w->blk.len > CHK_MAX_BLOCK)
+        return st_error_set(err, ST_ELIMIT, "column block too large");
+    *off = w->off;
+    *len = (uint32_t)w->blk.len;
+    *crc = st_crc32c(0, w->blk.data, w->blk.len);
+    ST_TRY(chunk_write_block(w->fd, w->path, w->blk.data, w->blk.len, w->off, err));
+    w->off += w->blk.len;
+    return ST_OK;
+}
+
+enum st_code
+stor__cw_series(struct chunk_writer *w, const struct stor_sent *s, const struct rowset *rs,
+                struct st_error *err)
+{
+    enum st_code rc = ST_OK;
+    struct st_buf *ix = &w->index;
+    if (rs->n == 0)
+        return ST_OK;
+    /* rowset columns must match the writer's, in order */
+#define P(x)                                                                                       \
+    do {                                                                                           \
+        if ((rc = (x)) != ST_OK)                                                                   \
+            return rc == ST_ENOMEM || rc == ST_ELIMIT                                              \
+                       ? st_error_set(err, rc, "building a chunk index: %s", st_strerror(rc))      \
+                       : rc;                                                                       \
+    } while (0)
+    P(st_buf_put_uvarint(ix, s->key_len));
+    P(st_buf_append(ix, s->key, s->key_len));
+    uint32_t n_groups = (rs->n + STOR_GROUP_ROWS - 1) / STOR_GROUP_ROWS;
+    P(st_buf_put_uvarint(ix, n_groups));
+    for (uint32_t g = 0; g < n_groups; g++) {
+        uint32_t lo = g * STOR_GROUP_ROWS;
+        uint32_t n = rs->n - lo < STOR_GROUP_ROWS ? rs->n - lo : STOR_GROUP_ROWS;
+        uint64_t off;
+        uint32_t len, crc;
+        st_buf_reset(&w->blk);
+        rc = stor__enc_block(&w->blk, ST_TYPE_TIME, n, (const uint64_t *)rs->time + lo, NULL,
+                             NULL, NULL, err);
+        if (rc != ST_OK)
+            return rc;
+        P(put_block(w, &off, &len, &crc, err));
+        P(st_buf_put_uvarint(ix, n));
+        P(st_buf_put_u64le(ix, (uint64_t)rs->time[lo]));
+        P(st_buf_put_u64le(ix, (uint64_t)rs->time[lo + n - 1]));
+        P(st_buf_put_uvarint(ix, off));
+        P(st_buf_put_uvarint(ix, len));
+        P(st_buf_put_u32le(ix, crc));
+        uint32_t n_refs = 0;
+        for (uint32_t c = 0; c < rs->n_cols; c++) {
+            for (uint32_t i = 0; i < n; i++)
+                if (rs->cols[c].valid[lo + i]) {
+                    n_refs++;
+                    break;
+                }
+        }
+        P(st_buf_put_uvarint(ix, n_refs));
+        for (uint32_t c = 0; c < rs->n_cols; c++) {
+            const struct rs_col *col = &rs->cols[c];
+            uint32_t nulls = 0;
+            bool has_stats = false;
+            double mn = 0, mx = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                if (!col->valid[lo + i]) {
+                    nulls++;
+                    continue;
+                }
+                double d;
+                uint64_t bits = col->v[lo + i];
+                if (col->type == ST_TYPE_INT)
+                    d = (double)(int64_t)bits;
+                else if (col->type == ST_TYPE_UINT)
+                    d = (double)bits;
+                else if (col->type == ST_TYPE_FLOAT)
+                    memcpy(&d, &bits, 8);
+                else
+                    continue;
+                if (d != d)
+                    continue;
+                if (!has_stats || d < mn)
+                    mn = d;
+                if (!has_stats || d > mx)
+                    mx = d;
+                has_stats = true;
+            }
+            if (nulls == n)
+                continue;
+            st_buf_reset(&w->blk);
+            rc = stor__enc_block(&w->blk, col->type, n, col->v + lo, col->valid + lo,
+                                 col->slen ? col->slen + lo : NULL, rs->sdata.data, err);
+            if (rc != ST_OK)
+                return rc;
+            P(put_block(w, &off, &len, &crc, err));
+            P(st_buf_put_uvarint(ix, c));
+            P(st_buf_put_uvarint(ix, off));
+            P(st_buf_put_uvarint(ix, len));
+            P(st_buf_put_u32le(ix, crc));
+            P(st_buf_put_uvarint(ix, nulls));
+            P(st_buf_append_byte(ix, has_stats));
+            if (has_stats) {
+                uint64_t b;
+                memcpy(&b, &mn, 8);
+                P(st_buf_put_u64le(ix, b));
+                memcpy(&b, &mx, 8);
+                P(st_buf_put_u64le(ix, b));
+            }
+        }
+    }
+#undef P
+    w->n_series++;
+    w->n_rows += rs->n;
+    if (rs->time[0] < w->t_min)
+        w->t_min = rs->time[0];
+    if (rs->time[rs->n - 1] > w->t_max)
+        w->t_max = rs->time[rs->n - 1];
+    return ST_OK;
+}
+
+enum st_code
+stor__cw_finish(struct chunk_writer *w, uint64_t min_seq, uint64_t max_seq,
+                struct chunk_meta *meta, struct st_error *err)
+{
+    struct st_buf head;
+    enum st_code rc = ST_OK;
+    st_buf_init(&head, CHK_MAX_INDEX);
+    rc = st_buf_put_uvarint(&head, w->n_cols);
+    for (uint32_t c = 0; c < w->n_cols && rc == ST_OK; c++) {
+        rc = st_buf_put_uvarint(&head, w->col_ids[c]);
+        if (rc == ST_OK)
+            rc = st_buf_append_byte(&head, w->types[c]);
+    }
+    if (rc == ST_OK)
+        rc = st_buf_put_uvarint(&head, w->n_series);
+    if (rc == ST_OK)
+        rc = st_buf_append(&head, w->index.data, w->index.len);
+    if (rc != ST_OK) {
+        st_buf_cleanup(&head);
+        return st_error_set(err, rc, "chunk index too large");
+    }
+    uint8_t foot[CHK_FOOT] = {0};
+    st_store_u64le(foot, w->off);
+    st_store_u32le(foot + 8, (uint32_t)head.len);
+    st_store_u32le(foot + 12, st_crc32c(0, head.data, head.len));
+    st_store_u64le(foot + 16, min_seq);
+    st_store_u64le(foot + 24, max_seq);
+    st_store_u64le(foot + 32, w->n_rows);
+    st_store_u32le(foot + 40, st_crc32c(0, foot, 40));
+    memcpy(foot + 44, CHK_FOOT_MAGIC, 4);
+    rc = chunk_write_block(w->fd, w->path, head.data, head.len, w->off, err);
+    if (rc == ST_OK)
+        rc = chunk_write_block(w->fd, w->path, foot, CHK_FOOT, w->off + head.len, err);
+    if (rc == ST_OK)
+        rc = st_file_fsync(w->fd, w->path, err);
+    uint64_t file_len = w->off + head.len + CHK_FOOT;
+    st_buf_cleanup(&head);
+    if (rc != ST_OK) {
+        stor__cw_abort(w);
+        return rc;
+    }
+    st_file_close(w->fd);
+    w->fd = -1;
+    memset(meta, 0, sizeof *meta);
+    meta->table_id = w->table_id;
+    meta->part_start = w->part_start;
+    meta->min_seq = min_seq;
+    meta->max_seq = max_seq;
+    meta->n_rows = w->n_rows;
+    meta->t_min = w->t_min;
+    meta->t_max = w->t_max;
+    meta->file_len = file_len;
+    if (!w->n_rows)
+        unlink(w->path);
+    st_buf_cleanup(&w->index);
+    st_buf_cleanup(&w->blk);
+    free(w->col_ids);
+    free(w->types);
+    free(w->path);
+    free(w);
+    return ST_OK;
+}
+
+/* ---- reader ------------------------------------------------------------------ */
+
+struct ird {
+    const uint8_t *p, *end;
+};
+
+static int
+iu(struct ird *r, uint64_t max, uint64_t *v)
+{
+    return st_get_uvarint(&r->p, r->end, v) != 0 || *v > max ? -1 : 0;
+}
+
+static int
+ibytes(struct ird *r, size_t n, const uint8_t **out)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return -1;
+    *out = r->p;
+    r->p += n;
+    return 0;
+}
+
+static int
+ser_cmp(const void *a, const void *b)
+{
+    const struct chk_series *x = a, *y = b;
+    return x->series_id < y->series_id ? -1 : x->series_id > y->series_id;
+}
+
+/* Parse the index into c. With tab == NULL, series ids are ordinals. */
+static enum st_code
+parse_index(struct stor_chunk *c, const uint8_t *ix, size_t len, struct stor_table *tab,
+            const struct cat_table *ct, struct st_error *err)
+{
+    struct ird r = {ix, ix + len};
+    uint64_t n_cols, n_series, v;
+    const uint8_t *b;
+#define BAD(what)                                                                                  \
+    st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad index (%s)", c->path ? c->path : "?", what)
+    if (iu(&r, 100000, &n_cols))
+        return BAD("column count");
+    c->col_ids = calloc(n_cols + 1, sizeof *c->col_ids);
+    c->col_types = calloc(n_cols + 1, 1);
+    if (!c->col_ids || !c->col_types)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    for (uint64_t i = 0; i < n_cols; i++) {
+        if (iu(&r, UINT32_MAX, &v) || ibytes(&r, 1, &b))
+            return BAD("column");
+        if (b[0] < ST_TYPE_STRING || b[0] > ST_TYPE_BOOL)
+            return BAD("column type");
+        if (ct) {
+            const struct cat_column *cc = cat_table_column_by_id(ct, (uint32_t)v);
+            if (!cc || cc->kind != CAT_COL_FIELD || cc->type != b[0])
+                return BAD("column does not match the catalog");
+        }
+        for (uint64_t k = 0; k < i; k++)
+            if (c->col_ids[k] == v)
+                return BAD("duplicate column");
+        c->col_ids[i] = (uint32_t)v;
+        c->col_types[i] = b[0];
+    }
+    c->n_cols = (uint32_t)n_cols;
+    if (iu(&r, len, &n_series))
+        return BAD("series count");
+    c->ser = calloc(n_series + 1, sizeof *c->ser);
+    if (!c->ser)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    uint32_t cap_g = 0, cap_r = 0;
+    for (uint64_t i = 0; i < n_series; i++) {
+        uint64_t key_len, n_groups;
+        const uint8_t *key;
+        if (iu(&r, STOR_MAX_KEY_LEN, &key_len) || ibytes(&r, (size_t)key_len, &key) ||
+            iu(&r, len, &n_groups) || n_groups == 0)
+            return BAD("series header");
+        const uint8_t *kp = key, *kend = key + key_len;
+        uint32_t prev = 0;
+        bool first = true;
+        while (kp < kend) {
+            uint32_t cid, l;
+            const char *val;
+            if (stor__key_next(&kp, kend, &cid, &val, &l) || (!first && cid <= prev) || !l ||
+                memchr(val, 0, l))
+                return BAD("series key");
+            if (ct) {
+                const struct cat_column *cc = cat_table_column_by_id(ct, cid);
+                if (!cc || cc->kind != CAT_COL_TAG)
+                    return BAD("series key names a column that is not a tag");
+            }
+            first = false;
+            prev = cid;
+        }
+        struct chk_series *cs = &c->ser[i];
+        if (tab) {
+            struct stor_sent *se;
+            ST_TRY(stor__series_get(tab, ct, key, (uint32_t)key_len, true, &se, err));
+            cs->series_id = se->pub.id;
+        } else {
+            cs->series_id = (uint32_t)i;
+        }
+        for (uint64_t k = 0; k < i; k++)
+            if (c->ser[k].series_id == cs->series_id)
+                return BAD("duplicate series");
+        cs->first_group = c->n_groups;
+        cs->n_groups = (uint32_t)n_groups;
+        cs->t_min = INT64_MAX;
+        cs->t_max = INT64_MIN;
+        for (uint64_t g = 0; g < n_groups; g++) {
+            if (c->n_groups == cap_g) {
+                cap_g = cap_g ? cap_g * 2 : 64;
+                struct chk_group *a = realloc(c->groups, cap_g * sizeof *a);
+                if (!a)
+                    return st_error_set(err, ST_ENOMEM, "out of memory");
+                c->groups = a;
+            }
+            struct chk_group *gr = &c->groups[c->n_groups];
+            uint64_t n_rows, off, blen, n_refs;
+            const uint8_t *tb, *crc;
+            if (iu(&r, STOR_GROUP_ROWS, &n_rows) || n_rows == 0 || ibytes(&r, 16, &tb) ||
+                iu(&r, UINT64_MAX / 2, &off) || iu(&r, CHK_MAX_BLOCK, &blen) ||
+                ibytes(&r, 4, &crc) || iu(&r, n_cols, &n_refs))
+                return BAD("row group");
+            gr->n_rows = (uint32_t)n_rows;
+            gr->t_min = (int64_t)st_load_u64le(tb);
+            gr->t_max = (int64_t)st_load_u64le(tb + 8);
+            if (gr->t_min > gr->t_max || (g && gr->t_min <= c->groups[c->n_groups - 1].t_max))
+                return BAD("row group times");
+            gr->t_off = off;
+            gr->t_len = (uint32_t)blen;
+            gr->t_crc = st_load_u32le(crc);
+            gr->first_ref = c->n_crefs;
+            gr->n_refs = (uint32_t)n_refs;
+            for (uint64_t k = 0; k < n_refs; k++) {
+                if (c->n_crefs == cap_r) {
+                    cap_r = cap_r ? cap_r * 2 : 256;
+                    struct chk_ref *a = realloc(c->crefs, cap_r * sizeof *a);
+                    if (!a)
+                        return st_error_set(err, ST_ENOMEM, "out of memory");
+                    c->crefs = a;
+                }
+                struct chk_ref *rf = &c->crefs[c->n_crefs];
+                uint64_t col, nulls;
+                const uint8_t *hs;
+                if (iu(&r, n_cols ? n_cols - 1 : 0, &col) || n_cols == 0 ||
+                    iu(&r, UINT64_MAX / 2, &off) || iu(&r, CHK_MAX_BLOCK, &blen) ||
+                    ibytes(&r, 4, &crc) || iu(&r, n_rows, &nulls) || ibytes(&r, 1, &hs) ||
+                    hs[0] > 1)
+                    return BAD("column reference");
+                if (k && col <= c->crefs[c->n_crefs - 1].col)
+                    return BAD("column order");
+                rf->col = (uint32_t)col;
+                rf->off = off;
+                rf->len = (uint32_t)blen;
+                rf->crc = st_load_u32le(crc);
+                rf->null_count = (uint32_t)nulls;
+                rf->has_stats = hs[0];
+                if (rf->has_stats) {
+                    const uint8_t *st;
+                    if (ibytes(&r, 16, &st))
+                        return BAD("statistics");
+                    uint64_t bits = st_load_u64le(st);
+                    memcpy(&rf->min, &bits, 8);
+                    bits = st_load_u64le(st + 8);
+                    memcpy(&rf->max, &bits, 8);
+                }
+                c->n_crefs++;
+            }
+            cs->n_rows += n_rows;
+            if (gr->t_min < cs->t_min)
+                cs->t_min = gr->t_min;
+            if (gr->t_max > cs->t_max)
+                cs->t_max = gr->t_max;
+            c->n_groups++;
+        }
+        c->n_series++;
+    }
+    if (r.p != r.end)
+        return BAD("trailing bytes");
+#undef BAD
+    qsort(c->ser, c->n_series, sizeof *c->ser, ser_cmp);
+    return ST_OK;
+}
+
+static enum st_code
+check_header_footer(const char *path, const uint8_t *hdr, const uint8_t *foot, uint64_t file_len,
+                    uint64_t *ix_off, uint32_t *ix_len, uint32_t *ix_crc, uint64_t *min_seq,
+                    uint64_t *max_seq, struct st_error *err)
+{
+    if (memcmp(hdr, CHK_MAGIC, 8) != 0 || st_load_u32le(hdr + 28) != st_crc32c(0, hdr, 28))
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad header", path);
+    uint16_t ver = (uint16_t)(hdr[8] | hdr[9] << 8), flags = (uint16_t)(hdr[10] | hdr[11] << 8);
+    if (ver != CHK_VERSION || st_load_u32le(hdr + 12) != CHK_HDR)
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": unsupported version %u", path, ver);
+    if (flags)
+        return st_error_set(err, ST_EUNSUPPORTED, "chunk \"%s\": unsupported flags 0x%x", path,
+                            flags);
+    if (memcmp(foot + 44, CHK_FOOT_MAGIC, 4) != 0 ||
+        st_load_u32le(foot + 40) != st_crc32c(0, foot, 40))
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad footer", path);
+    *ix_off = st_load_u64le(foot);
+    *ix_len = st_load_u32le(foot + 8);
+    *ix_crc = st_load_u32le(foot + 12);
+    *min_seq = st_load_u64le(foot + 16);
+    *max_seq = st_load_u64le(foot + 24);
+    if (*ix_off < CHK_HDR || *ix_off + *ix_len + CHK_FOOT != file_len || *ix_len > CHK_MAX_INDEX)
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad index location", path);
+    return ST_OK;
+}
+
+static void
+chunk_free(struct stor_chunk *c)
+{
+    if (c->fd >= 0)
+        st_file_close(c->fd);
+    if (atomic_load(&c->dead) && c->path)
+        unlink(c->path);
+    free(c->path);
+    free(c->col_ids);
+    free(c->col_types);
+    free(c->ser);
+    free(c->groups);
+    free(c->crefs);
+    free(c);
+}
+
+void
+stor__chunk_unref(struct stor_chunk *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        chunk_free(c);
+}
+
+enum st_code
+stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_table *t,
+                 const struct cat_table *ct, struct stor_chunk **out, struct st_error *err)
+{
+    struct stor_chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    atomic_init(&c->refs, 1);
+    c->fd = -1;
+    c->path = strdup(path);
+    if (!c->path) {
+        free(c);
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
+    c->id = meta->id;
+    c->table_id = meta->table_id;
+    c->part_start = meta->part_start;
+    c->min_seq = meta->min_seq;
+    c->max_seq = meta->max_seq;
+    c->applied_seq = meta->applied_seq;
+    c->n_rows = meta->n_rows;
+    c->t_min = meta->t_min;
+    c->t_max = meta->t_max;
+    c->file_len = meta->file_len;
+    enum st_code rc = ST_OK;
+    uint8_t hdr[CHK_HDR], foot[CHK_FOOT];
+    uint8_t *ix = NULL;
+    c->fd = st_file_open(path, O_RDONLY, 0, err);
+    if (c->fd < 0) {
+        rc = ST_EIO;
+        goto out;
+    }
+    off_t end = lseek(c->fd, 0, SEEK_END);
+    if (end < 0 || (uint64_t)end != meta->file_len || meta->file_len < CHK_HDR + CHK_FOOT) {
+        rc = st_error_set(err, ST_ECORRUPT, "chunk \"%s\": size %lld, the manifest says %llu",
+                          path, (long long)end, (unsigned long long)meta->file_len);
+        goto out;
+    }
+    if ((rc = st_file_pread_all(c->fd, hdr, CHK_HDR, 0, path, err)) != ST_OK ||
+        (rc = st_file_pread_all(c->fd, foot, CHK_FOOT, end - CHK_FOOT, path, err)) != ST_OK)
+        goto out;
+    uint64_t ix_off, min_seq, max_seq;
+    uint32_t ix_len, ix_crc;
+    if ((rc = check_header_footer(path, hdr, foot, (uint64_t)end, &ix_off, &ix_len, &ix_crc,
+                                  &min_seq, &max_seq, err)) != ST_OK)
+        goto out;
+    if (st_load_u32le(hdr + 16) != meta->table_id || min_seq != meta->min_seq ||
+        max_seq != meta->max_seq) {
+        rc = st_error_set(err, ST_ECORRUPT, "chunk \"%s\" does not match the manifest", path);
+        goto out;
+    }
+    ix = malloc(ix_len + 1);
+    if (!ix) {
+        rc = st_error_set(err, ST_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = st_file_pread_all(c->fd, ix, ix_len, (off_t)ix_off, path, err)) != ST_OK)
+        goto out;
+    if (st_crc32c(0, ix, ix_len) != ix_crc) {
+        rc = st_error_set(err, ST_ECORRUPT, "chunk \"%s\": index checksum mismatch", path);
+        goto out;
+    }
+    rc = parse_index(c, ix, ix_len, t, ct, err);
+out:
+    free(ix);
+    if (rc != ST_OK) {
+        chunk_free(c);
+        return rc;
+    }
+    *out = c;
+    return ST_OK;
+}
+
+const struct chk_series *
+stor__chunk_find(const struct stor_chunk *c, uint32_t series_id)
+{
+    uint32_t lo = 0, hi = c->n_series;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        uint32_t v = c->ser[mid].series_id;
+        if (v == series_id)
+            return &c->ser[mid];
+        if (v < series_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+uint32_t
+stor__chunk_col(const struct stor_chunk *c, uint32_t col_id)
+{
+    for (uint32_t i = 0; i < c->n_cols; i++)
+        if (c->col_ids[i] == col_id)
+            return i;
+    return UINT32_MAX;
+}
+
+enum st_code
+stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, int64_t t_lo,
+                       int64_t t_hi, struct rowset *rs, struct st_error *err)
+{
+    if (g->t_max < t_lo || g->t_min >= t_hi)
+        return ST_OK;
+    uint32_t n = g->n_rows;
+    enum st_code rc = stor__rs_reserve(rs, n);
+    if (rc != ST_OK)
+        return st_error_set(err, rc, "out of memory reading a chunk");
+    uint32_t maxlen = g->t_len;
+    for (uint32_t k = 0; k < g->n_refs; k++)
+        if (c->crefs[g->first_ref + k].len > maxlen)
+            maxlen = c->crefs[g->first_ref + k].len;
+    uint8_t *buf = malloc((size_t)maxlen + 16);
+    uint8_t *tvalid = malloc(n);
+    if (!buf || !tvalid) {
+        free(buf);
+        free(tvalid);
+        return st_error_set(err, ST_ENOMEM, "out of memory reading a chunk");
+    }
+    uint32_t base = rs->n;
+    int64_t *tt = rs->time + base;
+    rc = chunk_read_block(c, g->t_off, g->t_len, g->t_crc, buf, err);
+    if (rc == ST_OK)
+        rc = stor__dec_block(buf, g->t_len, ST_TYPE_TIME, n, (uint64_t *)tt, tvalid, NULL, NULL,
+                             err);
+    if (rc != ST_OK) {
+        if (rc == ST_ECORRUPT && !strstr(err ? err->msg : "", "chunk \""))
+            st_error_prefix(err, "chunk \"%s\": time block at offset %llu: ", c->path,
+                            (unsigned long long)g->t_off);
+        goto out;
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (tt[i] <= tt[i - 1]) {
+            rc = st_error_set(err, ST_ECORRUPT,
+                              "chunk \"%s\": time block at offset %llu is not sorted", c->path,
+                              (unsigned long long)g->t_off);
+            goto out;
+        }
+    if (tt[0] != g->t_min || tt[n - 1] != g->t_max) {
+        rc = st_error_set(err, ST_ECORRUPT,
+                          "chunk \"%s\": time block at offset %llu disagrees with the index",
+                          c->path, (unsigned long long)g->t_off);
+        goto out;
+    }
+    uint32_t a = 0, b = n;
+    while (a < n && tt[a] < t_lo)
+        a++;
+    while (b > a && tt[b - 1] >= t_hi)
+        b--;
+    for (uint32_t ci = 0; ci < rs->n_cols; ci++) {
+        struct rs_col *col = &rs->cols[ci];
+        uint32_t idx = stor__chunk_col(c, col->col_id);
+        const struct chk_ref *rf = NULL;
+        if (idx != UINT32_MAX && c->col_types[idx] == col->type)
+            for (uint32_t k = 0; k < g->n_refs; k++)
+                if (c->crefs[g->first_ref + k].col == idx) {
+                    rf = &c->crefs[g->first_ref + k];
+                    break;
+                }
+        if (!rf) {
+            memset(col->valid + base, 0, n);
+            memset(col->v + base, 0, (size_t)n * 8);
+            continue;
+        }
+        rc = chunk_read_block(c, rf->off, rf->len, rf->crc, buf, err);
+        if (rc == ST_OK)
+            rc = stor__dec_block(buf, rf->len, col->type, n, col->v + base, col->valid + base,
+                                 col->slen ? col->slen + base : NULL, &rs->sdata, err);
+        if (rc != ST_OK) {
+            if (rc == ST_ECORRUPT && !strstr(err ? err->msg : "", "chunk \""))
+                st_error_prefix(err, "chunk \"%s\": block at offset %llu (column %u): ",
+                                c->path, (unsigned long long)rf->off, col->col_id);
+            goto out;
+        }
+    }
+    /* Keep rows [a, b). */
+    if (a > 0 || b < n) {
+        uint32_t k = b - a;
+        memmove(tt, tt + a, (size_t)k * 8);
+        for (uint32_t ci = 0; ci < rs->n_cols; ci++) {
+            struct rs_col *col = &rs->cols[ci];
+            memmove(col->valid + base, col->valid + base + a, k);
+            memmove(col->v + base, col->v + base + a, (size_t)k * 8);
+            if (col->slen)
+                memmove(col->slen + base, col->slen + base + a, (size_t)k * 4);
+        }
+    }
+    rs->n = base + (b - a);
+out:
+    free(buf);
+    free(tvalid);
+    return rc;
+}
+
+enum st_code
+stor__chunk_check_image(const uint8_t *img, size_t len, struct st_error *err)
+{
+    if (len < CHK_HDR + CHK_FOOT)
+        return st_error_set(err, ST_ECORRUPT, "chunk too short");
+    uint64_t ix_off, min_seq, max_seq;
+    uint32_t ix_len, ix_crc;
+    ST_TRY(check_header_footer("image", img, img + len - CHK_FOOT, len, &ix_off, &ix_len, &ix_crc,
+                               &min_seq, &max_seq, err));
+    if (st_crc32c(0, img + ix_off, ix_len) != ix_crc)
+        return st_error_set(err, ST_ECORRUPT, "index checksum mismatch");
+    struct stor_chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return ST_ENOMEM;
+    atomic_init(&c->refs, 1);
+    c->fd = -1;
+    c->file_len = len;
+    enum st_code rc = parse_index(c, img + ix_off, ix_len, NULL, NULL, err);
+    /* Decode every block of every group, as a scan would. */
+    for (uint32_t s = 0; s < c->n_series && rc == ST_OK; s++) {
+        const struct chk_series *cs = &c->ser[s];
+        for (uint32_t g = 0; g < cs->n_groups && rc == ST_OK; g++) {
+            const struct chk_group *gr = &c->groups[cs->first_group + g];
+            uint32_t n = gr->n_rows;
+            uint64_t *v = malloc((size_t)n * 8 + 8);
+            uint8_t *valid = malloc(n + 1);
+            uint32_t *slen = malloc((size_t)n * 4 + 4);
+            struct st_buf sd;
+            st_buf_init(&sd, (size_t)256 << 20);
+            if (!v || !valid || !slen)
+                rc = ST_ENOMEM;
+            for (uint32_t k = 0; k <= gr->n_refs && rc == ST_OK; k++) {
+                uint64_t off = k ? c->crefs[gr->first_ref + k - 1].off : gr->t_off;
+                uint32_t bl = k ? c->crefs[gr->first_ref + k - 1].len : gr->t_len;
+                uint32_t crc = k ? c->crefs[gr->first_ref + k - 1].crc : gr->t_crc;
+                uint8_t type = k ? c->col_types[c->crefs[gr->first_ref + k - 1].col]
+                                 : (uint8_t)ST_TYPE_TIME;
+                if (off < CHK_HDR || off > ix_off || bl > ix_off - off) {
+                    rc = st_error_set(err, ST_ECORRUPT, "block outside the data area");
+                    break;
+                }
+                if (st_crc32c(0, img + off, bl) != crc) {
+                    rc = st_error_set(err, ST_ECORRUPT, "block checksum mismatch");
+                    break;
+                }
+                rc = stor__dec_block(img + off, bl, type, n, v, valid, slen, &sd, err);
+            }
+            free(v);
+            free(valid);
+            free(slen);
+            st_buf_cleanup(&sd);
+        }
+    }
+    chunk_free(c);
+    return rc;
+}

@@ -1,0 +1,477 @@
+/*
+ * stor_int.h: storage's private structures, shared by its files:
+ *
+ *   stor_codec.c    column block encodings (delta-of-delta, bit packing, ...)
+ *   stor_series.c   per-table series registry and last-value cache
+ *   stor_mem.c      memtables: the in-memory buffers of one table partition
+ *   stor_wbatch.c   write batches and their WAL record format
+ *   stor_db.c       databases, versions, the commit protocol, deletes
+ *   stor_chunk.c    chunk files: writing, index loading, block reads
+ *   stor_persist.c  persist, compaction, the manifest
+ *   stor_scan.c     read views, scans, estimates, series lists
+ *
+ * Concurrency in one paragraph: a database's state is an immutable version
+ * (partitions -> chunks + memtables, and tombstones) swapped under
+ * `ver_mu`; readers pin a version and the visible sequence number together.
+ * Memtables are the only mutable objects readers touch: rows are appended
+ * under the memtable's write lock in sequence order, readers copy rows with
+ * seq <= their visible sequence under the read lock. Series registries are
+ * append-only with pages that never move.
+ */
+#ifndef STRATA_STOR_INT_H
+#define STRATA_STOR_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata/buf.h"
+#include "strata/catalog.h"
+#include "strata/catalog_store.h"
+#include "strata/stor_engine.h"
+#include "strata/storage.h"
+
+#define STOR_GROUP_ROWS 4096u       /* rows per row group in a chunk */
+#define STOR_DEFAULT_PARTITION_NS (INT64_C(86400) * 1000000000)
+#define STOR_DEFAULT_BUFFER_MAX ((size_t)64 << 20)
+#define STOR_DEFAULT_PERSIST_AGE_NS (INT64_C(600) * 1000000000)
+#define STOR_DEFAULT_MAX_SERIES 10000000u
+#define STOR_DEFAULT_MAX_TOMBS 10000u
+#define STOR_MAX_KEY_LEN (1u << 20)
+
+/* ---- series registry and last-value cache (stor_series.c) -------------- */
+
+#define SER_PAGE_BITS 12
+#define SER_PAGE (1u << SER_PAGE_BITS)
+#define SER_DIR 4096u
+
+enum lvc_state { LVC_UNKNOWN = 0, LVC_VALID };
+
+struct lvc_field {
+    uint32_t col_id;
+    uint8_t type;
+    union {
+        int64_t i;
+        uint64_t u;
+        double f;
+        uint8_t b;
+    } v;
+    char *s; /* STRING */
+    uint32_t slen;
+};
+
+struct lvc_row {
+    int64_t t;
+    uint32_t n, cap;
+    struct lvc_field *f;
+};
+
+struct stor_sent {
+    struct stor_series pub;
+    uint64_t hash;
+    uint32_t key_len;
+    uint8_t *key; /* canonical: per tag in col id order: uvarint col_id, uvarint len, bytes */
+    /* last-value cache, under the table's mutex */
+    uint8_t lvc_state;
+    bool lvc_has_row;
+    uint64_t lvc_seq; /* the last sequence that touched this series */
+    struct lvc_row lvc;
+};
+
+struct stor_table {
+    uint32_t id;
+    pthread_mutex_t mu; /* registry inserts and the last-value cache */
+    atomic_uint n_series;
+    _Atomic(struct stor_sent **) pages[SER_DIR];
+    uint32_t *slots; /* open addressing: series id + 1 */
+    uint32_t slot_cap;
+    uint32_t max_series;
+};
+
+struct stor_table *stor__table_new(uint32_t id, uint32_t max_series);
+void stor__table_free(struct stor_table *t);
+/* Build the canonical key of a tag set (sorted here; duplicate col ids are an error). */
+enum st_code stor__key_build(struct stor_tag_kv *tags, uint32_t n, struct st_buf *key,
+                             struct st_error *err);
+/* Find or create the series with this key. `new_series` series start with a
+ * valid (empty) last-value entry; those loaded from chunks (known=false)
+ * start unknown. */
+enum st_code stor__series_get(struct stor_table *t, const struct cat_table *ct, const uint8_t *key,
+                              uint32_t key_len, bool from_chunk, struct stor_sent **out,
+                              struct st_error *err);
+static inline struct stor_sent *
+stor__series_at(struct stor_table *t, uint32_t id)
+{
+    struct stor_sent **pg = atomic_load_explicit(&t->pages[id >> SER_PAGE_BITS],
+                                                 memory_order_acquire);
+    return pg ? pg[id & (SER_PAGE - 1)] : NULL;
+}
+/* The tag value of a series for a tag column id, or NULL. */
+const char *stor__series_tag(const struct stor_sent *s, uint32_t col_id, uint32_t *len);
+/* Parse a canonical key (for decoding records and chunk indexes). */
+int stor__key_next(const uint8_t **p, const uint8_t *end, uint32_t *col_id, const char **v,
+                   uint32_t *len);
+
+/* ---- memtables (stor_mem.c) -------------------------------------------- */
+
+struct mem_col {
+    uint32_t col_id;
+    uint8_t type;
+    uint8_t *valid; /* bitmap, one bit per row */
+    union {
+        int64_t *i;
+        uint64_t *u;
+        double *f;
+        uint8_t *b;
+    } v;
+    uint64_t *soff; /* STRING: offset into sdata per row (length in slen) */
+    uint32_t *slen;
+    struct st_buf sdata;
+};
+
+struct mem_series {
+    uint32_t series_id;
+    uint32_t n, cap;
+    int64_t *time;
+    uint64_t *seq;
+    uint32_t n_cols, cap_cols;
+    struct mem_col *cols;
+    int64_t t_min, t_max;
+    bool sorted;
+};
+
+struct stor_mem {
+    atomic_uint refs;
+    uint32_t table_id;
+    int64_t part_start;
+    pthread_rwlock_t lock;
+    uint64_t min_seq, max_seq;
+    size_t bytes;
+    int64_t t_min, t_max;
+    uint32_t n_ser, cap_ser;
+    struct mem_series **ser;
+    uint32_t *slots; /* series id -> index + 1 */
+    uint32_t slot_cap;
+};
+
+struct wb_series;
+struct stor_mem *stor__mem_new(uint32_t table_id, int64_t part_start);
+void stor__mem_unref(struct stor_mem *m);
+/* Append rows [lo, hi) of a batch series at seq (caller holds the write lock). */
+enum st_code stor__mem_append(struct stor_mem *m, uint32_t series_id, const struct wb_series *s,
+                              uint32_t lo, uint32_t hi, uint64_t seq, const uint8_t *strs,
+                              struct st_error *err);
+/* The series' rows in this memtable, or NULL (caller holds a lock). */
+struct mem_series *stor__mem_find(struct stor_mem *m, uint32_t series_id);
+
+/* ---- rows of one series, for merging (stor_scan.c, stor_persist.c) ------ */
+
+struct rs_col {
+    uint32_t col_id;
+    uint8_t type;
+    uint8_t *valid; /* one byte per row */
+    uint64_t *v;    /* value bits per row (STRING: offset into sdata) */
+    uint32_t *slen; /* STRING */
+};
+
+/* A growable set of rows: time, per-row rank (source order) and columns. */
+struct rowset {
+    uint32_t n, cap;
+    int64_t *time;
+    uint32_t n_cols;
+    struct rs_col *cols;
+    struct st_buf sdata;
+};
+
+void stor__rs_init(struct rowset *rs, const uint32_t *col_ids, const uint8_t *types,
+                   uint32_t n_cols);
+void stor__rs_cleanup(struct rowset *rs);
+void stor__rs_reset(struct rowset *rs);
+enum st_code stor__rs_reserve(struct rowset *rs, uint32_t extra);
+/* Sort by time (stable) and merge equal times: later rows win per field. */
+enum st_code stor__rs_sort_dedup(struct rowset *rs);
+/* Copy a memtable series' rows with seq <= vis into rs (appending). Rows
+ * killed by a tombstone (seq < tomb seq) are skipped. */
+struct stor_tomb;
+enum st_code stor__mem_copy(const struct mem_series *ms, uint64_t vis, struct stor_tomb *const *tombs,
+                            uint32_t n_tombs, int64_t t_lo, int64_t t_hi, struct rowset *rs);
+
+/* ---- tombstones ------------------------------------------------------------ */
+
+struct tomb_pred {
+    uint32_t col_id;
+    uint32_t n_values;
+    char **values;
+    uint32_t *lens;
+};
+
+struct stor_tomb {
+    atomic_uint refs;
+    uint32_t table_id;
+    uint64_t seq;
+    int64_t t_lo, t_hi;
+    uint32_t n_preds;
+    struct tomb_pred *preds;
+};
+
+void stor__tomb_unref(struct stor_tomb *t);
+/* Drop rows [from, rs->n) of a chunk source hit by a tombstone that the
+ * chunk has not applied (seq > applied_seq) and the reader may see (<= vis). */
+void stor__rs_filter_tombs(struct rowset *rs, uint32_t from, struct stor_tomb *const *tombs,
+                           uint32_t n_tombs, uint64_t applied_seq, uint64_t vis);
+bool stor__tomb_matches_series(const struct stor_tomb *t, const struct stor_sent *s);
+
+/* ---- chunks (stor_chunk.c) --------------------------------------------- */
+
+struct chk_ref {
+    uint32_t col;       /* index into the chunk's column list */
+    uint32_t len, crc;
+    uint64_t off;
+    uint32_t null_count;
+    bool has_stats;
+    double min, max;    /* of the non-null values (numeric columns) */
+};
+
+struct chk_group {
+    uint32_t n_rows;
+    int64_t t_min, t_max;
+    uint64_t t_off;
+    uint32_t t_len, t_crc;
+    uint32_t first_ref, n_refs;
+};
+
+struct chk_series {
+    uint32_t series_id; /* table-global, resolved at load */
+    uint32_t first_group, n_groups;
+    uint64_t n_rows;
+    int64_t t_min, t_max;
+};
+
+struct stor_chunk {
+    atomic_uint refs;
+    uint64_t id;
+    uint32_t table_id;
+    int64_t part_start;
+    uint64_t min_seq, max_seq;
+    uint64_t applied_seq; /* every tombstone <= this is already applied to the rows */
+    uint64_t n_rows;
+    int64_t t_min, t_max;
+    uint64_t file_len;
+    char *path;
+    int fd;
+    uint32_t n_cols;
+    uint32_t *col_ids;
+    uint8_t *col_types;
+    uint32_t n_series;
+    struct chk_series *ser; /* sorted by series_id */
+    uint32_t n_groups;
+    struct chk_group *groups;
+    uint32_t n_crefs;
+    struct chk_ref *crefs;
+    atomic_bool dead; /* unlink the file when the last reference goes */
+};
+
+struct chunk_meta {
+    uint64_t id;
+    uint32_t table_id;
+    int64_t part_start;
+    uint64_t min_seq, max_seq;
+    uint64_t applied_seq;
+    uint64_t n_rows;
+    int64_t t_min, t_max;
+    uint64_t file_len;
+};
+
+/* Writer: series are added in ascending series id, rows sorted and deduped. */
+struct chunk_writer;
+enum st_code stor__cw_open(struct chunk_writer **out, const char *path, uint32_t table_id,
+                           int64_t part_start, const uint32_t *col_ids, const uint8_t *types,
+                           uint32_t n_cols, struct st_error *err);
+enum st_code stor__cw_series(struct chunk_writer *w, const struct stor_sent *s,
+                             const struct rowset *rs, struct st_error *err);
+/* Finish: index, footer, fsync. Fills meta (n_rows 0 = nothing written). */
+enum st_code stor__cw_finish(struct chunk_writer *w, uint64_t min_seq, uint64_t max_seq,
+                             struct chunk_meta *meta, struct st_error *err);
+void stor__cw_abort(struct chunk_writer *w);
+
+/* Open a chunk file and load its index; series are resolved in `t`. */
+enum st_code stor__chunk_open(const char *path, const struct chunk_meta *meta,
+                              struct stor_table *t, const struct cat_table *ct,
+                              struct stor_chunk **out, struct st_error *err);
+void stor__chunk_unref(struct stor_chunk *c);
+const struct chk_series *stor__chunk_find(const struct stor_chunk *c, uint32_t series_id);
+/* Decode a row group's requested columns (by chunk column index, or
+ * UINT32_MAX for a column the chunk lacks -> all NULL) into rs (appending),
+ * keeping only rows with time in [t_lo, t_hi). */
+enum st_code stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g,
+                                    int64_t t_lo, int64_t t_hi, struct rowset *rs,
+                                    struct st_error *err);
+/* Index of a column in the chunk, or UINT32_MAX. */
+uint32_t stor__chunk_col(const struct stor_chunk *c, uint32_t col_id);
+/* Parse and check a whole chunk image (fuzz target, tests). */
+enum st_code stor__chunk_check_image(const uint8_t *buf, size_t len, struct st_error *err);
+
+/* ---- column block codecs (stor_codec.c) ------------------------------------ */
+
+/* Encode n values of a column block: time (int64, ascending or not), INT,
+ * UINT, FLOAT, BOOL, STRING. valid: one byte per row, NULL = all valid. */
+enum st_code stor__enc_block(struct st_buf *out, uint8_t type, uint32_t n, const uint64_t *v,
+                             const uint8_t *valid, const uint32_t *slen, const uint8_t *sdata,
+                             struct st_error *err);
+/* Decode a block of n rows: fills v (n entries), valid (n bytes: 0/1), and
+ * for strings appends bytes to sdata with v = offsets and slen = lengths. */
+enum st_code stor__dec_block(const uint8_t *p, size_t len, uint8_t type, uint32_t n, uint64_t *v,
+                             uint8_t *valid, uint32_t *slen, struct st_buf *sdata,
+                             struct st_error *err);
+
+/* ---- write batches (stor_wbatch.c) ---------------------------------------- */
+
+struct wb_col {
+    uint32_t col_id;
+    uint8_t type;
+    uint8_t *valid; /* bitmap over the series' rows */
+    uint64_t *v;    /* value bits (STRING: offset into the batch's string buffer) */
+    uint32_t *slen;
+};
+
+struct wb_series {
+    uint32_t table_id;
+    struct stor_table *tab;
+    struct stor_sent *ser;
+    const struct cat_table *ct;
+    uint32_t n, cap;
+    int64_t *time;
+    uint32_t n_cols, cap_cols;
+    struct wb_col *cols;
+    uint32_t hint;
+};
+
+enum wb_kind { WB_WRITE = 1, WB_DELETE = 2 };
+
+struct stor_wbatch {
+    uint32_t db_id;
+    enum wb_kind kind;
+    uint32_t n_ser, cap_ser;
+    struct wb_series *ser;
+    uint32_t *slots; /* (table, series) -> index + 1 */
+    uint32_t slot_cap;
+    uint32_t cur;
+    struct st_buf strs;
+    struct st_buf keybuf;
+    uint64_t rows, fields;
+    struct stor_tomb *tomb;
+    uint64_t deleted;
+    /* commit queue */
+    uint64_t seq;
+    int state; /* 0 waiting for the WAL, 1 durable, 2 failed, 3 done */
+    enum st_code apply_rc;
+    struct st_error apply_err;
+    struct stor_wbatch *next;
+};
+
+/* ---- databases and versions (stor_db.c) ------------------------------------ */
+
+struct stor_part {
+    atomic_uint refs;
+    uint32_t table_id;
+    int64_t start;
+    uint32_t n_chunks;
+    struct stor_chunk **chunks; /* ascending max_seq */
+    uint32_t n_mems;
+    struct stor_mem **mems;     /* frozen ones, then the active one (when any) */
+    bool has_active;
+};
+
+struct stor_dbver {
+    atomic_uint refs;
+    uint32_t n_parts;
+    struct stor_part **parts; /* sorted by (table_id, start) */
+    uint32_t n_tombs;
+    struct stor_tomb **tombs; /* sorted by (table_id, seq) */
+};
+
+struct stor_db {
+    atomic_uint refs;
+    struct stor *s;
+    uint32_t id;
+    char *dir;
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv;
+    struct stor_wbatch *pend_head, *pend_tail;
+    uint64_t first_dirty, first_dirty_since_freeze; /* under commit_mu */
+    int64_t dirty_since_mono;                       /* under commit_mu */
+    pthread_mutex_t ver_mu;
+    struct stor_dbver *ver;
+    _Atomic uint64_t vis_seq;
+    pthread_mutex_t tab_mu;
+    struct stor_table **tabs; /* by table id */
+    uint32_t n_tabs;
+    pthread_mutex_t persist_mu;
+    _Atomic uint64_t persisted_seq;
+    uint64_t next_chunk_id; /* under persist_mu */
+    atomic_size_t mem_bytes;
+    atomic_bool dropped;
+};
+
+struct stor {
+    struct stor_options o;
+    char *root;
+    pthread_mutex_t mu;
+    struct stor_db **dbs;
+    uint32_t n_dbs, cap_dbs;
+    atomic_uint_fast64_t persists, compactions;
+};
+
+struct stor_table *stor__db_table(struct stor_db *db, uint32_t table_id, struct st_error *err);
+/* A reference on the current version (and the visible sequence with it). */
+struct stor_dbver *stor__db_version(struct stor_db *db, uint64_t *vis);
+struct stor_dbver *stor__ver_clone(const struct stor_dbver *v, uint32_t extra_parts,
+                                   uint32_t extra_tombs);
+struct stor_part *stor__part_clone(const struct stor_part *p, uint32_t extra_chunks,
+                                   uint32_t extra_mems);
+uint32_t stor__ver_find(const struct stor_dbver *v, uint32_t table_id, int64_t start, bool *found);
+uint64_t stor__count_deleted(struct stor_db *db, const struct stor_tomb *t);
+void stor__ver_unref(struct stor_dbver *v);
+void stor__part_unref(struct stor_part *p);
+struct stor_part *stor__part_new(uint32_t table_id, int64_t start);
+/* Publish a new version built by fn under ver_mu. */
+int64_t stor__part_start(const struct stor *s, int64_t t);
+/* Tombstones of a table in a version: [*first, *first + *n). */
+void stor__ver_tombs(const struct stor_dbver *v, uint32_t table_id, uint32_t *first, uint32_t *n);
+/* The catalog table of a db/table as of now. */
+struct cat_snapshot *stor__cat(struct stor *s);
+enum st_code stor__apply(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq,
+                         struct st_error *err);
+void stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *strs,
+                     uint64_t seq);
+void stor__lvc_invalidate(struct stor_table *t, const struct stor_tomb *tomb, uint64_t seq);
+/* Install a row computed by a reader at visible sequence vis. */
+void stor__lvc_install(struct stor_table *t, struct stor_sent *s, uint64_t vis,
+                       const struct rowset *rs, uint32_t row, bool has_row);
+
+/* ---- manifest and persist (stor_persist.c) --------------------------------- */
+
+enum st_code stor__manifest_load(struct stor_db *db, struct st_error *err);
+enum st_code stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
+                                   uint64_t *next_chunk_id, struct chunk_meta **chunks,
+                                   uint32_t *n_chunks, struct stor_tomb ***tombs,
+                                   uint32_t *n_tombs, struct st_error *err);
+void stor__chunk_path(const struct stor_db *db, uint32_t table_id, uint64_t chunk_id, char *buf,
+                      size_t cap);
+
+/* ---- views (stor_scan.c) ----------------------------------------------------- */
+
+struct stor_view {
+    struct stor *s;
+    struct stor_db *db;
+    struct stor_dbver *ver;
+    uint64_t vis;
+    struct cat_snapshot *cat;
+    const struct cat_db *cdb;
+    void **allocs; /* freed with the view (series lists) */
+    uint32_t n_allocs, cap_allocs;
+};
+
+#endif
