@@ -101,6 +101,8 @@ finish_batch(struct gw_call *c, int grpc_status, const char *msg, enum st_code c
     memset(ops, 0, sizeof ops);
     if (!c->md_sent) {
         ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = c->n_init_md;
+        ops[n].data.send_initial_metadata.metadata = c->n_init_md ? c->init_md : NULL;
         n++;
         c->md_sent = true;
     }
@@ -197,7 +199,10 @@ send_one(struct gw_call *c, grpc_slice s)
     size_t n = 0;
     memset(ops, 0, sizeof ops);
     if (!c->md_sent) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = c->n_init_md;
+        ops[n].data.send_initial_metadata.metadata = c->n_init_md ? c->init_md : NULL;
+        n++;
         c->md_sent = true;
     }
     c->send_buf = grpc_raw_byte_buffer_create(&s, 1);

@@ -90,6 +90,10 @@ struct gw_call {
     int64_t last_send_ns;           /* for keep-alive */
     grpc_slice keepalive;           /* a 0-row batch message; empty when not armed */
     bool keepalive_armed;
+    /* initial metadata to send (Handshake's authorization echo) */
+    grpc_metadata init_md[1];
+    size_t n_init_md;
+    char init_md_val[400];
     /* pool hand-off */
     void (*pool_fn)(struct gw_call *c);
     void (*pool_done)(struct gw_call *c);

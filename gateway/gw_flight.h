@@ -1,0 +1,104 @@
+/*
+ * gw_flight.h: what a Flight request asks for, decoded (ticket.c, h_flightsql.c), and
+ * how its result is produced (h_flightsql.c), shared with the Flight handlers
+ * (h_flight.c). A `struct gw_query` is self-contained: tickets carry everything, so no
+ * server state lives between GetFlightInfo and DoGet, or between the prepared-statement
+ * actions.
+ */
+#ifndef GW_FLIGHT_H
+#define GW_FLIGHT_H
+
+#include "gw_int.h"
+#include "strata/batch.h"
+
+enum gw_qkind {
+    GW_Q_SQL = 0,      /* run sql on db */
+    GW_Q_CATALOGS,     /* Flight SQL CommandGetCatalogs */
+    GW_Q_DB_SCHEMAS,   /* CommandGetDbSchemas */
+    GW_Q_TABLES,       /* CommandGetTables */
+    GW_Q_TABLE_TYPES,  /* CommandGetTableTypes */
+};
+
+#define GW_MAX_PARAMS 256
+#define GW_MAX_SQL_BYTES (1u << 20)
+
+struct gw_query {
+    enum gw_qkind kind;
+    char db[512];
+    char *sql;                 /* owned */
+    size_t sql_len;
+    struct eng_param params[GW_MAX_PARAMS];
+    uint32_t n_params;         /* names and string values point into `strs` */
+    char *strs;                /* owned backing store of parameter names and strings */
+    size_t strs_len, strs_cap;
+    bool influxql;             /* query_type "influxql" */
+    /* metadata commands */
+    bool has_catalog, has_schema_pat, has_table_pat;
+    char catalog[256], schema_pat[256], table_pat[512];
+    char **table_types;        /* owned */
+    size_t n_table_types;
+    bool include_schema;
+    bool plain_table_type;     /* x-influxdata-base-table-type: TABLE */
+    /* the Flight SQL command bytes (Any) this query came from, for tickets */
+    uint8_t *cmd;
+    size_t cmd_len;
+};
+
+void gw_query_init(struct gw_query *q);
+void gw_query_cleanup(struct gw_query *q);
+/* Add a parameter (name without '$'); string values are copied. */
+enum st_code gw_query_add_param(struct gw_query *q, const char *name, size_t name_len,
+                                const struct eng_param *v, struct st_error *err);
+
+/*
+ * Decode a DoGet ticket (untrusted; fuzz target gw_ticket), in this order:
+ *   1. Any(influxdata.iox.querier.v1.ReadInfo): our own Flight SQL tickets (and IOx's);
+ *   2. Any(arrow.flight.protocol.sql.<Command>) sent directly as a ticket;
+ *   3. the InfluxDB 3 JSON ticket {"database","sql_query","query_type","params"}
+ *      (aliases namespace_name, bucket, bucket-name; unknown keys ignored).
+ * hdr_db is the `database` header (for case 2). ST_EINVAL with "Invalid ticket" when
+ * nothing decodes; ST_EUNSUPPORTED for InfluxQL.
+ */
+enum st_code gw_ticket_decode(const uint8_t *p, size_t n, const char *hdr_db, struct gw_query *q,
+                              struct st_error *err);
+/* Parse just the JSON ticket (exposed for the fuzz target). */
+enum st_code gw_ticket_json(const uint8_t *p, size_t n, struct gw_query *q, struct st_error *err);
+/* Build the ticket for a Flight SQL command: Any(ReadInfo{database, FLIGHT_SQL_MESSAGE,
+ * flightsql_command = cmd}). Returns a malloc'd buffer. */
+uint8_t *gw_ticket_encode(const char *db, const uint8_t *cmd, size_t cmd_len, size_t *out_len);
+
+/*
+ * Decode a Flight SQL command packed in Any (FlightDescriptor.cmd, or a ticket's
+ * flightsql_command) into q. db is the database it applies to. ST_EINVAL
+ * "Unsupported message type" for other commands.
+ */
+enum st_code gw_flightsql_decode(const uint8_t *any, size_t n, const char *db, struct gw_query *q,
+                                 struct st_error *err);
+
+/* Prepared-statement handles: {1: query, 2: parameters as an Arrow IPC stream}. */
+uint8_t *gw_handle_encode(const char *sql, size_t sql_len, const uint8_t *params,
+                          size_t params_len, size_t *out_len);
+enum st_code gw_handle_decode(const uint8_t *h, size_t n, struct gw_query *q,
+                              struct st_error *err);
+/* Bind the one-row record batch of an Arrow IPC stream as parameters, by field name. */
+enum st_code gw_params_from_ipc(const uint8_t *ipc, size_t n, struct gw_query *q,
+                                struct st_error *err);
+
+enum st_code gw_params_from_batch(const struct st_schema *s, const struct st_batch *b,
+                                  struct gw_query *q, struct st_error *err);
+
+/* ---- results (h_flightsql.c) -------------------------------------------------------------- */
+
+struct gw_result;
+/* Run q (on a pool thread). */
+enum st_code gw_result_open(const struct gw_query *q, const struct eng_query_opts *o,
+                            struct gw_result **out, struct st_error *err);
+const struct st_schema *gw_result_schema(const struct gw_result *r);
+/* Next batch, NULL at the end. */
+enum st_code gw_result_next(struct gw_result *r, const struct st_batch **b, struct st_error *err);
+void gw_result_free(struct gw_result *r);
+
+/* The IPC-encapsulated schema (FF FF FF FF, length, flatbuffer) of a result schema. */
+uint8_t *gw_schema_ipc(const struct st_schema *s, size_t *out_len, struct st_error *err);
+
+#endif

@@ -1,0 +1,765 @@
+/*
+ * h_flight.c: the Arrow Flight RPCs of stratad (arrow.flight.protocol.FlightService).
+ *
+ *   DoGet          a ticket (ticket.c: InfluxDB 3 JSON, or our Flight SQL ticket) ->
+ *                  FlightData: the Schema message (app_metadata present and empty, as
+ *                  InfluxDB sends), then RecordBatch messages, each at most
+ *                  --max-flight-data-size, never an empty data_header. The next engine
+ *                  batch is pulled (on the pool) only after the previous message was
+ *                  accepted by flow control. While the engine is slow, a 0-row batch goes
+ *                  out every --keepalive-interval. Client cancellation and deadlines stop
+ *                  the query through eng_query_opts.cancel / deadline_mono_ns.
+ *   GetFlightInfo  Flight SQL command -> FlightInfo{schema, echoed descriptor, one
+ *                  endpoint without locations whose ticket carries the database and
+ *                  the command}; PATH descriptors are UNIMPLEMENTED.
+ *   GetSchema      the same schema as a SchemaResult.
+ *   Handshake      echoes protocol_version and payload; answers with the header
+ *                  `authorization: Bearer <token>` (JDBC); needs no database.
+ *   ListActions    CreatePreparedStatement, ClosePreparedStatement.
+ *   DoAction       CreatePreparedStatement (stateless handle with the query),
+ *                  ClosePreparedStatement (nothing to free).
+ *   DoPut          parameters for a prepared statement: returns a new handle with the
+ *                  parameters inside (DoPutPreparedStatementResult).
+ * ListFlights, PollFlightInfo and DoExchange are not registered: UNIMPLEMENTED.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flight.pb-c.h"
+#include "flight_sql.pb-c.h"
+#include "google/protobuf/any.pb-c.h"
+#include "gw_call.h"
+#include "gw_flight.h"
+#include "strata/arrow_ipc.h"
+#include "strata/buf.h"
+#include "strata/log.h"
+
+/* ---- shared -------------------------------------------------------------------------------- */
+
+struct fstate {
+    struct gw_query q;
+    struct gw_result *res;
+    struct arrow_encoder *enc;
+    struct eng_query_opts opts;
+    bool opened, counted;
+    bool ka_ready;
+    grpc_slice ka;
+    /* unary answers computed on the pool */
+    grpc_slice reply;
+    bool has_reply;
+    enum st_code rc;
+    struct st_error err;
+    /* DoPut */
+    struct arrow_decoder *dec;
+    struct st_buf ipc;
+    bool have_desc;
+};
+
+void
+gw_h_flight_free(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    gw_result_free(f->res);
+    arrow_encoder_free(f->enc);
+    arrow_decoder_free(f->dec);
+    st_buf_cleanup(&f->ipc);
+    gw_query_cleanup(&f->q);
+    if (f->ka_ready)
+        grpc_slice_unref(f->ka);
+    if (f->has_reply)
+        grpc_slice_unref(f->reply);
+    if (f->counted)
+        atomic_fetch_sub(&gw_active_queries, 1);
+    free(f);
+    c->hs = NULL;
+}
+
+static struct fstate *
+fstate_new(struct gw_call *c)
+{
+    struct fstate *f = calloc(1, sizeof *f);
+    if (!f) {
+        gw_call_finish(c, ST_ENOMEM, "out of memory");
+        return NULL;
+    }
+    gw_query_init(&f->q);
+    st_buf_init(&f->ipc, gw_srv->cfg.max_grpc_message_bytes);
+    c->hs = f;
+    return f;
+}
+
+/* A malloc'd buffer as a slice without copying. */
+static grpc_slice
+take_slice(struct st_buf *b)
+{
+    size_t len;
+    uint8_t *p = st_buf_take(b, &len);
+    if (!p)
+        return grpc_empty_slice();
+    return grpc_slice_new(p, len, free);
+}
+
+static enum st_code
+flightdata(const struct arrow_msg *m, bool app_meta, grpc_slice *out, struct st_error *err)
+{
+    struct st_buf b;
+    st_buf_init(&b, SIZE_MAX);
+    enum st_code rc = arrow_flightdata_append(&b, m, app_meta ? (const uint8_t *)"" : NULL, 0, err);
+    if (rc != ST_OK) {
+        st_buf_cleanup(&b);
+        return rc;
+    }
+    *out = take_slice(&b);
+    return ST_OK;
+}
+
+/* The database a Flight SQL request names: the `database` header (or its aliases), which
+ * arrival copied into c->db. */
+static const char *
+header_db(struct gw_call *c)
+{
+    return c->db[0] ? c->db : NULL;
+}
+
+/* ODBC's x-influxdata-base-table-type header; -1 when invalid. */
+static int
+base_table_type(struct gw_call *c, struct gw_query *q)
+{
+    size_t n;
+    const char *v = gw_call_md(c, "x-influxdata-base-table-type", &n);
+    if (!v)
+        return 0;
+    if (n == 5 && !strncasecmp(v, "TABLE", 5))
+        q->plain_table_type = true;
+    else if (!(n == 10 && !strncasecmp(v, "BASE TABLE", 10)))
+        return -1;
+    return 0;
+}
+
+static enum gw_priv
+priv_of(const struct gw_query *q)
+{
+    return q->kind == GW_Q_SQL ? GW_PRIV_READ : GW_PRIV_READ_SCHEMA;
+}
+
+static void
+fill_opts(struct gw_call *c, struct fstate *f)
+{
+    f->opts.params = f->q.params;
+    f->opts.n_params = f->q.n_params;
+    f->opts.deadline_mono_ns = c->deadline_mono_ns;
+    f->opts.cancel = &c->cancel;
+    f->opts.max_result_bytes = gw_srv->cfg.max_result_bytes;
+    f->opts.read_only = true;
+}
+
+/* Authorize (the single check) and take a query slot. 0 = go on. */
+static int
+admit(struct gw_call *c, struct fstate *f)
+{
+    struct st_error err;
+    st_error_clear(&err);
+    enum st_code rc = gw_call_authorize(c, priv_of(&f->q), f->q.db, &err);
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
+        return -1;
+    }
+    if (atomic_fetch_add(&gw_active_queries, 1) >= (int)gw_srv->cfg.max_concurrent_queries) {
+        atomic_fetch_sub(&gw_active_queries, 1);
+        gw_call_finish(c, ST_EAGAIN, "too many concurrent queries, try again later");
+        return -1;
+    }
+    f->counted = true;
+    fill_opts(c, f);
+    return 0;
+}
+
+/* ---- DoGet --------------------------------------------------------------------------------- */
+
+static void
+stream_fail(struct gw_call *c, enum st_code rc, const struct st_error *err)
+{
+    c->out_eof = true;
+    c->out_code = rc;
+    if (&c->out_err != err)
+        c->out_err = *err;
+}
+
+/* A 0-row batch of the schema, as the keep-alive message. */
+static void
+make_keepalive(struct fstate *f, const struct st_schema *s)
+{
+    static const int32_t zero_off[1] = {0};
+    static const uint64_t dummy[1];
+    struct st_column *cols = calloc(s->n_fields ? s->n_fields : 1, sizeof *cols);
+    if (!cols)
+        return;
+    for (uint32_t i = 0; i < s->n_fields; i++) {
+        cols[i].type = s->fields[i].type;
+        if (cols[i].type == ST_TYPE_STRING) {
+            cols[i].v.offsets = zero_off;
+            cols[i].str_data = "";
+        } else
+            cols[i].v.raw = dummy;
+    }
+    struct st_batch b = {0, s->n_fields, cols};
+    struct st_error err;
+    struct arrow_msg m;
+    bool got = false;
+    if (arrow_encode_batch(f->enc, &b, &err) == ST_OK &&
+        arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got &&
+        flightdata(&m, false, &f->ka, &err) == ST_OK) {
+        f->ka_ready = true;
+        while (arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got)
+            ;
+    }
+    free(cols);
+}
+
+/* Pool: open the query (first time) or encode the next engine batch. */
+static void
+produce(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    struct st_error *err = &c->out_err;
+    st_error_clear(err);
+    grpc_slice s;
+    if (!f->opened) {
+        f->opened = true;
+        enum st_code rc = gw_result_open(&f->q, &f->opts, &f->res, err);
+        if (rc != ST_OK) {
+            stream_fail(c, rc, err);
+            return;
+        }
+        const struct st_schema *sch = gw_result_schema(f->res);
+        struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes};
+        f->enc = arrow_encoder_new(sch, &eo, err);
+        struct arrow_msg m;
+        if (!f->enc || (rc = arrow_encode_schema(f->enc, &m, err)) != ST_OK ||
+            (rc = flightdata(&m, true, &s, err)) != ST_OK) {
+            stream_fail(c, f->enc ? rc : ST_EINTERNAL, err);
+            return;
+        }
+        gw_call_queue(c, s);
+        make_keepalive(f, sch);
+        return;
+    }
+    const struct st_batch *b = NULL;
+    enum st_code rc = gw_result_next(f->res, &b, err);
+    if (rc != ST_OK) {
+        if (rc == ST_ECANCELLED && atomic_load(&c->cancel))
+            st_error_set(err, ST_ECANCELLED, "the client cancelled the query");
+        stream_fail(c, rc, err);
+        return;
+    }
+    if (!b) {
+        c->out_eof = true;
+        c->out_code = ST_OK;
+        return;
+    }
+    if ((rc = arrow_encode_batch(f->enc, b, err)) != ST_OK) {
+        stream_fail(c, rc, err);
+        return;
+    }
+    uint64_t bytes = 0;
+    for (;;) {
+        struct arrow_msg m;
+        bool got = false;
+        if ((rc = arrow_encode_next(f->enc, &m, &got, err)) != ST_OK) {
+            stream_fail(c, rc, err);
+            return;
+        }
+        if (!got)
+            break;
+        if ((rc = flightdata(&m, false, &s, err)) != ST_OK) {
+            stream_fail(c, rc, err);
+            return;
+        }
+        bytes += GRPC_SLICE_LENGTH(s);
+        gw_call_queue(c, s);
+    }
+    gw_metrics_add_rows_sent(b->n_rows, bytes);
+}
+
+static void
+produced(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    if (f->ka_ready && !c->keepalive_armed) {
+        gw_call_arm_keepalive(c, f->ka);
+        f->ka_ready = false; /* the call owns it now */
+    }
+    gw_call_stream_kick(c);
+}
+
+static void
+need(struct gw_call *c)
+{
+    if (gw_call_offload(c, produce, produced) != ST_OK) {
+        c->out_eof = true;
+        c->out_code = st_error_set(&c->out_err, ST_EAGAIN, "the server is overloaded");
+        gw_call_stream_kick(c);
+    }
+}
+
+void
+gw_h_do_get(struct gw_call *c)
+{
+    struct fstate *f = fstate_new(c);
+    if (!f)
+        return;
+    struct st_error err;
+    st_error_clear(&err);
+    Arrow__Flight__Protocol__Ticket *t =
+        arrow__flight__protocol__ticket__unpack(NULL, c->req_len, c->req);
+    if (!t) {
+        gw_call_finish(c, ST_EINVAL, "Invalid ticket. Error: Invalid ticket");
+        return;
+    }
+    enum st_code rc = gw_ticket_decode(t->ticket.data, t->ticket.len, header_db(c), &f->q, &err);
+    arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, err.msg);
+        return;
+    }
+    if (base_table_type(c, &f->q) != 0) {
+        gw_call_finish(c, ST_EINVAL, "invalid x-influxdata-base-table-type header");
+        return;
+    }
+    if (admit(c, f) != 0)
+        return;
+    gw_call_set_need(c, need);
+    gw_call_stream_kick(c);
+}
+
+/* ---- GetFlightInfo / GetSchema ------------------------------------------------------------- */
+
+static void
+plan_work(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    f->rc = gw_result_open(&f->q, &f->opts, &f->res, &f->err);
+}
+
+static uint8_t *
+plan_schema(struct gw_call *c, size_t *len)
+{
+    struct fstate *f = c->hs;
+    if (f->rc != ST_OK) {
+        gw_call_finish(c, f->rc, f->err.msg);
+        return NULL;
+    }
+    uint8_t *sch = gw_schema_ipc(gw_result_schema(f->res), len, &f->err);
+    gw_result_free(f->res);
+    f->res = NULL;
+    if (!sch)
+        gw_call_finish(c, ST_EINTERNAL, "cannot encode the result schema");
+    return sch;
+}
+
+static void
+info_done(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    size_t sl = 0, tl = 0;
+    uint8_t *sch = plan_schema(c, &sl);
+    if (!sch)
+        return;
+    uint8_t *tk = gw_ticket_encode(f->q.db, f->q.cmd, f->q.cmd_len, &tl);
+    Arrow__Flight__Protocol__FlightDescriptor d = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__INIT;
+    d.type = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD;
+    d.cmd.data = f->q.cmd;
+    d.cmd.len = f->q.cmd_len;
+    Arrow__Flight__Protocol__Ticket t = ARROW__FLIGHT__PROTOCOL__TICKET__INIT;
+    t.ticket.data = tk;
+    t.ticket.len = tl;
+    Arrow__Flight__Protocol__FlightEndpoint ep = ARROW__FLIGHT__PROTOCOL__FLIGHT_ENDPOINT__INIT;
+    ep.ticket = &t;
+    Arrow__Flight__Protocol__FlightEndpoint *eps[1] = {&ep};
+    Arrow__Flight__Protocol__FlightInfo fi = ARROW__FLIGHT__PROTOCOL__FLIGHT_INFO__INIT;
+    fi.schema.data = sch;
+    fi.schema.len = sl;
+    fi.flight_descriptor = &d;
+    fi.n_endpoint = 1;
+    fi.endpoint = eps;
+    fi.total_records = -1;
+    fi.total_bytes = -1;
+    gw_call_reply(c, gw_pack(&fi.base));
+    free(sch);
+    free(tk);
+}
+
+static void
+schema_done(struct gw_call *c)
+{
+    size_t sl = 0;
+    uint8_t *sch = plan_schema(c, &sl);
+    if (!sch)
+        return;
+    Arrow__Flight__Protocol__SchemaResult r = ARROW__FLIGHT__PROTOCOL__SCHEMA_RESULT__INIT;
+    r.schema.data = sch;
+    r.schema.len = sl;
+    gw_call_reply(c, gw_pack(&r.base));
+    free(sch);
+}
+
+static void
+descriptor_call(struct gw_call *c, void (*done)(struct gw_call *))
+{
+    struct fstate *f = fstate_new(c);
+    if (!f)
+        return;
+    struct st_error err;
+    st_error_clear(&err);
+    Arrow__Flight__Protocol__FlightDescriptor *d =
+        arrow__flight__protocol__flight_descriptor__unpack(NULL, c->req_len, c->req);
+    if (!d) {
+        gw_call_finish(c, ST_EINVAL, "malformed FlightDescriptor");
+        return;
+    }
+    enum st_code rc;
+    if (d->type == ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__PATH)
+        rc = st_error_set(&err, ST_EUNSUPPORTED, "Unsupported message type: FlightInfo with Path");
+    else if (d->type != ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD)
+        rc = st_error_set(&err, ST_EINVAL, "the FlightDescriptor has no command");
+    else
+        rc = gw_flightsql_decode(d->cmd.data, d->cmd.len, header_db(c), &f->q, &err);
+    arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+    if (rc == ST_OK && base_table_type(c, &f->q) != 0)
+        rc = st_error_set(&err, ST_EINVAL, "invalid x-influxdata-base-table-type header");
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, err.msg);
+        return;
+    }
+    if (admit(c, f) != 0)
+        return;
+    if (gw_call_offload(c, plan_work, done) != ST_OK)
+        gw_call_finish(c, ST_EAGAIN, "the server is overloaded, try again later");
+}
+
+void
+gw_h_get_flight_info(struct gw_call *c)
+{
+    descriptor_call(c, info_done);
+}
+
+void
+gw_h_get_schema(struct gw_call *c)
+{
+    descriptor_call(c, schema_done);
+}
+
+/* ---- Handshake ----------------------------------------------------------------------------- */
+
+void
+gw_h_handshake(struct gw_call *c)
+{
+    gw_call_recv(c);
+}
+
+void
+gw_h_handshake_recv(struct gw_call *c, grpc_byte_buffer *bb)
+{
+    if (!bb) {
+        gw_call_finish(c, ST_OK, NULL);
+        return;
+    }
+    grpc_slice s = gw_bb_slice(bb);
+    grpc_byte_buffer_destroy(bb);
+    Arrow__Flight__Protocol__HandshakeRequest *q = arrow__flight__protocol__handshake_request__unpack(
+        NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    if (!q) {
+        gw_call_finish(c, ST_EINVAL, "malformed HandshakeRequest");
+        return;
+    }
+    Arrow__Flight__Protocol__HandshakeResponse r = ARROW__FLIGHT__PROTOCOL__HANDSHAKE_RESPONSE__INIT;
+    r.protocol_version = q->protocol_version;
+    r.payload = q->payload;
+    /* Echo the credential as a bearer token (what JDBC expects). */
+    struct gw_cred cred;
+    size_t alen;
+    const char *a = gw_call_md(c, "authorization", &alen);
+    gw_cred_from_grpc(&cred, a, alen);
+    if (cred.present && cred.tok_len < sizeof c->init_md_val - 8) {
+        int n = snprintf(c->init_md_val, sizeof c->init_md_val, "Bearer %.*s",
+                         (int)cred.tok_len, cred.tok);
+        c->init_md[0].key = grpc_slice_from_static_string("authorization");
+        c->init_md[0].value = grpc_slice_from_static_buffer(c->init_md_val, (size_t)n);
+        c->n_init_md = 1;
+    }
+    grpc_slice out = gw_pack(&r.base);
+    arrow__flight__protocol__handshake_request__free_unpacked(q, NULL);
+    gw_call_reply(c, out);
+}
+
+/* ---- ListActions / DoAction ---------------------------------------------------------------- */
+
+static const struct {
+    const char *type, *desc;
+} actions[] = {
+    {"CreatePreparedStatement", "Flight SQL: create a prepared statement (stateless handle)"},
+    {"ClosePreparedStatement", "Flight SQL: close a prepared statement (nothing to free)"},
+};
+
+void
+gw_h_list_actions(struct gw_call *c)
+{
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        Arrow__Flight__Protocol__ActionType t = ARROW__FLIGHT__PROTOCOL__ACTION_TYPE__INIT;
+        t.type = (char *)actions[i].type;
+        t.description = (char *)actions[i].desc;
+        gw_call_queue(c, gw_pack(&t.base));
+    }
+    c->out_eof = true;
+    c->out_code = ST_OK;
+    gw_call_stream_kick(c);
+}
+
+/* Bind every $name of the text to NULL, so the statement can be planned for its schema. */
+static void
+null_params(struct gw_query *q)
+{
+    const char *s = q->sql;
+    struct st_error err;
+    for (size_t i = 0; i < q->sql_len; i++) {
+        if (s[i] != '$')
+            continue;
+        size_t j = i + 1;
+        while (j < q->sql_len && (s[j] == '_' || (s[j] >= 'a' && s[j] <= 'z') ||
+                                  (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9')))
+            j++;
+        if (j > i + 1) {
+            struct eng_param p = {.type = ST_TYPE_NULL};
+            gw_query_add_param(q, s + i + 1, j - i - 1, &p, &err); /* duplicates refused: fine */
+        }
+        i = j - 1;
+    }
+}
+
+static void
+create_done(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    size_t sl = 0, hl = 0, pl = 0;
+    uint8_t *sch = plan_schema(c, &sl);
+    if (!sch)
+        return;
+    /* The parameter schema: one nullable Utf8 field per $name, in order of appearance. */
+    struct st_field pf[GW_MAX_PARAMS];
+    for (uint32_t i = 0; i < f->q.n_params; i++)
+        pf[i] = (struct st_field){f->q.params[i].name, ST_TYPE_STRING, ST_ROLE_NONE, true};
+    struct st_schema ps = {f->q.n_params, pf};
+    struct st_error err;
+    uint8_t *psch = gw_schema_ipc(&ps, &pl, &err);
+    uint8_t *h = gw_handle_encode(f->q.sql, f->q.sql_len, NULL, 0, &hl);
+    Arrow__Flight__Protocol__Sql__ActionCreatePreparedStatementResult r =
+        ARROW__FLIGHT__PROTOCOL__SQL__ACTION_CREATE_PREPARED_STATEMENT_RESULT__INIT;
+    r.prepared_statement_handle.data = h;
+    r.prepared_statement_handle.len = hl;
+    r.dataset_schema.data = sch;
+    r.dataset_schema.len = sl;
+    r.parameter_schema.data = psch;
+    r.parameter_schema.len = psch ? pl : 0;
+    size_t rl = protobuf_c_message_get_packed_size(&r.base);
+    uint8_t *rb = malloc(rl ? rl : 1);
+    if (rb)
+        protobuf_c_message_pack(&r.base, rb);
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = "type.googleapis.com/arrow.flight.protocol.sql.ActionCreatePreparedStatementResult";
+    any.value.data = rb;
+    any.value.len = rl;
+    size_t al = protobuf_c_message_get_packed_size(&any.base);
+    uint8_t *ab = malloc(al ? al : 1);
+    if (ab)
+        protobuf_c_message_pack(&any.base, ab);
+    Arrow__Flight__Protocol__Result res = ARROW__FLIGHT__PROTOCOL__RESULT__INIT;
+    res.body.data = ab;
+    res.body.len = al;
+    if (rb && ab) {
+        gw_call_queue(c, gw_pack(&res.base));
+        c->out_eof = true;
+        c->out_code = ST_OK;
+        gw_call_stream_kick(c);
+    } else
+        gw_call_finish(c, ST_ENOMEM, "out of memory");
+    free(sch);
+    free(psch);
+    free(h);
+    free(rb);
+    free(ab);
+}
+
+void
+gw_h_do_action(struct gw_call *c)
+{
+    struct fstate *f = fstate_new(c);
+    if (!f)
+        return;
+    struct st_error err;
+    st_error_clear(&err);
+    Arrow__Flight__Protocol__Action *a =
+        arrow__flight__protocol__action__unpack(NULL, c->req_len, c->req);
+    if (!a || !a->type) {
+        if (a)
+            arrow__flight__protocol__action__free_unpacked(a, NULL);
+        gw_call_finish(c, ST_EINVAL, "malformed Action");
+        return;
+    }
+    enum st_code rc = ST_OK;
+    bool create = false;
+    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, a->body.len, a->body.data);
+    if (!strcmp(a->type, "CreatePreparedStatement")) {
+        Arrow__Flight__Protocol__Sql__ActionCreatePreparedStatementRequest *q =
+            any ? arrow__flight__protocol__sql__action_create_prepared_statement_request__unpack(
+                      NULL, any->value.len, any->value.data)
+                : NULL;
+        if (!q || !q->query)
+            rc = st_error_set(&err, ST_EINVAL, "malformed ActionCreatePreparedStatementRequest");
+        else if (!header_db(c))
+            rc = st_error_set(&err, ST_EINVAL, "no 'database' header in request");
+        else if (strlen(q->query) > GW_MAX_SQL_BYTES || !(f->q.sql = strdup(q->query)))
+            rc = st_error_set(&err, ST_ELIMIT, "the query text is too long");
+        else {
+            f->q.sql_len = strlen(f->q.sql);
+            f->q.kind = GW_Q_SQL;
+            snprintf(f->q.db, sizeof f->q.db, "%s", header_db(c));
+            null_params(&f->q);
+            create = true;
+        }
+        if (q)
+            arrow__flight__protocol__sql__action_create_prepared_statement_request__free_unpacked(
+                q, NULL);
+    } else if (!strcmp(a->type, "ClosePreparedStatement")) {
+        /* Handles carry everything: nothing to release. */
+    } else
+        rc = st_error_set(&err, ST_EINVAL, "unknown action '%.64s'", a->type);
+    if (any)
+        google__protobuf__any__free_unpacked(any, NULL);
+    arrow__flight__protocol__action__free_unpacked(a, NULL);
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, err.msg);
+        return;
+    }
+    if (!create) {
+        gw_call_finish(c, ST_OK, NULL);
+        return;
+    }
+    if (admit(c, f) != 0)
+        return;
+    if (gw_call_offload(c, plan_work, create_done) != ST_OK)
+        gw_call_finish(c, ST_EAGAIN, "the server is overloaded, try again later");
+}
+
+/* ---- DoPut: parameters for a prepared statement -------------------------------------------- */
+
+void
+gw_h_do_put(struct gw_call *c)
+{
+    if (!fstate_new(c))
+        return;
+    gw_call_recv(c);
+}
+
+static void
+put_finish(struct gw_call *c)
+{
+    struct fstate *f = c->hs;
+    struct st_error err;
+    st_error_clear(&err);
+    if (!f->have_desc) {
+        gw_call_finish(c, ST_EINVAL, "DoPut without a FlightDescriptor");
+        return;
+    }
+    size_t hl = 0;
+    uint8_t *h = gw_handle_encode(f->q.sql, f->q.sql_len, f->ipc.data, f->ipc.len, &hl);
+    Arrow__Flight__Protocol__Sql__DoPutPreparedStatementResult r =
+        ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_PREPARED_STATEMENT_RESULT__INIT;
+    r.has_prepared_statement_handle_case =
+        ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_PREPARED_STATEMENT_RESULT__HAS_PREPARED_STATEMENT_HANDLE_PREPARED_STATEMENT_HANDLE;
+    r.prepared_statement_handle.data = h;
+    r.prepared_statement_handle.len = hl;
+    size_t rl = protobuf_c_message_get_packed_size(&r.base);
+    uint8_t *rb = malloc(rl ? rl : 1);
+    if (!h || !rb) {
+        free(h);
+        free(rb);
+        gw_call_finish(c, ST_ENOMEM, "out of memory");
+        return;
+    }
+    protobuf_c_message_pack(&r.base, rb);
+    Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+    pr.app_metadata.data = rb;
+    pr.app_metadata.len = rl;
+    gw_call_reply(c, gw_pack(&pr.base));
+    free(h);
+    free(rb);
+}
+
+void
+gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb)
+{
+    struct fstate *f = c->hs;
+    struct st_error err;
+    st_error_clear(&err);
+    if (!bb) {
+        put_finish(c);
+        return;
+    }
+    grpc_slice s = gw_bb_slice(bb);
+    grpc_byte_buffer_destroy(bb);
+    Arrow__Flight__Protocol__FlightData *d = arrow__flight__protocol__flight_data__unpack(
+        NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    if (!d) {
+        gw_call_finish(c, ST_EINVAL, "malformed FlightData");
+        return;
+    }
+    enum st_code rc = ST_OK;
+    if (!f->have_desc) {
+        Arrow__Flight__Protocol__FlightDescriptor *fd = d->flight_descriptor;
+        if (!fd || fd->type != ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD)
+            rc = st_error_set(&err, ST_EINVAL, "the first FlightData needs a command descriptor");
+        else if ((rc = gw_flightsql_decode(fd->cmd.data, fd->cmd.len, header_db(c), &f->q, &err)) ==
+                 ST_OK) {
+            static const char pq[] =
+                "type.googleapis.com/arrow.flight.protocol.sql.CommandPreparedStatementQuery";
+            if (!f->q.cmd || f->q.cmd_len < sizeof pq || !memmem(f->q.cmd, f->q.cmd_len, pq, sizeof pq - 1))
+                rc = st_error_set(&err, ST_EUNSUPPORTED,
+                                  "DoPut supports only CommandPreparedStatementQuery (this "
+                                  "server is read-only over Flight SQL)");
+            else {
+                f->have_desc = true;
+                f->q.n_params = 0; /* the new parameters replace the old ones */
+                rc = gw_call_authorize(c, GW_PRIV_READ, f->q.db, &err);
+            }
+        }
+    }
+    if (rc == ST_OK && d->data_header.len) {
+        struct arrow_msg m = {.header = d->data_header.data, .header_len = d->data_header.len,
+                              .body = d->data_body.len ? d->data_body.data : NULL,
+                              .body_len = d->data_body.len};
+        rc = arrow_stream_append(&f->ipc, &m, &err);
+        if (rc == ST_ELIMIT)
+            st_error_set(&err, ST_ELIMIT, "the prepared-statement parameters are too large");
+    }
+    arrow__flight__protocol__flight_data__free_unpacked(d, NULL);
+    if (rc == ST_OK && f->ipc.len) {
+        /* validate what we have so far: it must decode */
+        struct gw_query probe;
+        gw_query_init(&probe);
+        struct st_error e2;
+        enum st_code r2 = gw_params_from_ipc(f->ipc.data, f->ipc.len, &probe, &e2);
+        gw_query_cleanup(&probe);
+        if (r2 != ST_OK && r2 != ST_EINVAL) {
+            rc = r2;
+            err = e2;
+        }
+    }
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, err.msg);
+        return;
+    }
+    gw_call_recv(c);
+}
