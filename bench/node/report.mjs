@@ -45,7 +45,8 @@ const out = [];
 const md = [];
 const section = (title, t, notes = []) => {
   out.push(`\n${title}\n${t.text}${notes.length ? '\n' + notes.join('\n') : ''}`);
-  md.push(`\n### ${title}\n\n${t.md}\n${notes.length ? '\n' + notes.join('\n') + '\n' : ''}`);
+  const mdNotes = notes.map((n) => (n.startsWith('  ') ? `  - ${n.trim()}` : `- ${n}`));
+  md.push(`\n### ${title}\n\n${t.md}\n${notes.length ? '\n' + mdNotes.join('\n') + '\n' : ''}`);
 };
 
 const runLine = `run: size ${meta.size}, git ${meta.git}${meta.git_dirty ? ' (dirty)' : ''}, ${meta.started}, ` +
@@ -100,7 +101,7 @@ if (queries) {
     return scale * hours * 360 * (8 + 8 * k);
   };
   for (const t of queries.types) {
-    const st = t.status === 'ok' ? '' : t.status.toUpperCase();
+    const st = !queries.ours_available ? '-' : t.status === 'ok' ? (queries.check_only || t.ratio ? 'ok' : '-') : t.status.toUpperCase();
     rows.push([t.type, num(t.rows_out), fmtMs(t.ours?.p50), fmtMs(t.ours?.p99), fmtMs(t.duckdb?.p50), fmtMs(t.duckdb?.p99),
       t.ratio ? t.ratio.toFixed(3) : '-', st]);
     if (t.duckdb_tsbs) {
@@ -130,7 +131,7 @@ if (queries) {
   if (scans.length) notes.push('scan rate (p50):', ...scans.map((s) => '  ' + s));
   if (queries.ours_peak_rss_bytes) notes.push(`peak RSS: ours (query_bench) ${mb(queries.ours_peak_rss_bytes)}, node + DuckDB ${mb(queries.duckdb_peak_rss_bytes)}`);
   section(`Queries (p50/p99 ms over ${queries.passes} timed passes of every instance, after 1 warm-up)`,
-    table(['query type', 'rows out', 'ours p50', 'ours p99', 'DuckDB p50', 'DuckDB p99', 'ours/DuckDB', ''], rows), notes);
+    table(['query type', 'rows out', 'ours p50', 'ours p99', 'DuckDB p50', 'DuckDB p99', 'ours/DuckDB', 'answers'], rows), notes);
 }
 
 console.log(out.join('\n'));
