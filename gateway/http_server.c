@@ -17,6 +17,7 @@
  * Shutdown: new requests get 503 with "Connection: close"; in-flight ones may finish
  * within the grace period; then the daemons stop (MHD closes every fd it owns).
  */
+#include <gnutls/gnutls.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,22 @@ queue(struct gw_req *r)
     return ok;
 }
 
+/* mTLS on the HTTPS side: GnuTLS (inside MHD) asks for a client certificate when a
+ * trust store is set, but does not insist; insist here, before any handler runs. */
+static bool
+client_cert_ok(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return false;
+    gnutls_session_t sess = (gnutls_session_t)ci->tls_session;
+    unsigned int n = 0, status = 0;
+    if (!gnutls_certificate_get_peers(sess, &n) || n == 0)
+        return false;
+    return gnutls_certificate_verify_peers2(sess, &status) == 0 && status == 0;
+}
+
 static enum gw_route
 route(const char *url, const char *method, const char **name)
 {
@@ -231,6 +248,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
         r->route = route(url, method, &r->route_name);
         if (atomic_load(&H.closing)) {
             gw_req_error(r, 503, "the server is shutting down");
+            return queue(r);
+        }
+        if (r->tls && gw_srv->tls.ca_pem && !client_cert_ok(conn)) {
+            gw_req_error(r, 403, "a client certificate signed by the configured CA is required");
             return queue(r);
         }
         if ((int)r->route == -1) {
