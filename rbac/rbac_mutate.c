@@ -42,6 +42,12 @@ refuse(enum rbac_reason r, struct rbac_decision *why, struct st_error *err)
     }
 }
 
+/* Mutations accept why == NULL; the messages are built from it, so keep a local one. */
+#define WHY_LOCAL                                                                                  \
+    struct rbac_decision why_local_;                                                               \
+    if (!why)                                                                                      \
+    why = &why_local_
+
 #define REFUSE(...) return refuse(rbac__decide(why, __VA_ARGS__), why, err)
 #define CHECK(priv, t, db)                                                                         \
     do {                                                                                           \
@@ -162,6 +168,7 @@ rbac_policy_tenant_create(const struct rbac_snapshot *s, const struct rbac_princ
                           struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     CHECK(RBAC_PRIV_TENANT_ADMIN, NULL, NULL);
     if (!tenant || rbac_name_check(RBAC_NAME_TENANT, tenant, strlen(tenant), NULL) != ST_OK)
         REFUSE(RBAC_DENY_INVALID, "invalid tenant name");
@@ -187,6 +194,7 @@ rbac_policy_tenant_delete(const struct rbac_snapshot *s, const struct rbac_princ
                           struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     CHECK(RBAC_PRIV_TENANT_ADMIN, NULL, NULL);
     if (!tenant || !rbac__find_tenant(s, tenant))
         REFUSE(RBAC_DENY_NOT_FOUND, "no such tenant");
@@ -232,6 +240,7 @@ rbac_policy_db_create(const struct rbac_snapshot *s, const struct rbac_principal
                       struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     CHECK(RBAC_PRIV_DB_CREATE, t, NULL);
     if (!valid_db_name(db))
@@ -272,6 +281,7 @@ rbac_policy_db_delete(const struct rbac_snapshot *s, const struct rbac_principal
                       struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     CHECK(RBAC_PRIV_DB_DELETE, t, db);
     struct rbac_snapshot *c = rbac__snapshot_clone(s);
@@ -367,6 +377,7 @@ rbac_policy_token_create(const struct rbac_snapshot *s, const struct rbac_princi
                          struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     const char *t = spec->tenant ? spec->tenant : actor ? actor->tenant : NULL;
     if (spec->kind == RBAC_TOKEN_MANAGEMENT) {
         CHECK(RBAC_PRIV_TOKEN_CREATE, t, NULL);
@@ -506,6 +517,7 @@ rbac_policy_token_revoke(const struct rbac_snapshot *s, const struct rbac_princi
 {
     const struct rbac__token *tok;
     *out = NULL;
+    WHY_LOCAL;
     enum st_code rc = token_authority(s, actor, token_id, false, &tok, why, err);
     if (rc != ST_OK)
         return rc;
@@ -535,6 +547,7 @@ rbac_policy_token_rotate(const struct rbac_snapshot *s, const struct rbac_princi
 {
     const struct rbac__token *tok;
     *out = NULL;
+    WHY_LOCAL;
     enum st_code rc = token_authority(s, actor, token_id, true, &tok, why, err);
     if (rc != ST_OK)
         return rc;
@@ -573,7 +586,7 @@ rbac_policy_operator_install(const struct rbac_snapshot *s, const char *tenant,
 {
     *out = NULL;
     if (!tok || !rbac_token_well_formed(tok, len) || tok[7] != 'o')
-        return st_error_set(err, ST_EINVAL, "operator token is not a well-formed strata_o_ "
+        return st_error_set(err, ST_EINVAL, "operator token is not a well-formed operator "
                                             "token");
     const struct rbac__token *old = NULL;
     for (size_t i = 0; i < s->n_tokens; i++)
@@ -677,6 +690,7 @@ rbac_policy_grant(const struct rbac_snapshot *s, const struct rbac_principal *ac
                   struct rbac_snapshot **out, struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     enum st_code rc = grant_prepare(s, actor, t, db, kind, subject, roles, true, why, err);
     if (rc != ST_OK)
@@ -698,6 +712,7 @@ rbac_policy_revoke(const struct rbac_snapshot *s, const struct rbac_principal *a
                    struct rbac_snapshot **out, struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     enum st_code rc = grant_prepare(s, actor, t, db, kind, subject, roles, false, why, err);
     if (rc != ST_OK)
@@ -757,6 +772,7 @@ rbac_policy_token_list(const struct rbac_snapshot *s, const struct rbac_principa
                        size_t *n_out, struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     *n_out = 0;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     CHECK(RBAC_PRIV_TOKEN_LIST, t, database);
@@ -789,6 +805,7 @@ rbac_policy_grant_list(const struct rbac_snapshot *s, const struct rbac_principa
                        size_t *n_out, struct rbac_decision *why, struct st_error *err)
 {
     *out = NULL;
+    WHY_LOCAL;
     *n_out = 0;
     const char *t = tenant ? tenant : actor ? actor->tenant : NULL;
     CHECK(RBAC_PRIV_ROLE_LIST, t, database);
