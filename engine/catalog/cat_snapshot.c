@@ -437,3 +437,24 @@ cat_table_column_by_id(const struct cat_table *t, uint32_t id)
     }
     return NULL;
 }
+
+const struct cat_db *
+cat_snapshot_find_db_n(const struct cat_snapshot *s, const char *name, size_t len)
+{
+    struct cat_dnode *d = s && name ? cat__find_dnode(s, name, len) : NULL;
+    return d ? &d->pub : NULL;
+}
+
+const struct cat_table *
+cat_db_find_table_n(const struct cat_db *db, const char *name, size_t len)
+{
+    struct cat_tnode *t = db && name ? cat__find_tnode((const struct cat_dnode *)db, name, len)
+                                     : NULL;
+    return t ? &t->pub : NULL;
+}
+
+const struct cat_column *
+cat_table_find_column_n(const struct cat_table *t, const char *name, size_t len)
+{
+    return t && name ? cat__find_column((const struct cat_tnode *)t, name, len) : NULL;
+}

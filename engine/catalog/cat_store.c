@@ -22,6 +22,7 @@ struct cat_store {
     pthread_mutex_t txn_mu;
     pthread_mutex_t pub_mu;
     struct cat_snapshot *cur;
+    uint32_t next_col_id; /* store-wide, never goes back even when a transaction fails */
 };
 
 struct cat_txn {
@@ -183,6 +184,11 @@ cat_store_open(const char *dir, const struct cat_limits *limits, struct cat_stor
         cat_store_close(cs);
         return rc;
     }
+    cs->next_col_id = 1;
+    for (uint32_t i = 0; i < cs->cur->n_dbs; i++)
+        for (uint32_t j = 0; j < cs->cur->dbs[i]->pub.n_tables; j++)
+            if (cs->cur->dbs[i]->tables[j]->next_col_id > cs->next_col_id)
+                cs->next_col_id = cs->cur->dbs[i]->tables[j]->next_col_id;
     *out = cs;
     return ST_OK;
 }
@@ -460,7 +466,13 @@ cat_txn_column_add(struct cat_txn *t, uint32_t db_id, uint32_t table_id, const c
     struct cat_tnode *tn = draft_table(t, d, table_id, err);
     if (!tn)
         return err ? err->code : ST_ENOMEM;
-    const struct cat_column *c = cat__tnode_add(tn, tn->next_col_id, name, len, kind, type);
+    /* Column ids come from one store-wide counter that never goes back, so an
+     * id handed out by a transaction that then failed is never reused for
+     * another column while this process runs. */
+    uint32_t cid = t->cs->next_col_id > tn->next_col_id ? t->cs->next_col_id : tn->next_col_id;
+    const struct cat_column *c = cat__tnode_add(tn, cid, name, len, kind, type);
+    if (c)
+        t->cs->next_col_id = cid + 1;
     if (!c)
         return st_error_set(err, ST_ENOMEM, "out of memory");
     t->dirty = true;

@@ -967,3 +967,9 @@ stor_maintain(struct stor_db *db, bool force, bool *did_work, struct st_error *e
     }
     return rc;
 }
+
+bool
+stor_db_over_limit(struct stor_db *db)
+{
+    return atomic_load(&db->mem_bytes) >= db->s->o.buffer_max_bytes;
+}

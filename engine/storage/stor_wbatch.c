@@ -105,9 +105,9 @@ stor_wbatch_deleted_rows(const struct stor_wbatch *wb)
 /* ---- building ----------------------------------------------------------- */
 
 static uint64_t
-ws_hash(uint32_t table_id, const struct stor_sent *s)
+ws_hash(uint32_t table_id, uint64_t key_hash)
 {
-    return st_hash_u64(s->hash ^ ((uint64_t)table_id * 0x9E3779B97F4A7C15ull));
+    return st_hash_u64(key_hash ^ ((uint64_t)table_id * 0x9E3779B97F4A7C15ull));
 }
 
 static int
@@ -117,7 +117,7 @@ slots_rebuild(struct stor_wbatch *wb, uint32_t cap)
     if (!sl)
         return -1;
     for (uint32_t i = 0; i < wb->n_ser; i++) {
-        uint32_t j = (uint32_t)ws_hash(wb->ser[i].table_id, wb->ser[i].ser) & (cap - 1);
+        uint32_t j = (uint32_t)ws_hash(wb->ser[i].table_id, wb->ser[i].ser->hash) & (cap - 1);
         while (sl[j])
             j = (j + 1) & (cap - 1);
         sl[j] = i + 1;
@@ -128,24 +128,34 @@ slots_rebuild(struct stor_wbatch *wb, uint32_t cap)
     return 0;
 }
 
+/* The batch series for (table, key), or -1. */
+static int64_t
+ws_find(const struct stor_wbatch *wb, uint32_t table_id, uint64_t key_hash, const uint8_t *key,
+        uint32_t key_len)
+{
+    if (!wb->slot_cap)
+        return -1;
+    uint32_t j = (uint32_t)ws_hash(table_id, key_hash) & (wb->slot_cap - 1);
+    for (;;) {
+        uint32_t v = wb->slots[j];
+        if (!v)
+            return -1;
+        const struct wb_series *s = &wb->ser[v - 1];
+        if (s->table_id == table_id && s->ser->hash == key_hash && s->ser->key_len == key_len &&
+            memcmp(s->ser->key, key, key_len) == 0)
+            return v - 1;
+        j = (j + 1) & (wb->slot_cap - 1);
+    }
+}
+
 /* Index of the batch series for (table, series), adding it when new; -1 on ENOMEM. */
 static int64_t
 ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *ct,
        struct stor_sent *se)
 {
-    uint64_t h = ws_hash(tab->id, se);
-    if (wb->slot_cap) {
-        uint32_t j = (uint32_t)h & (wb->slot_cap - 1);
-        for (;;) {
-            uint32_t v = wb->slots[j];
-            if (!v)
-                break;
-            struct wb_series *s = &wb->ser[v - 1];
-            if (s->ser == se && s->table_id == tab->id)
-                return v - 1;
-            j = (j + 1) & (wb->slot_cap - 1);
-        }
-    }
+    int64_t f = ws_find(wb, tab->id, se->hash, se->key, se->key_len);
+    if (f >= 0)
+        return f;
     if (wb->n_ser == wb->cap_ser) {
         uint32_t cap = wb->cap_ser ? wb->cap_ser * 2 : 16;
         struct wb_series *a = realloc(wb->ser, cap * sizeof *a);
@@ -167,7 +177,7 @@ ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *c
             return -1;
         }
     } else {
-        uint32_t j = (uint32_t)h & (wb->slot_cap - 1);
+        uint32_t j = (uint32_t)ws_hash(tab->id, se->hash) & (wb->slot_cap - 1);
         while (wb->slots[j])
             j = (j + 1) & (wb->slot_cap - 1);
         wb->slots[j] = wb->n_ser;
@@ -263,14 +273,6 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
     enum st_code rc = stor__key_build(kv, n_tags, key, err);
     if (kv != kv_small)
         free(kv);
-    struct stor_table *tab = NULL;
-    struct stor_sent *se = NULL;
-    if (rc == ST_OK) {
-        tab = stor__db_table(db, t->id, err);
-        rc = tab ? ST_OK : (err ? err->code : ST_ENOMEM);
-    }
-    if (rc == ST_OK)
-        rc = stor__series_get(tab, t, key->data, (uint32_t)key->len, false, &se, err);
     if (rc != ST_OK)
         return rc;
     if (mark) {
@@ -279,9 +281,18 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
         mark->rows = wb->rows;
         mark->fields = wb->fields;
     }
-    int64_t i = ws_get(wb, tab, t, se);
-    if (i < 0)
-        return st_error_set(err, ST_ENOMEM, "out of memory");
+    uint64_t h = st_hash(key->data, key->len, st_hash_seed());
+    int64_t i = ws_find(wb, t->id, h, key->data, (uint32_t)key->len);
+    if (i < 0) {
+        struct stor_table *tab = stor__db_table(db, t->id, err);
+        if (!tab)
+            return err ? err->code : ST_ENOMEM;
+        struct stor_sent *se = NULL;
+        ST_TRY(stor__series_get(tab, t, key->data, (uint32_t)key->len, false, &se, err));
+        i = ws_get(wb, tab, t, se);
+        if (i < 0)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
     struct wb_series *s = &wb->ser[i];
     if (ws_reserve(s, 1) != 0)
         return st_error_set(err, ST_ELIMIT, "too many rows for one series in one batch");
@@ -382,7 +393,7 @@ stor_wbatch_rollback(struct stor_wbatch *wb, const struct stor_wb_mark *mark)
              * land on a removed series. */
             memset(wb->slots, 0, wb->slot_cap * sizeof *wb->slots);
             for (uint32_t i = 0; i < wb->n_ser; i++) {
-                uint32_t j = (uint32_t)ws_hash(wb->ser[i].table_id, wb->ser[i].ser) &
+                uint32_t j = (uint32_t)ws_hash(wb->ser[i].table_id, wb->ser[i].ser->hash) &
                              (wb->slot_cap - 1);
                 while (wb->slots[j])
                     j = (j + 1) & (wb->slot_cap - 1);

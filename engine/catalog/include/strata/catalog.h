@@ -17,6 +17,7 @@
 #define STRATA_CATALOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "strata/batch.h"
@@ -62,6 +63,12 @@ const struct cat_column *cat_table_column_by_id(const struct cat_table *t, uint3
 /* Lookups by stable id (NULL when absent). */
 const struct cat_db *cat_snapshot_db_by_id(const struct cat_snapshot *s, uint32_t id);
 const struct cat_table *cat_db_table_by_id(const struct cat_db *db, uint32_t id);
+/* Lookups by a name that is not NUL-terminated. */
+const struct cat_db *cat_snapshot_find_db_n(const struct cat_snapshot *s, const char *name,
+                                            size_t len);
+const struct cat_table *cat_db_find_table_n(const struct cat_db *db, const char *name, size_t len);
+const struct cat_column *cat_table_find_column_n(const struct cat_table *t, const char *name,
+                                                 size_t len);
 /* A counter that grows with every published change (for caches). */
 uint64_t cat_snapshot_version(const struct cat_snapshot *s);
 

@@ -153,6 +153,8 @@ enum st_code stor_persist(struct stor_db *db, struct st_error *err);
 /* Persist when the buffers are over the size limit or older than the age
  * limit; compact partitions with many chunks. *did_work set when it did. */
 enum st_code stor_maintain(struct stor_db *db, bool force, bool *did_work, struct st_error *err);
+/* The database's buffers are over the size limit (a persist is due). */
+bool stor_db_over_limit(struct stor_db *db);
 /* Compact every partition with more than one chunk (tests, tools). */
 enum st_code stor_compact(struct stor_db *db, struct st_error *err);
 
