@@ -350,7 +350,7 @@ gw_ticket_decode(const uint8_t *p, size_t n, const char *hdr_db, struct gw_query
 {
     if (n == 0)
         return invalid(err);
-    if (p[0] != '{' && p[0] != ' ' && p[0] != '\n') {
+    if (p[0] != '{') { /* 0x0a (a protobuf field 1) is also '\n': do not skip on whitespace */
         Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, n, p);
         if (any) {
             enum st_code rc;
