@@ -86,8 +86,11 @@ struct lp_parser {
     size_t numbuf_cap;
     locale_t c_locale;      /* for strtod_l; created on first use */
 
-    uint32_t *dedup;        /* open-addressing table of key indexes + 1 */
-    uint32_t dedup_cap;     /* power of two */
+    uint64_t *dedup;        /* open-addressing table: generation << 32 | key index */
+    size_t dedup_cap;       /* entries, a power of two */
+    uint32_t dedup_gen;     /* generation of the current line (never 0 in use) */
+    uint16_t bloom[4096];   /* Bloom filter in front of the table: slot == bloom_gen is set */
+    uint16_t bloom_gen;
 
     /* The error of the line being parsed. */
     const char *e_at;
