@@ -43,7 +43,48 @@ struct wctx {
     const struct cat_table *last_t;
     char last_meas[512];
     uint32_t last_meas_len;
+    /* the previous line's columns by position, for last_t */
+    struct colslot *tagc, *fieldc;
 };
+
+#define SLOT_KEY 48
+#define N_SLOTS 64
+
+/* A column resolved for a key at one position of the previous line. */
+struct colslot {
+    uint32_t len; /* 0 = empty */
+    uint32_t col_id;
+    uint8_t type;
+    char key[SLOT_KEY];
+};
+
+static bool
+slot_hit(const struct colslot *sl, uint32_t i, const struct lp_str *k, uint8_t type,
+         uint32_t *col_id)
+{
+    if (!sl || i >= N_SLOTS)
+        return false;
+    const struct colslot *c = &sl[i];
+    if (c->len != k->len || c->type != type || memcmp(c->key, k->p, k->len) != 0)
+        return false;
+    *col_id = c->col_id;
+    return true;
+}
+
+static void
+slot_set(struct colslot *sl, uint32_t i, const struct lp_str *k, uint8_t type, uint32_t col_id)
+{
+    if (!sl || i >= N_SLOTS)
+        return;
+    if (k->len > SLOT_KEY) {
+        sl[i].len = 0;
+        return;
+    }
+    sl[i].len = k->len;
+    sl[i].type = type;
+    sl[i].col_id = col_id;
+    memcpy(sl[i].key, k->p, k->len);
+}
 
 static const struct cat_db *
 cur_db(struct wctx *c)
@@ -167,8 +208,14 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
     if (!c->txn && c->last_t && c->last_meas_len == ln->measurement.len &&
         memcmp(c->last_meas, ln->measurement.p, ln->measurement.len) == 0)
         t = c->last_t;
+    bool cached = t != NULL;
     if (!t)
         t = cat_db_find_table_n(cur_db(c), ln->measurement.p, ln->measurement.len);
+    if (!cached && c->tagc && !c->txn) {
+        memset(c->tagc, 0, N_SLOTS * sizeof *c->tagc);
+        memset(c->fieldc, 0, N_SLOTS * sizeof *c->fieldc);
+    }
+    struct colslot *tagc = c->txn ? NULL : c->tagc, *fieldc = c->txn ? NULL : c->fieldc;
 
     uint32_t tag_ids[MAX_LINE_TAGS], field_ids[MAX_LINE_TAGS];
     if (ln->n_tags > MAX_LINE_TAGS || ln->n_fields > MAX_LINE_TAGS) {
@@ -178,28 +225,64 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
     }
     bool missing = t == NULL;
     bool only_time_field = true;
-    for (uint32_t i = 0; i < ln->n_tags; i++) {
+    /* The line's "measurement,tags" text as the series hint, when nothing in
+     * it was escaped (every name and value points into the raw line). */
+    const char *hint = NULL;
+    uint32_t hint_len = 0;
+    int64_t hinted = -1;
+    if (ln->measurement.p == raw->p) {
+        const char *end = ln->measurement.p + ln->measurement.len;
+        bool plain = true;
+        for (uint32_t i = 0; i < ln->n_tags && plain; i++) {
+            const struct lp_tag *tg = &ln->tags[i];
+            plain = tg->key.p > raw->p && tg->value.p > tg->key.p &&
+                    tg->value.p + tg->value.len <= raw->p + raw->len;
+            end = tg->value.p + tg->value.len;
+        }
+        if (plain) {
+            hint = raw->p;
+            hint_len = (uint32_t)(end - raw->p);
+            if (t)
+                hinted = stor_wbatch_hint_find(c->wb, hint, hint_len);
+        }
+    }
+    for (uint32_t i = 0; i < ln->n_tags && hinted < 0; i++) {
         if (is_time(&ln->tags[i].key)) {
             line_error(c, line, 1, ST_EINVAL, raw,
                        "input tag \"time\" on measurement \"%.*s\" is invalid",
                        (int)ln->measurement.len, ln->measurement.p);
             return ST_OK;
         }
-        if (check_col(t, &ln->tags[i].key, CAT_COL_TAG, ST_TYPE_STRING, &tag_ids[i], &missing,
+        if (slot_hit(tagc, i, &ln->tags[i].key, ST_TYPE_STRING, &tag_ids[i]))
+            continue;
+        bool miss = false;
+        if (check_col(t, &ln->tags[i].key, CAT_COL_TAG, ST_TYPE_STRING, &tag_ids[i], &miss,
                       &e) != ST_OK) {
             line_error(c, line, 1, e.code, raw, "%s", e.msg);
             return ST_OK;
         }
+        if (miss)
+            missing = true;
+        else
+            slot_set(tagc, i, &ln->tags[i].key, ST_TYPE_STRING, tag_ids[i]);
     }
     for (uint32_t i = 0; i < ln->n_fields; i++) {
         if (is_time(&ln->fields[i].key))
             continue;
         only_time_field = false;
-        if (check_col(t, &ln->fields[i].key, CAT_COL_FIELD, lp_type(ln->fields[i].type),
-                      &field_ids[i], &missing, &e) != ST_OK) {
+        uint8_t ft = (uint8_t)lp_type(ln->fields[i].type);
+        if (slot_hit(fieldc, i, &ln->fields[i].key, ft, &field_ids[i]))
+            continue;
+        bool miss = false;
+        if (check_col(t, &ln->fields[i].key, CAT_COL_FIELD, (enum st_type)ft, &field_ids[i],
+                      &miss, &e) != ST_OK) {
             line_error(c, line, 1, e.code, raw, "%s", e.msg);
             return ST_OK;
         }
+        if (miss)
+            missing = true;
+        else
+            slot_set(fieldc, i, &ln->fields[i].key, ft, field_ids[i]);
     }
     if (only_time_field) {
         line_error(c, line, 1, ST_EINVAL, raw,
@@ -269,14 +352,19 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
     }
 
     /* the row */
-    struct stor_tag_kv kv[MAX_LINE_TAGS];
-    for (uint32_t i = 0; i < ln->n_tags; i++) {
-        kv[i].col_id = tag_ids[i];
-        kv[i].value = ln->tags[i].value.p;
-        kv[i].len = ln->tags[i].value.len;
-    }
     struct stor_wb_mark mark;
-    enum st_code rc = stor_wbatch_row(c->wb, c->db, t, kv, ln->n_tags, ts, &mark, &e);
+    enum st_code rc;
+    if (hinted >= 0) {
+        rc = stor_wbatch_row_at(c->wb, (uint32_t)hinted, ts, &mark, &e);
+    } else {
+        struct stor_tag_kv kv[MAX_LINE_TAGS];
+        for (uint32_t i = 0; i < ln->n_tags; i++) {
+            kv[i].col_id = tag_ids[i];
+            kv[i].value = ln->tags[i].value.p;
+            kv[i].len = ln->tags[i].value.len;
+        }
+        rc = stor_wbatch_row(c->wb, c->db, t, kv, ln->n_tags, ts, &mark, &e);
+    }
     if (rc == ST_OK) {
         for (uint32_t i = 0; i < ln->n_fields && rc == ST_OK; i++) {
             const struct lp_field *f = &ln->fields[i];
@@ -308,6 +396,8 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
         line_error(c, line, 1, rc, raw, "%s", e.msg);
         return ST_OK;
     }
+    if (hint && hinted < 0)
+        stor_wbatch_hint_set(c->wb, hint, hint_len);
     c->res->lines_ok++;
     return ST_OK;
 }
@@ -390,6 +480,8 @@ eng_write(struct eng *e, const char *db, const char *lp, size_t len,
         return rc;
     c.snap = cat_store_snapshot(e->cat);
     c.wb = stor_wbatch_new(c.db_id);
+    c.tagc = calloc(2 * N_SLOTS, sizeof *c.tagc);
+    c.fieldc = c.tagc ? c.tagc + N_SLOTS : NULL;
     struct lp_limits lim;
     lp_limits_default(&lim);
     struct lp_parser *p = lp_parser_new(lp ? lp : "", len, &lim);
@@ -449,6 +541,7 @@ out:
     stor_db_put(c.db);
     if (c.wb)
         stor_wbatch_free(c.wb);
+    free(c.tagc);
     if (res == &dummy)
         eng_write_result_cleanup(res);
     return rc;

@@ -197,8 +197,8 @@ stor__cw_series(struct chunk_writer *w, const struct stor_sent *s, const struct 
     for (uint32_t g = 0; g < n_groups; g++) {
         uint32_t lo = g * STOR_GROUP_ROWS;
         uint32_t n = rs->n - lo < STOR_GROUP_ROWS ? rs->n - lo : STOR_GROUP_ROWS;
-        uint64_t off;
-        uint32_t len, crc;
+        uint64_t off = 0;
+        uint32_t len = 0, crc = 0;
         st_buf_reset(&w->blk);
         rc = stor__enc_block(&w->blk, ST_TYPE_TIME, n, (const uint64_t *)rs->time + lo, NULL,
                              NULL, NULL, err);

@@ -360,6 +360,15 @@ struct stor_wbatch {
     uint32_t cur;
     struct st_buf strs;
     struct st_buf keybuf;
+    /* hints: text -> series index */
+    struct wb_hint {
+        uint64_t h;
+        uint32_t off, len, ser;
+    } *hints;
+    uint32_t n_hints, cap_hints;
+    uint32_t *hslots;
+    uint32_t hslot_cap;
+    struct st_buf hbuf;
     uint64_t rows, fields;
     struct stor_tomb *tomb;
     uint64_t deleted;

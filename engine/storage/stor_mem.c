@@ -238,20 +238,25 @@ stor__mem_append(struct stor_mem *m, uint32_t series_id, const struct wb_series 
         struct mem_col *col = col_get(m, ms, wc->col_id, wc->type);
         if (!col)
             goto nomem;
+        if (wc->type != ST_TYPE_STRING) {
+            /* Copy the run of values (a NULL row's value is never read), then the bits. */
+            memcpy(col->v.u + base, wc->v + lo, (size_t)(hi - lo) * 8);
+            for (uint32_t i = lo; i < hi; i++) {
+                uint32_t r = base + (i - lo);
+                col->valid[r >> 3] |= (uint8_t)(((wc->valid[i >> 3] >> (i & 7)) & 1) << (r & 7));
+            }
+            continue;
+        }
         for (uint32_t i = lo; i < hi; i++) {
             if (!((wc->valid[i >> 3] >> (i & 7)) & 1))
                 continue;
             uint32_t r = base + (i - lo);
             col->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
-            if (wc->type == ST_TYPE_STRING) {
-                col->soff[r] = col->sdata.len;
-                col->slen[r] = wc->slen[i];
-                if (st_buf_append(&col->sdata, strs + wc->v[i], wc->slen[i]) != ST_OK)
-                    goto nomem;
-                m->bytes += wc->slen[i];
-            } else {
-                col->v.u[r] = wc->v[i];
-            }
+            col->soff[r] = col->sdata.len;
+            col->slen[r] = wc->slen[i];
+            if (st_buf_append(&col->sdata, strs + wc->v[i], wc->slen[i]) != ST_OK)
+                goto nomem;
+            m->bytes += wc->slen[i];
         }
     }
     ms->n = base + (hi - lo);

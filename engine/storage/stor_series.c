@@ -93,18 +93,35 @@ stor__key_build(struct stor_tag_kv *tags, uint32_t n, struct st_buf *key, struct
         tags[j] = x;
     }
     (void)kv_cmp;
+    size_t need = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i && tags[i].col_id == tags[i - 1].col_id)
             return st_error_set(err, ST_EINVAL, "duplicate tag column %u in a series key",
                                 tags[i].col_id);
-        enum st_code rc = st_buf_put_uvarint(key, tags[i].col_id);
-        if (rc == ST_OK)
-            rc = st_buf_put_uvarint(key, tags[i].len);
-        if (rc == ST_OK)
-            rc = st_buf_append(key, tags[i].value, tags[i].len);
-        if (rc != ST_OK)
-            return st_error_set(err, rc, "series key longer than %zu bytes", key->max);
+        need += 10 + 5 + tags[i].len;
     }
+    if (need > key->max || st_buf_reserve(key, need) != ST_OK)
+        return st_error_set(err, ST_ELIMIT, "series key longer than %zu bytes", key->max);
+    uint8_t *q = key->data;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t v = tags[i].col_id;
+        while (v >= 0x80) {
+            *q++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *q++ = (uint8_t)v;
+        v = tags[i].len;
+        while (v >= 0x80) {
+            *q++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *q++ = (uint8_t)v;
+        memcpy(q, tags[i].value, tags[i].len);
+        q += tags[i].len;
+    }
+    key->len = (size_t)(q - key->data);
+    if (key->len > STOR_MAX_KEY_LEN)
+        return st_error_set(err, ST_ELIMIT, "series key longer than %u bytes", STOR_MAX_KEY_LEN);
     return ST_OK;
 }
 

@@ -54,6 +54,7 @@ stor_wbatch_new(uint32_t db_id)
     wb->cur = UINT32_MAX;
     st_buf_init(&wb->strs, (size_t)1 << 31);
     st_buf_init(&wb->keybuf, STOR_MAX_KEY_LEN);
+    st_buf_init(&wb->hbuf, (size_t)64 << 20);
     return wb;
 }
 
@@ -80,6 +81,9 @@ stor_wbatch_free(struct stor_wbatch *wb)
     free(wb->slots);
     st_buf_cleanup(&wb->strs);
     st_buf_cleanup(&wb->keybuf);
+    st_buf_cleanup(&wb->hbuf);
+    free(wb->hints);
+    free(wb->hslots);
     stor__tomb_unref(wb->tomb);
     free(wb);
 }
@@ -307,6 +311,89 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
     return ST_OK;
 }
 
+int64_t
+stor_wbatch_hint_find(const struct stor_wbatch *wb, const void *hint, uint32_t len)
+{
+    if (!wb->hslot_cap)
+        return -1;
+    uint64_t h = st_hash(hint, len, st_hash_seed());
+    uint32_t j = (uint32_t)h & (wb->hslot_cap - 1);
+    for (;;) {
+        uint32_t v = wb->hslots[j];
+        if (!v)
+            return -1;
+        const struct wb_hint *x = &wb->hints[v - 1];
+        if (x->h == h && x->len == len && memcmp(wb->hbuf.data + x->off, hint, len) == 0)
+            return x->ser < wb->n_ser ? (int64_t)x->ser : -1;
+        j = (j + 1) & (wb->hslot_cap - 1);
+    }
+}
+
+void
+stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len)
+{
+    if (wb->cur >= wb->n_ser || stor_wbatch_hint_find(wb, hint, len) >= 0)
+        return;
+    if (wb->n_hints == wb->cap_hints) {
+        uint32_t cap = wb->cap_hints ? wb->cap_hints * 2 : 64;
+        struct wb_hint *a = realloc(wb->hints, cap * sizeof *a);
+        if (!a)
+            return;
+        wb->hints = a;
+        wb->cap_hints = cap;
+    }
+    if ((wb->n_hints + 1) * 2 > wb->hslot_cap) {
+        uint32_t cap = wb->hslot_cap ? wb->hslot_cap * 2 : 128;
+        uint32_t *sl = calloc(cap, sizeof *sl);
+        if (!sl)
+            return;
+        for (uint32_t i = 0; i < wb->n_hints; i++) {
+            uint32_t j = (uint32_t)wb->hints[i].h & (cap - 1);
+            while (sl[j])
+                j = (j + 1) & (cap - 1);
+            sl[j] = i + 1;
+        }
+        free(wb->hslots);
+        wb->hslots = sl;
+        wb->hslot_cap = cap;
+    }
+    size_t off = wb->hbuf.len;
+    if (st_buf_append(&wb->hbuf, hint, len) != ST_OK)
+        return;
+    struct wb_hint *x = &wb->hints[wb->n_hints];
+    x->h = st_hash(hint, len, st_hash_seed());
+    x->off = (uint32_t)off;
+    x->len = len;
+    x->ser = wb->cur;
+    uint32_t j = (uint32_t)x->h & (wb->hslot_cap - 1);
+    while (wb->hslots[j])
+        j = (j + 1) & (wb->hslot_cap - 1);
+    wb->hslots[j] = ++wb->n_hints;
+}
+
+enum st_code
+stor_wbatch_row_at(struct stor_wbatch *wb, uint32_t series, int64_t time_ns,
+                   struct stor_wb_mark *mark, struct st_error *err)
+{
+    if (series >= wb->n_ser)
+        return st_error_set(err, ST_EINTERNAL, "no such batch series");
+    struct wb_series *s = &wb->ser[series];
+    if (ws_reserve(s, 1) != 0)
+        return st_error_set(err, ST_ELIMIT, "too many rows for one series in one batch");
+    if (mark) {
+        mark->n_series = wb->n_ser;
+        mark->series = series;
+        mark->n_rows = s->n;
+        mark->rows = wb->rows;
+        mark->fields = wb->fields;
+    }
+    s->time[s->n++] = time_ns;
+    s->hint = 0;
+    wb->cur = series;
+    wb->rows++;
+    return ST_OK;
+}
+
 static struct wb_col *
 cur_col(struct stor_wbatch *wb, uint32_t col_id, uint8_t type, struct st_error *err)
 {
@@ -447,6 +534,17 @@ nomem:
 
 /* ---- encoding ------------------------------------------------------------ */
 
+static inline uint8_t *
+put_uv(uint8_t *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (uint8_t)v;
+    return q;
+}
+
 enum st_code
 stor_wbatch_encode(const struct stor_wbatch *wb, struct st_buf *b, struct st_error *err)
 {
@@ -486,34 +584,46 @@ stor_wbatch_encode(const struct stor_wbatch *wb, struct st_buf *b, struct st_err
         P(st_buf_put_uvarint(b, s->ser->key_len));
         P(st_buf_append(b, s->ser->key, s->ser->key_len));
         P(st_buf_put_uvarint(b, s->n));
-        P(st_buf_reserve(b, (size_t)s->n * 10));
+        /* Fixed-size values first: reserve the worst case and write directly. */
+        P(st_buf_reserve(b, (size_t)s->n * 10 + 16));
+        uint8_t *q = b->data + b->len;
         int64_t prev = 0;
         for (uint32_t r = 0; r < s->n; r++) {
-            P(st_buf_put_uvarint(b, zz((int64_t)((uint64_t)s->time[r] - (uint64_t)prev))));
+            q = put_uv(q, zz((int64_t)((uint64_t)s->time[r] - (uint64_t)prev)));
             prev = s->time[r];
         }
+        b->len = (size_t)(q - b->data);
         P(st_buf_put_uvarint(b, s->n_cols));
         for (uint32_t c = 0; c < s->n_cols; c++) {
             const struct wb_col *col = &s->cols[c];
             P(st_buf_put_uvarint(b, col->col_id));
             P(st_buf_append_byte(b, col->type));
             P(st_buf_append(b, col->valid, (s->n + 7) / 8));
-            uint64_t pv = 0;
+            if (col->type != ST_TYPE_STRING) {
+                P(st_buf_reserve(b, (size_t)s->n * 10));
+                q = b->data + b->len;
+                uint64_t pv = 0;
+                for (uint32_t r = 0; r < s->n; r++) {
+                    if (!((col->valid[r >> 3] >> (r & 7)) & 1))
+                        continue;
+                    if (col->type == ST_TYPE_FLOAT) {
+                        st_store_u64le(q, col->v[r]);
+                        q += 8;
+                    } else if (col->type == ST_TYPE_BOOL) {
+                        *q++ = (uint8_t)col->v[r];
+                    } else {
+                        q = put_uv(q, zz((int64_t)(col->v[r] - pv)));
+                        pv = col->v[r];
+                    }
+                }
+                b->len = (size_t)(q - b->data);
+                continue;
+            }
             for (uint32_t r = 0; r < s->n; r++) {
                 if (!((col->valid[r >> 3] >> (r & 7)) & 1))
                     continue;
-                switch (col->type) {
-                case ST_TYPE_INT:
-                case ST_TYPE_UINT:
-                    P(st_buf_put_uvarint(b, zz((int64_t)(col->v[r] - pv))));
-                    pv = col->v[r];
-                    break;
-                case ST_TYPE_FLOAT: P(st_buf_put_u64le(b, col->v[r])); break;
-                case ST_TYPE_BOOL: P(st_buf_append_byte(b, (uint8_t)col->v[r])); break;
-                default:
-                    P(st_buf_put_uvarint(b, col->slen[r]));
-                    P(st_buf_append(b, wb->strs.data + col->v[r], col->slen[r]));
-                }
+                P(st_buf_put_uvarint(b, col->slen[r]));
+                P(st_buf_append(b, wb->strs.data + col->v[r], col->slen[r]));
             }
         }
     }

@@ -100,6 +100,17 @@ enum st_code stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db,
                              const struct cat_table *t, const struct stor_tag_kv *tags,
                              uint32_t n_tags, int64_t time_ns, struct stor_wb_mark *mark,
                              struct st_error *err);
+/*
+ * Fast path for repeated tag sets: a hint is the exact text that named the
+ * table and tag set (e.g. the line's "measurement,tags" bytes when nothing
+ * was escaped); the same hint always means the same series within a batch.
+ * hint_find returns the batch series index or -1; row_at starts a row for
+ * it; hint_set records the hint for the current row's series.
+ */
+int64_t stor_wbatch_hint_find(const struct stor_wbatch *wb, const void *hint, uint32_t len);
+enum st_code stor_wbatch_row_at(struct stor_wbatch *wb, uint32_t series, int64_t time_ns,
+                                struct stor_wb_mark *mark, struct st_error *err);
+void stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len);
 /* Set a field of the current row (type is the column's). */
 enum st_code stor_wbatch_field_i64(struct stor_wbatch *wb, uint32_t col_id, enum st_type type,
                                    int64_t v, struct st_error *err);
