@@ -111,6 +111,15 @@ if [ "$only" != queries ] || [ ! -d "$ours_data" ] || [ ! -f "$duck_db" ]; then
     if ! "$bin/ingest_bench" --lp "$lp" --data-dir "$ours_data" > "$out/ingest_ours.json"; then
       echo "ingest_bench FAILED" >&2; rm -f "$out/ingest_ours.json"; status=1
     fi
+    writers=$(nproc)
+    if [ $check = 0 ] && [ "$writers" -gt 1 ]; then
+      say "ingest: ours again with $writers concurrent writers"
+      rm -rf "$ours_data.w"
+      if ! "$bin/ingest_bench" --lp "$lp" --data-dir "$ours_data.w" --writers "$writers" > "$out/ingest_ours_writers.json"; then
+        echo "ingest_bench --writers $writers FAILED" >&2; rm -f "$out/ingest_ours_writers.json"; status=1
+      fi
+      rm -rf "$ours_data.w"
+    fi
   else
     echo "ingest_bench not built: the engine's write path has not landed" >&2
   fi

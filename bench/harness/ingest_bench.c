@@ -6,7 +6,7 @@
  * figures as one JSON object on stdout and a summary on stderr.
  *
  *   ingest_bench --lp cpu.lp --data-dir DIR [--db benchmark] [--batch-lines 10000]
- *                [--no-sync] [--no-background]
+ *                [--writers N] [--no-sync] [--no-background]
  *   ingest_bench --generate large --data-dir DIR ...
  *
  * With --lp the file is read batch by batch with pread into one reusable
@@ -16,6 +16,9 @@
  * generated in memory (strata/tsbs.h), nothing is stored, and the
  * generator's own wall and CPU time (measured around each fill) are taken
  * out of the figures: the way to run the 12 GB "large" size.
+ * --writers N runs N writer threads taking batches in file order from a
+ * shared cursor (concurrent requests, as a server sees them; group commit
+ * can share fsyncs between them).
  * Figures: rows/s and LP MB/s of the write phase and of write + persist,
  * CPU seconds per million rows (getrusage: every thread of the process),
  * per-batch acknowledgement latency p50/p99/max, bytes on disk per row after
@@ -23,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,45 +142,111 @@ dir_is_fresh(const char *path)
 struct source {
     int fd;
     struct batch *batches;
-    size_t n_batches, next;
+    size_t n_batches;
     struct tsbs_gen *gen;
     uint32_t per;
-    char *buf;
-    size_t cap;
-    /* generator cost, taken out of the figures */
+    size_t cap; /* bytes a batch buffer needs */
+    /* generator cost, taken out of the figures (one writer only) */
     int64_t gen_wall_ns;
     double gen_cpu_s;
 };
 
-/* The next batch into s->buf: its length and line count; false at the end. */
+/* State shared by the writer threads. */
+struct run {
+    struct eng *e;
+    const char *db;
+    struct eng_write_opts wo;
+    struct source *src;
+    pthread_mutex_t mu;
+    size_t next;         /* next file batch to take */
+    size_t max_batches;
+    size_t n_done;
+    int64_t *ack_ns;     /* per acknowledged batch */
+    uint64_t rows_ok, lines_sent, bytes_sent;
+    bool failed;
+};
+
+/* The next batch into buf: its length and line count; false at the end. */
 static bool
-source_next(struct source *s, size_t *len, uint64_t *lines)
+source_next(struct run *r, char *buf, size_t *len, uint64_t *lines)
 {
+    struct source *s = r->src;
+    bool ok = false;
+    pthread_mutex_lock(&r->mu);
+    if (r->failed) {
+        pthread_mutex_unlock(&r->mu);
+        return false;
+    }
     if (s->gen) {
         int64_t w0 = st_mono_ns();
         double c0 = thread_cpu_seconds();
-        size_t n = tsbs_gen_fill(s->gen, TSBS_FMT_LP, s->buf, s->cap, s->per, len);
+        size_t n = tsbs_gen_fill(s->gen, TSBS_FMT_LP, buf, s->cap, s->per, len);
         s->gen_cpu_s += thread_cpu_seconds() - c0;
         s->gen_wall_ns += st_mono_ns() - w0;
         *lines = n;
+        pthread_mutex_unlock(&r->mu);
         return n > 0;
     }
-    if (s->next == s->n_batches)
-        return false;
-    const struct batch *b = &s->batches[s->next++];
-    ssize_t r = pread(s->fd, s->buf, b->len, (off_t)b->off);
-    if (r != (ssize_t)b->len)
-        die("reading the line protocol: %s", r < 0 ? strerror(errno) : "short read");
-    *len = b->len;
-    *lines = b->lines;
-    return true;
+    const struct batch *b = NULL;
+    if (r->next < s->n_batches)
+        b = &s->batches[r->next++];
+    pthread_mutex_unlock(&r->mu);
+    if (b) {
+        ssize_t n = pread(s->fd, buf, b->len, (off_t)b->off);
+        if (n != (ssize_t)b->len)
+            die("reading the line protocol: %s", n < 0 ? strerror(errno) : "short read");
+        *len = b->len;
+        *lines = b->lines;
+        ok = true;
+    }
+    return ok;
+}
+
+static void *
+writer(void *arg)
+{
+    struct run *r = arg;
+    char *buf = malloc(r->src->cap);
+    if (!buf)
+        die("out of memory");
+    size_t len;
+    uint64_t lines;
+    struct st_error err;
+    st_error_clear(&err);
+    while (source_next(r, buf, &len, &lines)) {
+        struct eng_write_result res;
+        memset(&res, 0, sizeof res);
+        int64_t b0 = st_mono_ns();
+        enum st_code rc = eng_write(r->e, r->db, buf, len, &r->wo, &res, &err);
+        int64_t ack = st_mono_ns() - b0;
+        pthread_mutex_lock(&r->mu);
+        if (rc != ST_OK) {
+            if (!r->failed) {
+                fprintf(stderr, "ingest_bench: batch %zu: %s: %s\n", r->n_done, st_code_name(rc),
+                        err.msg);
+                for (uint32_t k = 0; k < res.n_errors && k < 5; k++)
+                    fprintf(stderr, "  line %u col %u: %s\n", res.errors[k].line,
+                            res.errors[k].column, res.errors[k].msg);
+            }
+            r->failed = true;
+        } else if (r->n_done < r->max_batches) {
+            r->ack_ns[r->n_done++] = ack;
+            r->lines_sent += lines;
+            r->bytes_sent += len;
+            r->rows_ok += res.lines_ok;
+        }
+        pthread_mutex_unlock(&r->mu);
+        eng_write_result_cleanup(&res);
+    }
+    free(buf);
+    return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
     const char *lp_path = NULL, *gen_size = NULL, *data_dir = NULL, *db = "benchmark";
-    long batch_lines = 10000;
+    long batch_lines = 10000, writers = 1;
     bool no_sync = false, background = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -193,13 +263,18 @@ main(int argc, char **argv)
             batch_lines = strtol(argv[++i], &end, 10);
             if (*end || batch_lines < 1 || batch_lines > 1000000)
                 die("--batch-lines: expected 1..1000000: \"%s\"", argv[i]);
+        } else if (!strcmp(a, "--writers") && i + 1 < argc) {
+            char *end;
+            writers = strtol(argv[++i], &end, 10);
+            if (*end || writers < 1 || writers > 64)
+                die("--writers: expected 1..64: \"%s\"", argv[i]);
         } else if (!strcmp(a, "--no-sync"))
             no_sync = true;
         else if (!strcmp(a, "--no-background"))
             background = false;
         else {
             fprintf(stderr, "usage: ingest_bench (--lp FILE | --generate SIZE) --data-dir DIR "
-                            "[--db NAME] [--batch-lines N] [--no-sync] [--no-background]\n");
+                            "[--db NAME] [--batch-lines N] [--writers N] [--no-sync] [--no-background]\n");
             return 2;
         }
     }
@@ -207,6 +282,8 @@ main(int argc, char **argv)
         fprintf(stderr, "ingest_bench: --data-dir and one of --lp or --generate are required\n");
         return 2;
     }
+    if (gen_size && writers > 1)
+        die("--writers > 1 needs --lp (the in-memory generator feeds one writer)");
     if (!dir_is_fresh(data_dir))
         die("data directory \"%s\" already exists: the benchmark needs a fresh one", data_dir);
 
@@ -234,9 +311,8 @@ main(int argc, char **argv)
         n_lines = tsbs_config_rows(&cfg);
         max_batches = (size_t)((n_lines + (uint64_t)batch_lines - 1) / (uint64_t)batch_lines);
     }
-    src.buf = malloc(src.cap);
     int64_t *ack_ns = malloc((max_batches ? max_batches : 1) * sizeof *ack_ns);
-    if (!src.buf || !ack_ns)
+    if (!ack_ns)
         die("out of memory");
 
     struct eng_options eo = {.data_dir = data_dir, .background = background};
@@ -249,34 +325,27 @@ main(int argc, char **argv)
     int64_t open_ns = st_mono_ns() - o0;
     uint64_t rss_open = bu_proc_status_bytes("VmRSS");
 
-    struct eng_write_opts wo = {.precision = ENG_PREC_NS, .partial = false, .no_sync = no_sync};
-    uint64_t rows_ok = 0, lines_sent = 0, gen_bytes = 0;
-    size_t n_batches = 0, len;
-    uint64_t lines;
+    struct run run = {.e = e, .db = db, .src = &src, .max_batches = max_batches, .ack_ns = ack_ns};
+    run.wo = (struct eng_write_opts){.precision = ENG_PREC_NS, .partial = false, .no_sync = no_sync};
+    pthread_mutex_init(&run.mu, NULL);
+    pthread_t tid[64];
     double cpu0 = bu_cpu_seconds();
     int64_t t0 = st_mono_ns();
-    while (n_batches < max_batches && source_next(&src, &len, &lines)) {
-        struct eng_write_result res;
-        memset(&res, 0, sizeof res);
-        int64_t b0 = st_mono_ns();
-        enum st_code rc = eng_write(e, db, src.buf, len, &wo, &res, &err);
-        ack_ns[n_batches] = st_mono_ns() - b0;
-        if (rc != ST_OK) {
-            fprintf(stderr, "ingest_bench: batch %zu: %s: %s\n", n_batches, st_code_name(rc),
-                    err.msg);
-            for (uint32_t k = 0; k < res.n_errors && k < 5; k++)
-                fprintf(stderr, "  line %u col %u: %s\n", res.errors[k].line,
-                        res.errors[k].column, res.errors[k].msg);
-            eng_write_result_cleanup(&res);
-            eng_close(e);
-            return 1;
-        }
-        n_batches++;
-        lines_sent += lines;
-        gen_bytes += len;
-        rows_ok += res.lines_ok;
-        eng_write_result_cleanup(&res);
+    if (writers == 1) {
+        writer(&run);
+    } else {
+        for (long w = 0; w < writers; w++)
+            if (pthread_create(&tid[w], NULL, writer, &run) != 0)
+                die("cannot start writer threads");
+        for (long w = 0; w < writers; w++)
+            pthread_join(tid[w], NULL);
     }
+    if (run.failed) {
+        eng_close(e);
+        return 1;
+    }
+    size_t n_batches = run.n_done;
+    uint64_t rows_ok = run.rows_ok, lines_sent = run.lines_sent, gen_bytes = run.bytes_sent;
     int64_t t1 = st_mono_ns() - src.gen_wall_ns;
     double cpu1 = bu_cpu_seconds() - src.gen_cpu_s;
     if (eng_persist(e, &err) != ST_OK)
@@ -315,19 +384,19 @@ main(int argc, char **argv)
     const char *from = lp_path ? "file" : "generated in memory";
 
     fprintf(stderr,
-            "ingest_bench: %llu rows (%.1f MB LP, %s) in %zu batches of %ld lines%s\n"
+            "ingest_bench: %llu rows (%.1f MB LP, %s) in %zu batches of %ld lines, %ld writer(s)%s\n"
             "  write    %.3f s  %.0f rows/s  %.1f MB/s LP  ack p50 %.2f ms p99 %.2f ms\n"
             "  +persist %.3f s  %.0f rows/s  CPU %.2f s = %.3f CPU-s/M rows\n"
             "  disk %.2f B/row (%llu bytes; allocated %llu)  peak RSS %.1f MB\n",
             (unsigned long long)rows_ok, (double)lp_bytes / 1e6, from, n_batches, batch_lines,
-            no_sync ? " (no fsync)" : "", w_s, rows / w_s, (double)lp_bytes / 1e6 / w_s,
+            writers, no_sync ? " (no fsync)" : "", w_s, rows / w_s, (double)lp_bytes / 1e6 / w_s,
             (double)p50 / 1e6, (double)p99 / 1e6, tot_s, rows / tot_s, cpu2 - cpu0,
             (cpu2 - cpu0) / mrows, (double)du_app_closed / rows,
             (unsigned long long)du_app_closed, (unsigned long long)du_alloc_closed,
             (double)hwm / 1e6);
 
     printf("{\"engine\":\"strata\",\"path\":\"eng_write line protocol, %ld-line batches%s\","
-           "\"source\":\"%s\",\"rows\":%llu,\"lp_bytes\":%llu,\"batches\":%zu,\"batch_lines\":%ld,"
+           "\"source\":\"%s\",\"writers\":%ld,\"rows\":%llu,\"lp_bytes\":%llu,\"batches\":%zu,\"batch_lines\":%ld,"
            "\"durable_acks\":%s,"
            "\"open_seconds\":%.6f,\"write_seconds\":%.6f,\"persist_seconds\":%.6f,"
            "\"seconds\":%.6f,\"close_seconds\":%.6f,"
@@ -338,7 +407,7 @@ main(int argc, char **argv)
            "\"bytes_per_row\":%.4f,\"peak_rss_bytes\":%llu,\"rss_after_open_bytes\":%llu,"
            "\"engine_stats\":{\"rows_written\":%llu,\"bytes_written\":%llu,\"wal_bytes\":%llu,"
            "\"buffer_bytes\":%llu,\"chunks\":%llu,\"chunk_bytes\":%llu,\"persists\":%llu}}\n",
-           batch_lines, no_sync ? ", no fsync" : "", from, (unsigned long long)rows_ok,
+           batch_lines, no_sync ? ", no fsync" : "", from, writers, (unsigned long long)rows_ok,
            (unsigned long long)lp_bytes, n_batches, batch_lines, no_sync ? "false" : "true",
            (double)open_ns / 1e9, w_s, (double)(t2 - t1) / 1e9, tot_s, (double)close_ns / 1e9,
            rows / w_s, rows / tot_s, (double)lp_bytes / 1e6 / w_s, cpu1 - cpu0, cpu2 - cpu0,
@@ -350,8 +419,8 @@ main(int argc, char **argv)
            (unsigned long long)es.wal_bytes, (unsigned long long)es.buffer_bytes,
            (unsigned long long)es.chunks, (unsigned long long)es.chunk_bytes,
            (unsigned long long)es.persists);
+    pthread_mutex_destroy(&run.mu);
     free(src.batches);
-    free(src.buf);
     free(ack_ns);
     return 0;
 }

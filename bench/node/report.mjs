@@ -24,6 +24,7 @@ const membw = read('baseline_membw.json');
 const lpBenchPath = path.join(opt.dir, 'lp_bench.txt');
 const lpBench = fs.existsSync(lpBenchPath) ? fs.readFileSync(lpBenchPath, 'utf8').trim() : null;
 const ours = read('ingest_ours.json');
+const oursW = read('ingest_ours_writers.json');
 const duck2 = read('ingest_duckdb_t2.json');
 const duck1 = read('ingest_duckdb_t1.json');
 const queries = read('queries.json');
@@ -78,6 +79,11 @@ if (ours) {
     num(ours.bytes_per_row, 2), mb(ours.peak_rss_bytes), ratioTo(ours, duck2), ratioTo(ours, duck1)]);
   ingestRows.push(['ours: write phase only (acked, before persist)', num(ours.rows), num(ours.rows_per_s_write),
     '', num(ours.cpu_seconds_write / (ours.rows / 1e6), 2), '', '', '', '', '']);
+}
+if (oursW) {
+  ingestRows.push([`ours: same, ${oursW.writers} concurrent writers`, num(oursW.rows), num(oursW.rows_per_s),
+    num(oursW.lp_mb_per_s_write, 0), num(oursW.cpu_s_per_m_rows, 2), `${num(oursW.ack_p50_ms, 2)} / ${num(oursW.ack_p99_ms, 2)}`,
+    num(oursW.bytes_per_row, 2), mb(oursW.peak_rss_bytes), ratioTo(oursW, duck2), ratioTo(oursW, duck1)]);
 }
 for (const d of [duck2, duck1]) {
   if (!d) continue;
@@ -140,5 +146,5 @@ if (queries) {
 console.log(out.join('\n'));
 fs.writeFileSync(path.join(opt.dir, 'result.md'), md.join('\n') + '\n');
 fs.writeFileSync(path.join(opt.dir, 'result.json'),
-  JSON.stringify({ meta, baselines: { membw, lp_bench: lpBench }, ingest: { ours, duckdb_t2: duck2, duckdb_t1: duck1 }, queries }, null, 1) + '\n');
+  JSON.stringify({ meta, baselines: { membw, lp_bench: lpBench }, ingest: { ours, ours_writers: oursW, duckdb_t2: duck2, duckdb_t1: duck1 }, queries }, null, 1) + '\n');
 console.log(`\n(written: ${path.join(opt.dir, 'result.json')}, result.md)`);
