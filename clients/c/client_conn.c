@@ -20,6 +20,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
 #include "client_int.h"
@@ -235,6 +236,20 @@ strata_close(struct strata *c)
     }
     free(c);
     grpc_shutdown();
+}
+
+static void
+quiet_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
+void
+strata_silence_grpc_log(void)
+{
+    const char *keep = getenv("STRATA_GRPC_LOG");
+    if (!keep || !*keep || strcmp(keep, "0") == 0)
+        gpr_set_log_function(quiet_log);
 }
 
 void

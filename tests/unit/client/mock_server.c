@@ -195,7 +195,30 @@ do_get(struct reply *r, const uint8_t *req, size_t len, const char *auth)
     json_error_t je;
     json_t *doc =
         json_loadb((const char *)t->ticket.data, t->ticket.len, JSON_REJECT_DUPLICATES, &je);
-    const char *sql = doc ? json_string_value(json_object_get(doc, "sql_query")) : NULL;
+    const char *raw = doc ? json_string_value(json_object_get(doc, "sql_query")) : NULL;
+    /* the script matches on the text without comment lines and outer space */
+    char sqlbuf[4096] = "";
+    const char *sql = NULL;
+    if (raw) {
+        size_t k = 0;
+        for (const char *p = raw; *p && k + 1 < sizeof sqlbuf;) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            const char *q = p + strspn(p, " \t");
+            if (!(q[0] == '-' && q[1] == '-')) {
+                if (k && k + 1 < sizeof sqlbuf) sqlbuf[k++] = ' ';
+                for (size_t i = 0; i < n && k + 1 < sizeof sqlbuf; i++)
+                    sqlbuf[k++] = p[i];
+            }
+            p = nl ? nl + 1 : p + n;
+        }
+        sqlbuf[k] = '\0';
+        char *s = sqlbuf + strspn(sqlbuf, " \t");
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            s[--n] = '\0';
+        sql = s;
+    }
     const char *db = doc ? json_string_value(json_object_get(doc, "database")) : NULL;
     logf_("DoGet db=%s sql=%s", db ? db : "?", sql ? sql : "?");
     struct tb tb;

@@ -85,6 +85,12 @@ void strata_set_timeout(struct strata *c, int64_t timeout_ms);
 /* "HOST:PORT" as dialled. */
 const char *strata_target(const struct strata *c);
 
+/* Keep gRPC's own diagnostics ("E1127 ... Handshake failed") off stderr:
+ * they go through the process-wide gRPC log, which this silences for the
+ * whole process (every failure still reaches the caller through st_error).
+ * Setting STRATA_GRPC_LOG=1 in the environment keeps them. */
+void strata_silence_grpc_log(void);
+
 /* Ask the server's health service whether it serves (grpc.health.v1.Health/Check).
  * ST_OK when serving; ST_EAGAIN when it answers NOT_SERVING. */
 enum st_code strata_ping(struct strata *c, struct st_error *err);
