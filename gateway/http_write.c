@@ -166,6 +166,10 @@ gw_write_begin(struct gw_req *r)
         gw_req_too_large(r);
         return 1;
     }
+    if (r->content_length && st_buf_reserve(&r->body, (size_t)r->content_length) != ST_OK) {
+        gw_req_error(r, 503, "out of memory");
+        return -1;
+    }
     rc = gw_req_authorize(r, GW_PRIV_WRITE, r->db, &err);
     if (rc != ST_OK) {
         gw_req_auth_error(r, rc, &err);
@@ -225,6 +229,16 @@ utf8_valid(const uint8_t *s, size_t n, size_t *bad_at)
 {
     size_t i = 0;
     while (i < n) {
+        /* ASCII fast path: line protocol is almost always plain ASCII */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         uint8_t c = s[i];
         size_t k;
         uint32_t cp;
