@@ -3,6 +3,7 @@
  * where the real apache-arrow npm package decodes what Strata's encoder wrote.
  *
  *   arrow_fixtures DIR
+ *   arrow_fixtures --corpus DIR    small seed streams for the fuzz target
  *
  * For each fixture NAME it writes DIR/NAME.arrows (IPC stream with end
  * marker), DIR/NAME.flight (each FlightData protobuf preceded by its uint32
@@ -175,11 +176,43 @@ len_large(uint32_t row)
     return row == 7 ? (size_t)3 << 20 : 100000 + (size_t)row * 997;
 }
 
+/* Small IPC streams (continuation framing) as fuzz seeds. */
+static void
+corpus(const char *dir)
+{
+    struct tb t[2];
+    char path[4096];
+    struct {
+        const char *name;
+        uint32_t rows[2];
+        int n;
+    } seeds[] = {{"seed_all_types", {12, 0}, 1},
+                 {"seed_two_batches", {5, 3}, 2},
+                 {"seed_empty_batch", {0, 0}, 1},
+                 {"seed_schema_only", {0, 0}, 0}};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        td_all_types(&t[0], seeds[i].rows[0], (uint32_t)i);
+        td_all_types(&t[1], seeds[i].rows[1], (uint32_t)i + 7);
+        fixture(dir, seeds[i].name, t, seeds[i].n, 0);
+        tb_free(&t[0]);
+        tb_free(&t[1]);
+        /* keep the stream only */
+        snprintf(path, sizeof path, "%s/%s.flight", dir, seeds[i].name);
+        remove(path);
+        snprintf(path, sizeof path, "%s/%s.json", dir, seeds[i].name);
+        remove(path);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--corpus") == 0) {
+        corpus(argv[2]);
+        return 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: arrow_fixtures DIR\n");
+        fprintf(stderr, "usage: arrow_fixtures DIR | --corpus DIR\n");
         return 2;
     }
     const char *dir = argv[1];
