@@ -111,6 +111,8 @@ set_sql(struct gw_query *q, const char *s, size_t n, struct st_error *err)
     if (n > GW_MAX_SQL_BYTES)
         return st_error_set(err, ST_ELIMIT, "the query text is longer than %u bytes",
                             GW_MAX_SQL_BYTES);
+    if (memchr(s, 0, n))
+        return st_error_set(err, ST_EINVAL, "the query text contains a NUL byte");
     free(q->sql);
     q->sql = malloc(n + 1);
     if (!q->sql)
