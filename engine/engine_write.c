@@ -507,6 +507,7 @@ eng_write(struct eng *e, const char *db, const char *lp, size_t len,
         struct eng_line_error *le = res->n_errors ? &res->errors[0] : NULL;
         rc = st_error_set(err, c.first_code, "line %u: %s%s", le ? le->line : 0,
                           le ? le->msg : "rejected", res->lines_rejected > 1 ? " (and more)" : "");
+        res->lines_ok = 0; /* nothing was written */
         goto out;
     }
     if (c.txn) {

@@ -1,0 +1,41 @@
+/*
+ * fuzz_chunk.c: the readers of storage files on arbitrary bytes: a chunk
+ * image (header, footer, index, every column block decoded), and, by their
+ * magic, a manifest or a catalog file. None may crash, hang or read out of
+ * bounds; damage must come back as an error.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stor_int.h"
+#include "strata/catalog_store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct st_error err;
+    if (size >= 8 && memcmp(data, "STRTMAN1", 8) == 0) {
+        uint64_t pseq, next;
+        struct chunk_meta *cm = NULL;
+        struct stor_tomb **tb = NULL;
+        uint32_t nc = 0, nt = 0;
+        stor__manifest_decode(data, size, &pseq, &next, &cm, &nc, &tb, &nt, &err);
+        free(cm);
+        for (uint32_t i = 0; i < nt; i++)
+            stor__tomb_unref(tb[i]);
+        free(tb);
+        return 0;
+    }
+    if (size >= 8 && memcmp(data, "STRTCAT1", 8) == 0) {
+        struct cat_snapshot *s = NULL;
+        if (cat_decode(data, size, NULL, &s, &err) == ST_OK)
+            cat_snapshot_unref(s);
+        return 0;
+    }
+    stor__chunk_check_image(data, size, &err);
+    return 0;
+}
