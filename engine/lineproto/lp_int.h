@@ -46,11 +46,12 @@ lp__utf8_is_c1(const unsigned char *s, int n)
 }
 
 /*
- * Quote user text for an error message: at most max_shown bytes of
- * s[0..len), printable ASCII kept, anything else as \xNN, "..." appended
- * when cut. Always NUL-terminates dst (dst_cap >= 1).
+ * Quote user text for an error message: printable ASCII kept, '"' and '\\'
+ * escaped with a backslash, any other byte as \xNN, at most max_out
+ * characters of that, then "..." if the text was cut. Always NUL-terminates
+ * dst (dst_cap >= 5).
  */
-void lp__quote(char *dst, size_t dst_cap, const char *s, size_t len, size_t max_shown);
+void lp__quote(char *dst, size_t dst_cap, const char *s, size_t len, size_t max_out);
 
 /* ---- numbers (lp_number.c) ---------------------------------------------- */
 
@@ -68,6 +69,7 @@ int lp__float_slow(const char *tok, size_t len, char *tmp, locale_t loc, double 
 
 struct lp_parser {
     const char *buf, *end;  /* the whole input */
+    size_t safe8;           /* offsets below this have 8 readable input bytes */
     const char *pos;        /* next unparsed byte */
     const char *pls;        /* start of the physical line holding pos */
     uint32_t line_no;       /* physical line number of pos (saturating) */

@@ -43,9 +43,10 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Bytes of a name or value shown in an error message. */
-#define SHOW_NAME 48
-#define SHOW_VALUE 40
+/* Characters of a name or value shown in an error message (so that any
+ * message, with two of them, fits struct lp_error.msg). */
+#define SHOW_NAME 40
+#define SHOW_VALUE 32
 
 enum kind { K_MEAS, K_TAG_KEY, K_TAG_VALUE, K_FIELD_KEY };
 
@@ -149,6 +150,7 @@ lp_parser_reset(struct lp_parser *p, const char *buf, size_t len)
         len = 0;
     p->buf = buf;
     p->end = buf ? buf + len : NULL;
+    p->safe8 = len >= 8 ? len - 7 : 0;
     p->pos = buf;
     p->pls = buf;
     p->line_no = 1;
@@ -190,7 +192,7 @@ fail(struct lp_parser *p, const char *at, enum st_code code, const char *fmt, ..
 
 /* A quoted copy of a name or value for a message (a static-size buffer). */
 struct shown {
-    char s[4 * SHOW_NAME + 8];
+    char s[SHOW_NAME + 8];
 };
 
 static struct shown
@@ -303,10 +305,12 @@ static inline __attribute__((always_inline)) uint64_t
 mask16(const char *s)
 {
     __m128i v = load16(s);
-    __m128i m = _mm_or_si128(_mm_or_si128(eq8(v, ','), eq8(v, ' ')),
-                             _mm_or_si128(eq8(v, '='), eq8(v, '\\')));
-    m = _mm_or_si128(m, _mm_or_si128(eq8(v, '"'), ctrl_or_high(v)));
-    return (uint64_t)(unsigned)_mm_movemask_epi8(m);
+    /* v + 1 < 0x22 (signed) catches 0x00-0x20 (controls and space), 0x7f
+     * and 0x80-0xff in one compare. */
+    __m128i low = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)), _mm_set1_epi8(0x22));
+    __m128i m = _mm_or_si128(_mm_or_si128(eq8(v, ','), eq8(v, '=')),
+                             _mm_or_si128(eq8(v, '\\'), eq8(v, '"')));
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(m, low));
 }
 #endif
 
@@ -415,8 +419,32 @@ count_digits(const char *s, const char *e)
 #define LP_SWAR 1
 #endif
 
+static const uint64_t low_bytes[8] = {
+    0,
+    UINT64_C(0xff),
+    UINT64_C(0xffff),
+    UINT64_C(0xffffff),
+    UINT64_C(0xffffffff),
+    UINT64_C(0xffffffffff),
+    UINT64_C(0xffffffffffff),
+    UINT64_C(0xffffffffffffff),
+};
+
+/* 2^(8 * (8 - n)): shifts n digits to the top of a word by a multiplication. */
+static const uint64_t top_shift[9] = {
+    0,
+    UINT64_C(1) << 56,
+    UINT64_C(1) << 48,
+    UINT64_C(1) << 40,
+    UINT64_C(1) << 32,
+    UINT64_C(1) << 24,
+    UINT64_C(1) << 16,
+    UINT64_C(1) << 8,
+    1,
+};
+
 #ifdef LP_SWAR
-static inline uint64_t
+static inline __attribute__((always_inline)) uint64_t
 load8(const char *s)
 {
     uint64_t x;
@@ -425,14 +453,14 @@ load8(const char *s)
 }
 
 /* The low n (1..8) bytes of x are ASCII digits. */
-static inline bool
+static inline __attribute__((always_inline)) bool
 swar_is_digits(uint64_t x, size_t n)
 {
     /* Each byte becomes 0x33 iff it was '0'..'9' (a carry out of +6 only
      * leaves a byte that already failed, towards the bytes after it). */
     uint64_t t = (x & UINT64_C(0xf0f0f0f0f0f0f0f0)) |
                  (((x + UINT64_C(0x0606060606060606)) & UINT64_C(0xf0f0f0f0f0f0f0f0)) >> 4);
-    uint64_t m = n >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * n)) - 1;
+    uint64_t m = n >= 8 ? ~UINT64_C(0) : low_bytes[n];
     return ((t ^ UINT64_C(0x3333333333333333)) & m) == 0;
 }
 
@@ -442,51 +470,60 @@ swar_is_digits(uint64_t x, size_t n)
  * a borrow from subtracting '0' only runs towards those bytes), then combined
  * in pairs, quads and octets.
  */
-static inline uint64_t
+static inline __attribute__((always_inline)) uint64_t
 swar_value(uint64_t x, size_t n)
 {
-    uint64_t c = x - UINT64_C(0x3030303030303030);
-    c <<= 8 * (8 - n);
+    uint64_t c = (x - UINT64_C(0x3030303030303030)) * top_shift[n];
     c = (c * 10 + (c >> 8)) & UINT64_C(0x00ff00ff00ff00ff);
     c = (c * 100 + (c >> 16)) & UINT64_C(0x0000ffff0000ffff);
     return (c * 10000 + (c >> 32)) & UINT64_C(0xffffffff);
 }
 #endif
 
-/* Whether [s, s + n) are all ASCII digits. */
+/*
+ * Whether [s, s + n) are all ASCII digits, and if so (and n <= 19) their
+ * value in *v. One 8-byte load serves both for up to 8 digits.
+ */
 static inline __attribute__((always_inline)) bool
-digits_only(const char *s, size_t n, const char *bufend)
-{
-#ifdef LP_SWAR
-    if (LIKELY(n <= 24 && bufend - s >= 24)) {
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8)
-            if (!swar_is_digits(load8(s + i), 8))
-                return false;
-        return i == n || swar_is_digits(load8(s + i), n - i);
-    }
-#endif
-    return count_digits(s, s + n) == n;
-}
-
-/* The value of n (1..19, so no overflow) ASCII digits at s. */
-static inline __attribute__((always_inline)) uint64_t
-digits_value(const char *s, size_t n, const char *bufend)
+digits_parse(const char *s, size_t n, const char *bufend, uint64_t *v)
 {
 #ifdef LP_SWAR
     if (LIKELY(bufend - s >= 24)) {
-        if (n <= 8)
-            return swar_value(load8(s), n);
-        if (n <= 16)
-            return swar_value(load8(s), n - 8) * 100000000 + swar_value(load8(s + n - 8), 8);
-        return (swar_value(load8(s), n - 16) * 100000000 + swar_value(load8(s + n - 16), 8)) *
-                   100000000 +
-               swar_value(load8(s + n - 8), 8);
+        if (LIKELY(n <= 8)) {
+            uint64_t x = load8(s);
+            *v = swar_value(x, n);
+            return swar_is_digits(x, n);
+        }
+        if (n <= 16) {
+            uint64_t x = load8(s), y = load8(s + n - 8);
+            *v = swar_value(x, n - 8) * 100000000 + swar_value(y, 8);
+            return swar_is_digits(x, 8) & swar_is_digits(y, 8);
+        }
+        if (n <= 19) {
+            uint64_t x = load8(s), y = load8(s + n - 16), z = load8(s + n - 8);
+            *v = (swar_value(x, n - 16) * 100000000 + swar_value(y, 8)) * 100000000 +
+                 swar_value(z, 8);
+            return swar_is_digits(x, 8) & swar_is_digits(y, 8) & swar_is_digits(z, 8);
+        }
     }
 #endif
+    if (count_digits(s, s + n) != n)
+        return false;
+    if (n <= 19) {
+        uint64_t r = 0;
+        for (size_t i = 0; i < n; i++)
+            r = r * 10 + (unsigned)((unsigned char)s[i] - '0');
+        *v = r;
+    }
+    return true;
+}
+
+/* The value of n (1..19) ASCII digits at s (already known to be digits). */
+static inline __attribute__((always_inline)) uint64_t
+digits_value(const char *s, size_t n, const char *bufend)
+{
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (unsigned)((unsigned char)s[i] - '0');
+    digits_parse(s, n, bufend, &v);
     return v;
 }
 
@@ -856,10 +893,12 @@ parse_number(struct lp_parser *p, const char *t, const char *e, const char *le, 
     bool neg = *t == '-';
     const char *ds = t + neg;
     size_t n = (size_t)(e - 1 - ds);
-    if (UNLIKELY(e - 1 <= ds || !digits_only(ds, n, p->end)))
+    uint64_t v = 0;
+    if (UNLIKELY(e - 1 <= ds || !digits_parse(ds, n, p->end, &v)))
         return fail_value(p, t, le, f);
     bool big = false;
-    uint64_t v = LIKELY(n <= 19) ? digits_value(ds, n, p->end) : digits_value_long(ds, n, &big);
+    if (UNLIKELY(n > 19))
+        v = digits_value_long(ds, n, &big);
     if (suffix == 'i') {
         if (UNLIKELY(big || v > (neg ? UINT64_C(1) << 63 : (uint64_t)INT64_MAX)))
             return fail_int_range(p, t, e, f, neg, suffix);
@@ -984,10 +1023,12 @@ parse_time(struct lp_parser *p, struct cursor *c, const char *t, const char *le,
     if (UNLIKELY(e <= ds || (e != le && *e != ' ')))
         return fail_time(p, t, le, false);
     size_t n = (size_t)(e - ds);
-    if (UNLIKELY(!digits_only(ds, n, p->end)))
+    uint64_t v = 0;
+    if (UNLIKELY(!digits_parse(ds, n, p->end, &v)))
         return fail_time(p, t, le, false);
     bool big = false;
-    uint64_t v = LIKELY(n <= 19) ? digits_value(ds, n, p->end) : digits_value_long(ds, n, &big);
+    if (UNLIKELY(n > 19))
+        v = digits_value_long(ds, n, &big);
     if (UNLIKELY(big || v > (neg ? UINT64_C(1) << 63 : (uint64_t)INT64_MAX)))
         return fail_time(p, t, le, true);
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
@@ -1000,40 +1041,41 @@ parse_time(struct lp_parser *p, struct cursor *c, const char *t, const char *le,
 #define HASH_MUL2 UINT64_C(0xc2b2ae3d27d4eb4f)
 
 /*
- * A hash of every byte of a key: keys of up to 16 bytes as two (possibly
- * overlapping) 8-byte words, longer ones 8 bytes at a time. Keys shorter
- * than 8 bytes are read with one 8-byte load when that stays inside the
- * memory they lie in (input or scratch), and masked.
+ * A hash of every byte of a key: up to 16 bytes as two (possibly
+ * overlapping) 8-byte words, longer keys fold their middle in 8 bytes at a
+ * time. A key shorter than 8 bytes is read with one 8-byte load and masked
+ * when it lies in the input with 8 readable bytes (the usual case), else
+ * copied.
  */
-static inline uint64_t
+static inline __attribute__((always_inline)) uint64_t
 key_hash(const struct lp_parser *p, const struct lp_str *k)
 {
     const char *s = k->p;
     uint32_t n = k->len;
     uint64_t a, b = 0;
+#ifdef LP_SWAR
     if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        if (UNLIKELY(n > 16)) {
-            for (uint32_t i = 8; i + 8 < n; i += 8) {
-                uint64_t x;
-                memcpy(&x, s + i, 8);
-                a = (a ^ x) * HASH_MUL2;
-            }
-        }
+        a = load8(s);
+        b = load8(s + n - 8);
+        for (uint32_t i = 8; UNLIKELY(i + 8 < n); i += 8)
+            a = (a ^ load8(s + i)) * HASH_MUL2;
+    } else if (LIKELY((uintptr_t)s - (uintptr_t)p->buf < p->safe8)) {
+        a = load8(s) & low_bytes[n];
     } else {
         a = 0;
-        uintptr_t ad = (uintptr_t)s;
-        bool in_scratch = ad - (uintptr_t)p->scratch < p->scratch_cap;
-        uintptr_t lim = in_scratch ? (uintptr_t)p->scratch + p->scratch_cap : (uintptr_t)p->end;
-        if (LIKELY(lim - ad >= 8)) {
-            memcpy(&a, s, 8);
-            a &= (UINT64_C(1) << (8 * n)) - 1;
-        } else {
-            memcpy(&a, s, n);
-        }
+        memcpy(&a, s, n);
     }
-    return ((a * HASH_MUL1) ^ (b * HASH_MUL2) ^ n) * HASH_MUL1;
+#else
+    uint32_t i = 0;
+    a = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        a = (a ^ x) * HASH_MUL2;
+    }
+    memcpy(&b, s + i, n - i);
+#endif
+    return (a ^ b * HASH_MUL2 ^ n) * HASH_MUL1;
 }
 
 static inline bool

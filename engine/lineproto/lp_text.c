@@ -4,7 +4,7 @@
  * quoting of user text into error messages (so a message is always printable
  * ASCII, whatever the input held).
  */
-#include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lp_int.h"
@@ -60,32 +60,31 @@ lp__utf8_len(const unsigned char *s, const unsigned char *end)
 }
 
 void
-lp__quote(char *dst, size_t dst_cap, const char *s, size_t len, size_t max_shown)
+lp__quote(char *dst, size_t dst_cap, const char *s, size_t len, size_t max_out)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    size_t n = len < max_shown ? len : max_shown;
-    for (size_t i = 0; i < n; i++) {
+    size_t o = 0, i = 0;
+    if (max_out + 4 > dst_cap)
+        max_out = dst_cap > 4 ? dst_cap - 4 : 0;
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-            if (o + 1 >= dst_cap)
-                break;
+        bool plain = c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+        size_t rep = plain ? 1 : (c == '\\' || c == '"') ? 2 : 4;
+        if (o + rep > max_out)
+            break;
+        if (plain) {
             dst[o++] = (char)c;
-        } else if (c == '\\' || c == '"') {
-            if (o + 2 >= dst_cap)
-                break;
+        } else if (rep == 2) {
             dst[o++] = '\\';
             dst[o++] = (char)c;
         } else {
-            if (o + 4 >= dst_cap)
-                break;
             dst[o++] = '\\';
             dst[o++] = 'x';
             dst[o++] = hex[c >> 4];
             dst[o++] = hex[c & 15];
         }
     }
-    if (n < len && o + 3 < dst_cap) {
+    if (i < len) {
         memcpy(dst + o, "...", 3);
         o += 3;
     }

@@ -47,11 +47,93 @@ count_results(const char *text, size_t len, const struct lp_limits *lim, int *n_
     lp_parser_free(p);
 }
 
+static bool
+lpstr_eq(struct lp_str a, struct lp_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static bool
+same_line(const struct lp_line *a, const struct lp_line *b)
+{
+    if (!lpstr_eq(a->measurement, b->measurement) || a->n_tags != b->n_tags ||
+        a->n_fields != b->n_fields || a->has_time != b->has_time ||
+        (a->has_time && a->time != b->time) || a->line_no != b->line_no ||
+        !lpstr_eq(a->raw, b->raw))
+        return false;
+    for (uint32_t i = 0; i < a->n_tags; i++)
+        if (!lpstr_eq(a->tags[i].key, b->tags[i].key) ||
+            !lpstr_eq(a->tags[i].value, b->tags[i].value))
+            return false;
+    for (uint32_t i = 0; i < a->n_fields; i++) {
+        const struct lp_field *x = &a->fields[i], *y = &b->fields[i];
+        if (!lpstr_eq(x->key, y->key) || x->type != y->type)
+            return false;
+        if ((x->type == LP_FLOAT && memcmp(&x->v.f, &y->v.f, sizeof x->v.f) != 0) ||
+            (x->type == LP_INT && x->v.i != y->v.i) || (x->type == LP_UINT && x->v.u != y->v.u) ||
+            (x->type == LP_BOOL && x->v.b != y->v.b) ||
+            (x->type == LP_STRING && !lpstr_eq(x->v.s, y->v.s)))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * The parser reads ahead in 16- and 64-byte blocks when the buffer has room
+ * and byte by byte near its end. Every helper below parses its text twice:
+ * as an exact-size heap buffer (so the tail paths run and ASan sees any
+ * over-read) and followed by a newline and a long comment (so the block
+ * paths run); the first results must agree.
+ */
+static void
+check_padded_agrees(const char *file, int line, const char *text, size_t len,
+                    const struct lp_limits *lim, enum lp_result r0, const struct lp_line *l0,
+                    const struct lp_error *e0)
+{
+    size_t pad = 300;
+    char *buf = malloc(len + pad);
+    memcpy(buf, text, len);
+    buf[len] = '\n';
+    buf[len + 1] = '#';
+    memset(buf + len + 2, 'x', pad - 2);
+    struct lp_parser *p = lp_parser_new(buf, len + pad, lim);
+    struct lp_line l;
+    struct lp_error e;
+    enum lp_result r = lp_next(p, &l, &e);
+    if (r != r0)
+        th_fail(file, line, "\"%.*s\": padded result %d != %d", (int)len, text, (int)r, (int)r0);
+    if (r == LP_ERROR && (e.line != e0->line || e.column != e0->column || e.code != e0->code ||
+                          strcmp(e.msg, e0->msg) != 0))
+        th_fail(file, line, "\"%.*s\": padded error %u:%u %s != %u:%u %s", (int)len, text, e.line,
+                e.column, e.msg, e0->line, e0->column, e0->msg);
+    if (r == LP_LINE) {
+        /* Compare with raw pointers rebased onto the padded copy. */
+        struct lp_line l0b = *l0;
+        l0b.raw.p = buf + (l0->raw.p - text);
+        if (!same_line(&l, &l0b))
+            th_fail(file, line, "\"%.*s\": padded parse differs", (int)len, text);
+    }
+    lp_parser_free(p);
+    free(buf);
+}
+
+/* Text copied to an exact-size heap buffer owned by the test (freed at exit). */
+static const char *
+exact_copy(const char *text, size_t len)
+{
+    static char *keep;
+    free(keep);
+    keep = malloc(len ? len : 1);
+    memcpy(keep, text, len);
+    return keep;
+}
+
 /* Parse text that must hold exactly one good line; L holds it. */
 static const struct lp_line *
-one_(const char *file, int line, const char *text, size_t len, const struct lp_limits *lim)
+one_(const char *file, int line, const char *text0, size_t len, const struct lp_limits *lim)
 {
     int nl, ne;
+    const char *text = exact_copy(text0, len);
     count_results(text, len, lim, &nl, &ne);
     reset_parser(text, len, lim);
     enum lp_result r = lp_next(P, &L, &E);
@@ -61,6 +143,7 @@ one_(const char *file, int line, const char *text, size_t len, const struct lp_l
     if (nl != 1 || ne != 0)
         th_fail(file, line, "\"%.*s\": expected 1 line, 0 errors; got %d, %d", (int)len, text, nl,
                 ne);
+    check_padded_agrees(file, line, text, len, lim, r, &L, &E);
     return &L;
 }
 #define ONE(text) one_(__FILE__, __LINE__, text, sizeof(text) - 1, NULL)
@@ -68,9 +151,10 @@ one_(const char *file, int line, const char *text, size_t len, const struct lp_l
 
 /* Parse text whose first line must fail at (line, col) with msg containing sub. */
 static void
-err_(const char *file, int ln, const char *text, size_t len, const struct lp_limits *lim,
+err_(const char *file, int ln, const char *text0, size_t len, const struct lp_limits *lim,
      uint32_t line, uint32_t col, const char *sub)
 {
+    const char *text = exact_copy(text0, len);
     reset_parser(text, len, lim);
     enum lp_result r = lp_next(P, &L, &E);
     if (r != LP_ERROR)
@@ -82,6 +166,7 @@ err_(const char *file, int ln, const char *text, size_t len, const struct lp_lim
         th_fail(file, ln, "\"%.*s\": message \"%s\" lacks \"%s\"", (int)len, text, E.msg, sub);
     if (E.offset > len || E.first_line > E.line)
         th_fail(file, ln, "bad offset/first_line");
+    check_padded_agrees(file, ln, text, len, lim, r, &L, &E);
 }
 #define ERR(text, line, col, sub) err_(__FILE__, __LINE__, text, sizeof(text) - 1, NULL, line, col, sub)
 #define ERR_LIM(text, lim, line, col, sub)                                                         \
@@ -152,7 +237,8 @@ TEST(lp_minimal_line_without_tags_or_time)
 TEST(lp_unescaped_strings_point_into_the_input)
 {
     static const char text[] = "m,t=v f=\"s\"";
-    one_(__FILE__, __LINE__, text, sizeof text - 1, NULL);
+    reset_parser(text, sizeof text - 1, NULL);
+    ASSERT_EQ_INT(lp_next(P, &L, &E), LP_LINE);
     ASSERT_TRUE(L.measurement.p == text);
     ASSERT_TRUE(L.tags[0].value.p == text + 4);
     ASSERT_TRUE(L.fields[0].v.s.p == text + 9);
@@ -311,9 +397,7 @@ float_of(const char *v)
 {
     char text[512];
     int n = snprintf(text, sizeof text, "m f=%s", v);
-    reset_parser(text, (size_t)n, NULL);
-    if (lp_next(P, &L, &E) != LP_LINE)
-        th_fail(__FILE__, __LINE__, "\"%s\": %s", v, E.msg);
+    one_(__FILE__, __LINE__, text, (size_t)n, NULL);
     if (L.fields[0].type != LP_FLOAT)
         th_fail(__FILE__, __LINE__, "\"%s\": not a float", v);
     return L.fields[0].v.f;
@@ -405,9 +489,7 @@ int_of(const char *v)
 {
     char text[128];
     int n = snprintf(text, sizeof text, "m f=%s", v);
-    reset_parser(text, (size_t)n, NULL);
-    if (lp_next(P, &L, &E) != LP_LINE)
-        th_fail(__FILE__, __LINE__, "\"%s\": %s", v, E.msg);
+    one_(__FILE__, __LINE__, text, (size_t)n, NULL);
     if (L.fields[0].type != LP_INT)
         th_fail(__FILE__, __LINE__, "\"%s\": not an integer", v);
     return L.fields[0].v.i;
@@ -647,6 +729,17 @@ TEST(lp_error_messages_are_printable_and_bounded)
     o += (size_t)snprintf(text + o, sizeof text - o, "=\"\x01");
     err_(__FILE__, __LINE__, text, o, NULL, 1, 308, "unterminated string value of field \"aaa");
     ASSERT_CONTAINS(E.msg, "...\"");
+    /* Worst case: a key and a value that both quote to 4 characters a byte.
+     * The message is cut inside the quotes, never at its end. */
+    o = (size_t)snprintf(text, sizeof text, "m ");
+    for (int i = 0; i < 100; i++)
+        text[o++] = '"';
+    text[o++] = '=';
+    for (int i = 0; i < 100; i++)
+        text[o++] = '\xff';
+    err_(__FILE__, __LINE__, text, o, NULL, 1, 104, "(string values must be in double quotes)");
+    ASSERT_CONTAINS(E.msg, "invalid value \"\\xff");
+    ASSERT_CONTAINS(E.msg, "...\" for field \"\\\"\\\"");
 }
 
 /* ---- batches, line numbers, CRLF, comments ----------------------------------------- */
@@ -1024,4 +1117,84 @@ TEST(lp_tsbs_cpu_line)
     ASSERT_STR(l->fields[9].key, "usage_guest_nice");
     ASSERT_EQ_INT(l->fields[9].v.i, 38);
     ASSERT_EQ_INT(l->time, 1451606400000000000LL);
+}
+
+/* ---- number paths: every digit count, block and tail ---------------------------------- */
+
+TEST(lp_numbers_of_every_length)
+{
+    char text[128], digits[32];
+    for (int n = 1; n <= 20; n++) {
+        /* 1, 12, 123, ... and 9, 99, 999, ... */
+        for (int form = 0; form < 2; form++) {
+            for (int i = 0; i < n; i++)
+                digits[i] = form ? '9' : (char)('1' + i % 9);
+            digits[n] = '\0';
+            unsigned long long want = strtoull(digits, NULL, 10);
+            bool fits_u64 = n < 20 || strcmp(digits, "18446744073709551615") <= 0;
+            bool fits_i64 = n < 19 || (n == 19 && strcmp(digits, "9223372036854775807") <= 0);
+            int len = snprintf(text, sizeof text, "m i=%si,u=%su,f=%s %s", fits_i64 ? digits : "1",
+                               fits_u64 ? digits : "1", digits, fits_i64 ? digits : "1");
+            const struct lp_line *l = one_(__FILE__, __LINE__, text, (size_t)len, NULL);
+            if (fits_i64) {
+                ASSERT_EQ_INT(l->fields[0].v.i, (long long)want);
+                ASSERT_EQ_INT(l->time, (long long)want);
+            }
+            if (fits_u64)
+                ASSERT_EQ_U64(l->fields[1].v.u, want);
+            ASSERT_EQ_DBL(l->fields[2].v.f, strtod(digits, NULL));
+            /* Negative forms. */
+            if (fits_i64) {
+                len = snprintf(text, sizeof text, "m i=-%si,f=-%s -%s", digits, digits, digits);
+                l = one_(__FILE__, __LINE__, text, (size_t)len, NULL);
+                ASSERT_EQ_INT(l->fields[0].v.i, -(long long)want);
+                ASSERT_EQ_INT(l->time, -(long long)want);
+                ASSERT_EQ_DBL(l->fields[1].v.f, -strtod(digits, NULL));
+            }
+            /* One bad byte at every position of the number. */
+            for (int bad = 0; bad < n; bad++) {
+                char d2[32];
+                memcpy(d2, digits, (size_t)n + 1);
+                d2[bad] = bad % 2 ? '/' : ':'; /* the bytes around '0'..'9' */
+                len = snprintf(text, sizeof text, "m i=%si", d2);
+                err_(__FILE__, __LINE__, text, (size_t)len, NULL, 1, 5, "invalid value");
+                len = snprintf(text, sizeof text, "m f=1 %s", d2);
+                err_(__FILE__, __LINE__, text, (size_t)len, NULL, 1, 7, "invalid timestamp");
+            }
+        }
+    }
+    /* Floats with long fractions go through the same digit paths. */
+    const struct lp_line *l = ONE("m a=12345678.123456789,b=0.0000000000000000001,c=1.5e-7");
+    ASSERT_EQ_DBL(l->fields[0].v.f, 12345678.123456789);
+    ASSERT_EQ_DBL(l->fields[1].v.f, 1e-19);
+    ASSERT_EQ_DBL(l->fields[2].v.f, 1.5e-7);
+}
+
+/* ---- the duplicate check with many keys ------------------------------------------------- */
+
+TEST(lp_duplicate_check_many_lines_of_64_keys)
+{
+    /* With 64 keys some lines pass the Bloom filter only after its exact
+     * check; none may be rejected unless a key really repeats. */
+    char text[4096];
+    unsigned seed = 12345;
+    for (int line = 0; line < 400; line++) {
+        size_t o = (size_t)snprintf(text, sizeof text, "m");
+        int nt = 20;
+        int base = line * 1000;
+        for (int i = 0; i < 64; i++) {
+            seed = seed * 1103515245u + 12345u;
+            o += (size_t)snprintf(text + o, sizeof text - o, "%sk%d_%u=%d",
+                                  i == 0 ? "," : (i == nt ? " " : ","), base + i, seed % 7, i);
+        }
+        one_(__FILE__, __LINE__, text, o, NULL);
+        ASSERT_EQ_INT(L.n_tags, nt);
+        ASSERT_EQ_INT(L.n_fields, 64 - nt);
+        /* Repeat the first tag key as the last field key: always caught. */
+        char dup[64];
+        int dn = snprintf(dup, sizeof dup, ",%.*s=1", (int)L.tags[0].key.len, L.tags[0].key.p);
+        memcpy(text + o, dup, (size_t)dn);
+        err_(__FILE__, __LINE__, text, o + (size_t)dn, NULL, 1, (uint32_t)o + 2,
+             "is both a tag key and a field key");
+    }
 }
