@@ -1,0 +1,303 @@
+/*
+ * test_gateway.c: unit tests of stratad's pure pieces (no sockets, no gRPC calls):
+ * tls_sniff.c, status_map.c, config.c, auth.c and ticket.c.
+ */
+#include <grpc/status.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_flight.h"
+#include "gw_int.h"
+#include "th.h"
+
+/* The server struct the gateway files refer to; unit tests need no running server. */
+static struct gw_server srv;
+struct gw_server *gw_srv = &srv;
+/* engine functions the linked gateway objects reference but these tests never call */
+#include "strata/engine.h"
+
+static size_t
+hello(uint8_t *out, const char *const *alpn, int n_alpn)
+{
+    uint8_t body[512];
+    size_t b = 0;
+    body[b++] = 3, body[b++] = 3;
+    memset(body + b, 7, 32), b += 32;
+    body[b++] = 0;                              /* session id */
+    body[b++] = 0, body[b++] = 2, body[b++] = 0x13, body[b++] = 0x01; /* one suite */
+    body[b++] = 1, body[b++] = 0;               /* compression */
+    uint8_t ext[256];
+    size_t e = 0;
+    if (n_alpn >= 0) {
+        uint8_t list[128];
+        size_t l = 0;
+        for (int i = 0; i < n_alpn; i++) {
+            list[l++] = (uint8_t)strlen(alpn[i]);
+            memcpy(list + l, alpn[i], strlen(alpn[i]));
+            l += strlen(alpn[i]);
+        }
+        ext[e++] = 0, ext[e++] = 16, ext[e++] = 0, ext[e++] = (uint8_t)(l + 2);
+        ext[e++] = 0, ext[e++] = (uint8_t)l;
+        memcpy(ext + e, list, l), e += l;
+    }
+    body[b++] = 0, body[b++] = (uint8_t)e;
+    memcpy(body + b, ext, e), b += e;
+    size_t o = 0;
+    out[o++] = 22, out[o++] = 3, out[o++] = 1, out[o++] = 0, out[o++] = (uint8_t)(b + 4);
+    out[o++] = 1, out[o++] = 0, out[o++] = 0, out[o++] = (uint8_t)b;
+    memcpy(out + o, body, b);
+    return o + b;
+}
+
+TEST(sniff_plaintext)
+{
+    const char *pre = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)pre, 24), GW_SNIFF_GRPC);
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)pre, 5), GW_SNIFF_MORE);
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)"P", 1), GW_SNIFF_MORE);
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)"POST /", 6), GW_SNIFF_HTTP);
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)"\x16\x03", 2), GW_SNIFF_HTTP);
+    ASSERT_EQ_INT(gw_sniff_plain((const uint8_t *)"", 0), GW_SNIFF_MORE);
+}
+
+TEST(sniff_tls_alpn_routing)
+{
+    uint8_t buf[1024];
+    const char *h2[] = {"h2"}, *both[] = {"h2", "http/1.1"}, *h11[] = {"http/1.1"},
+               *other[] = {"spdy/3"};
+    size_t n = hello(buf, h2, 1);
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_TLS_GRPC);
+    for (size_t k = 0; k < n; k++)
+        ASSERT_EQ_INT(gw_sniff_tls(buf, k), k == 0 ? GW_SNIFF_MORE : GW_SNIFF_MORE);
+    n = hello(buf, both, 2);
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_TLS_HTTP);
+    n = hello(buf, h11, 1);
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_TLS_HTTP);
+    n = hello(buf, other, 1);
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_TLS_HTTP);
+    n = hello(buf, NULL, -1);
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_TLS_HTTP);
+    ASSERT_EQ_INT(gw_sniff_tls((const uint8_t *)"GET / HTTP/1.1", 14), GW_SNIFF_BAD);
+    n = hello(buf, h2, 1);
+    buf[5] = 2; /* a ServerHello, not a ClientHello */
+    ASSERT_EQ_INT(gw_sniff_tls(buf, n), GW_SNIFF_BAD);
+}
+
+TEST(sniff_tls_split_records)
+{
+    uint8_t one[1024], two[1100];
+    const char *h2[] = {"h2"};
+    size_t n = hello(one, h2, 1);
+    size_t hs = n - 5, cut = 10;
+    size_t o = 0;
+    two[o++] = 22, two[o++] = 3, two[o++] = 1, two[o++] = 0, two[o++] = (uint8_t)cut;
+    memcpy(two + o, one + 5, cut), o += cut;
+    two[o++] = 22, two[o++] = 3, two[o++] = 1, two[o++] = 0, two[o++] = (uint8_t)(hs - cut);
+    memcpy(two + o, one + 5 + cut, hs - cut), o += hs - cut;
+    ASSERT_EQ_INT(gw_sniff_tls(two, o), GW_SNIFF_TLS_GRPC);
+    ASSERT_EQ_INT(gw_sniff_tls(two, 20), GW_SNIFF_MORE);
+}
+
+TEST(status_tables)
+{
+    ASSERT_EQ_INT(gw_status_grpc(ST_OK), GRPC_STATUS_OK);
+    ASSERT_EQ_INT(gw_status_grpc(ST_EUNAUTHENTICATED), GRPC_STATUS_UNAUTHENTICATED);
+    ASSERT_EQ_INT(gw_status_http(ST_EUNAUTHENTICATED), 401);
+    ASSERT_EQ_INT(gw_status_grpc(ST_EPERMISSION), GRPC_STATUS_PERMISSION_DENIED);
+    ASSERT_EQ_INT(gw_status_http(ST_EPERMISSION), 403);
+    ASSERT_EQ_INT(gw_status_grpc(ST_ENOTFOUND), GRPC_STATUS_NOT_FOUND);
+    ASSERT_EQ_INT(gw_status_grpc(ST_EPARSE), GRPC_STATUS_INVALID_ARGUMENT);
+    ASSERT_EQ_INT(gw_status_http(ST_EAGAIN), 429);
+    ASSERT_EQ_INT(gw_status_grpc(ST_ESHUTDOWN), GRPC_STATUS_UNAVAILABLE);
+    for (int c = 0; c < ST__COUNT; c++) {
+        ASSERT_TRUE(gw_status_http((enum st_code)c) >= 200);
+        ASSERT_TRUE(gw_status_grpc((enum st_code)c) >= 0);
+        ASSERT_TRUE((c == ST_OK) == (gw_status_grpc((enum st_code)c) == 0));
+    }
+    ASSERT_EQ_INT(gw_status_grpc((enum st_code)999), GRPC_STATUS_UNKNOWN);
+    ASSERT_EQ_STR(gw_grpc_code_name(16), "UNAUTHENTICATED");
+}
+
+TEST(config_defaults_and_flags)
+{
+    struct gw_config c;
+    struct st_error err;
+    char *argv[] = {"stratad", "--listen", "0.0.0.0:0", "--max-request-size=2MiB",
+                    "--query-timeout", "30s", "--log-json", NULL};
+    ASSERT_OK_E(gw_config_load(&c, 7, argv, &err), &err);
+    ASSERT_EQ_STR(c.listen_host, "0.0.0.0");
+    ASSERT_EQ_INT(c.listen_port, 0);
+    ASSERT_EQ_U64(c.max_request_bytes, 2u << 20);
+    ASSERT_EQ_INT(c.query_timeout_ns, 30 * 1000000000LL);
+    ASSERT_TRUE(c.log_json);
+    ASSERT_EQ_U64(c.max_flight_data_bytes, 2u << 20);
+    ASSERT_CONTAINS(c.admin_token_file, "operator-token");
+    gw_config_cleanup(&c);
+}
+
+TEST(config_errors_name_the_setting)
+{
+    struct gw_config c;
+    struct st_error err;
+    char *a1[] = {"stratad", "--listen", "host-without-port", NULL};
+    ASSERT_CODE(gw_config_load(&c, 3, a1, &err), ST_EINVAL);
+    ASSERT_CONTAINS(err.msg, "--listen");
+    gw_config_cleanup(&c);
+    char *a2[] = {"stratad", "--max-request-size", "12parsecs", NULL};
+    ASSERT_CODE(gw_config_load(&c, 3, a2, &err), ST_EINVAL);
+    ASSERT_CONTAINS(err.msg, "--max-request-size");
+    gw_config_cleanup(&c);
+    char *a3[] = {"stratad", "--tls-cert", "x.pem", NULL};
+    ASSERT_CODE(gw_config_load(&c, 3, a3, &err), ST_EINVAL);
+    ASSERT_CONTAINS(err.msg, "--tls-key");
+    gw_config_cleanup(&c);
+    char *a4[] = {"stratad", "--nope", NULL};
+    ASSERT_CODE(gw_config_load(&c, 2, a4, &err), ST_EINVAL);
+    ASSERT_CONTAINS(err.msg, "--nope");
+    gw_config_cleanup(&c);
+    char *a5[] = {"stratad", "--listen", "1.2.3.4:70000", NULL};
+    ASSERT_CODE(gw_config_load(&c, 3, a5, &err), ST_EINVAL);
+    gw_config_cleanup(&c);
+    uint64_t v;
+    ASSERT_EQ_INT(gw_parse_size("64KiB", &v), 0);
+    ASSERT_EQ_U64(v, 65536);
+    ASSERT_EQ_INT(gw_parse_size("-1", &v), -1);
+    ASSERT_EQ_INT(gw_parse_size("99999999999999999999", &v), -1);
+}
+
+TEST(credentials_http)
+{
+    struct gw_cred c;
+    gw_cred_from_http(&c, "Bearer abc", NULL);
+    ASSERT_TRUE(c.present && !c.malformed && c.tok_len == 3 && !memcmp(c.tok, "abc", 3));
+    gw_cred_from_http(&c, "Token abc", NULL);
+    ASSERT_TRUE(c.present);
+    gw_cred_from_http(&c, "Basic dXNlcjpzZWNyZXQ=", NULL); /* user:secret */
+    ASSERT_TRUE(c.present && c.tok_len == 6 && !memcmp(c.tok, "secret", 6));
+    gw_cred_from_http(&c, "Basic dTp2OnNlY3JldA==", NULL); /* u:v:secret: ':' in user */
+    ASSERT_TRUE(c.malformed);
+    gw_cred_from_http(&c, "bearer abc", NULL);
+    ASSERT_TRUE(c.malformed && !c.present);
+    gw_cred_from_http(&c, "Bearer", NULL);
+    ASSERT_TRUE(c.malformed);
+    gw_cred_from_http(&c, "Bearer a b", NULL);
+    ASSERT_TRUE(c.malformed);
+    gw_cred_from_http(&c, NULL, "ptoken");
+    ASSERT_TRUE(c.present && c.tok_len == 6);
+    gw_cred_from_http(&c, NULL, NULL);
+    ASSERT_FALSE(c.present || c.malformed);
+    gw_cred_from_grpc(&c, "bearer abc", 10);
+    ASSERT_FALSE(c.present || c.malformed);
+}
+
+TEST(single_check_operator_token)
+{
+    const char *path = th_path("token");
+    FILE *f = fopen(path, "w");
+    fputs("op-token-0123456789-0123456789-0123456789\n", f);
+    fclose(f);
+    bool gen = true;
+    struct st_error err;
+    ASSERT_OK_E(gw_auth_init(path, &gen, &err), &err);
+    ASSERT_FALSE(gen);
+    struct gw_cred c;
+    struct gw_principal who;
+    gw_cred_from_http(&c, "Bearer op-token-0123456789-0123456789-0123456789", NULL);
+    ASSERT_OK(gw_authorize(&c, GW_PRIV_WRITE, "db", &who, &err));
+    ASSERT_TRUE(who.can_create_db);
+    gw_cred_from_http(&c, "Bearer op-token-0123456789-0123456789-012345678", NULL);
+    ASSERT_CODE(gw_authorize(&c, GW_PRIV_READ, "db", &who, &err), ST_EUNAUTHENTICATED);
+    gw_cred_from_http(&c, NULL, NULL);
+    ASSERT_CODE(gw_authorize(&c, GW_PRIV_READ, NULL, &who, &err), ST_EUNAUTHENTICATED);
+    ASSERT_OK(gw_authorize(&c, GW_PRIV_NONE, NULL, &who, &err));
+    gw_auth_cleanup();
+}
+
+TEST(token_file_generated_and_checked)
+{
+    const char *path = th_path("gen");
+    bool gen = false;
+    struct st_error err;
+    ASSERT_OK_E(gw_auth_init(path, &gen, &err), &err);
+    ASSERT_TRUE(gen);
+    ASSERT_TRUE(strncmp(gw_auth_operator_token(), "strata_op_", 10) == 0);
+    ASSERT_EQ_INT(strlen(gw_auth_operator_token()), 53);
+    gw_auth_cleanup();
+    const char *bad = th_path("bad");
+    FILE *f = fopen(bad, "w");
+    fputs("has space in the middle of the token 0123456789", f);
+    fclose(f);
+    ASSERT_CODE(gw_auth_init(bad, &gen, &err), ST_EINVAL);
+    ASSERT_CONTAINS(err.msg, "not printable non-space");
+}
+
+TEST(tickets)
+{
+    struct gw_query q;
+    struct st_error err;
+    gw_query_init(&q);
+    const char *t = "{\"params\":{\"h\":\"a\",\"n\":5,\"f\":1.5,\"b\":false,\"z\":null},"
+                    "\"sql_query\":\"SELECT 1\",\"bucket\":\"db1\"}";
+    ASSERT_OK_E(gw_ticket_decode((const uint8_t *)t, strlen(t), NULL, &q, &err), &err);
+    ASSERT_EQ_STR(q.db, "db1");
+    ASSERT_EQ_STR(q.sql, "SELECT 1");
+    ASSERT_EQ_INT(q.n_params, 5);
+    ASSERT_EQ_STR(q.params[0].name, "h");
+    ASSERT_EQ_INT(q.params[1].type, ST_TYPE_INT);
+    ASSERT_EQ_INT(q.params[2].type, ST_TYPE_FLOAT);
+    ASSERT_EQ_INT(q.params[3].type, ST_TYPE_BOOL);
+    ASSERT_EQ_INT(q.params[4].type, ST_TYPE_NULL);
+    gw_query_cleanup(&q);
+    static const char *const bad[] = {
+        "", "[]", "{\"database\":\"d\"}", "{\"database\":1,\"sql_query\":\"x\"}",
+        "{\"database\":\"a\",\"bucket\":\"b\",\"sql_query\":\"x\"}",
+        "{\"database\":\"a\",\"sql_query\":\"x\",\"query_type\":\"flux\"}",
+        "{\"database\":\"a\",\"sql_query\":\"x\",\"params\":{\"p\":{}}}",
+        "{\"database\":\"a\",\"database\":\"a\",\"sql_query\":\"x\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gw_query_init(&q);
+        ASSERT_CODE(gw_ticket_decode((const uint8_t *)bad[i], strlen(bad[i]), NULL, &q, &err),
+                    ST_EINVAL);
+        gw_query_cleanup(&q);
+    }
+    const char *iq = "{\"database\":\"a\",\"sql_query\":\"x\",\"query_type\":\"influxql\"}";
+    gw_query_init(&q);
+    ASSERT_CODE(gw_ticket_decode((const uint8_t *)iq, strlen(iq), NULL, &q, &err),
+                ST_EUNSUPPORTED);
+    gw_query_cleanup(&q);
+}
+
+TEST(flightsql_ticket_round_trip)
+{
+    /* Any(CommandStatementQuery{query: "SELECT 2"}) */
+    static const char url[] = "type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery";
+    uint8_t cmd[128];
+    size_t n = 0;
+    cmd[n++] = 0x0a, cmd[n++] = (uint8_t)(sizeof url - 1);
+    memcpy(cmd + n, url, sizeof url - 1), n += sizeof url - 1;
+    cmd[n++] = 0x12, cmd[n++] = 10, cmd[n++] = 0x0a, cmd[n++] = 8;
+    memcpy(cmd + n, "SELECT 2", 8), n += 8;
+    size_t tl;
+    uint8_t *tk = gw_ticket_encode("dbx", cmd, n, &tl);
+    struct gw_query q;
+    struct st_error err;
+    gw_query_init(&q);
+    ASSERT_OK_E(gw_ticket_decode(tk, tl, NULL, &q, &err), &err);
+    ASSERT_EQ_STR(q.db, "dbx");
+    ASSERT_EQ_STR(q.sql, "SELECT 2");
+    ASSERT_EQ_INT(q.kind, GW_Q_SQL);
+    gw_query_cleanup(&q);
+    free(tk);
+    size_t hl;
+    uint8_t *h = gw_handle_encode("SELECT $x", 9, NULL, 0, &hl);
+    gw_query_init(&q);
+    ASSERT_OK(gw_handle_decode(h, hl, &q, &err));
+    ASSERT_EQ_STR(q.sql, "SELECT $x");
+    gw_query_cleanup(&q);
+    free(h);
+    gw_query_init(&q); /* legacy: raw query text */
+    ASSERT_OK(gw_handle_decode((const uint8_t *)"SELECT 3", 8, &q, &err));
+    ASSERT_EQ_STR(q.sql, "SELECT 3");
+    gw_query_cleanup(&q);
+}
