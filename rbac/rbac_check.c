@@ -144,10 +144,7 @@ still_valid(const struct rbac_snapshot *s, const struct rbac_principal *p)
     const struct rbac__token *t = rbac__find_token(s, p->token_id);
     if (!t || strcmp(t->tenant, p->tenant) != 0)
         return false;
-    enum rbac_principal_kind k = t->kind == RBAC_TOKEN_OPERATOR     ? RBAC_PRINCIPAL_OPERATOR
-                                 : t->kind == RBAC_TOKEN_MANAGEMENT ? RBAC_PRINCIPAL_MANAGEMENT
-                                                                    : RBAC_PRINCIPAL_DATABASE;
-    return k == p->kind;
+    return rbac__principal_kind(t->kind) == p->kind;
 }
 
 static enum rbac_reason

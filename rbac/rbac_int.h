@@ -228,6 +228,8 @@ int rbac__token_hash(const struct rbac_snapshot *s, const uint8_t *tok, size_t l
 /* The pepper identifier written to the policy file (16 hex chars + NUL). */
 void rbac__pepper_id(const uint8_t *pepper, size_t len, char out[17]);
 char rbac__token_kind_letter(enum rbac_token_kind k);
+/* The principal kind a token kind authenticates as. */
+enum rbac_principal_kind rbac__principal_kind(enum rbac_token_kind k);
 const char *rbac__token_kind_name(enum rbac_token_kind k);
 int rbac__token_kind_parse(const char *s, enum rbac_token_kind *out);
 const char *rbac__subject_kind_name(enum rbac_subject_kind k);

@@ -220,6 +220,14 @@ rbac__token_kind_letter(enum rbac_token_kind k)
     return k == RBAC_TOKEN_OPERATOR ? 'o' : k == RBAC_TOKEN_MANAGEMENT ? 'm' : 'd';
 }
 
+enum rbac_principal_kind
+rbac__principal_kind(enum rbac_token_kind k)
+{
+    return k == RBAC_TOKEN_OPERATOR     ? RBAC_PRINCIPAL_OPERATOR
+           : k == RBAC_TOKEN_MANAGEMENT ? RBAC_PRINCIPAL_MANAGEMENT
+                                        : RBAC_PRINCIPAL_DATABASE;
+}
+
 const char *
 rbac__token_kind_name(enum rbac_token_kind k)
 {

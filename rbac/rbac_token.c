@@ -86,6 +86,18 @@ rbac_token_well_formed(const uint8_t *tok, size_t len)
     return tok && token_kind_of(tok, len) >= 0;
 }
 
+/* The principal a token stands for; holds no secret. */
+static void
+fill_principal(const struct rbac__token *t, struct rbac_principal *out)
+{
+    rbac_principal_cleanup(out);
+    out->kind = rbac__principal_kind(t->kind);
+    out->token_id = t->id;
+    snprintf(out->id, sizeof out->id, "token:%016llx", (unsigned long long)t->id);
+    rbac__copy(out->tenant, sizeof out->tenant, t->tenant);
+    out->expires_ns = t->expires_ns;
+}
+
 static enum st_code
 auth_fail(struct rbac_auth_failure *why, enum rbac_auth_reason r, const char *detail,
           struct st_error *err)
@@ -133,14 +145,7 @@ rbac_token_authenticate(const struct rbac_snapshot *s, const uint8_t *tok, size_
     if (now_ns - last >= LAST_USED_GRANULE_NS)
         atomic_store_explicit(&t->last_used_ns, now_ns - now_ns % LAST_USED_GRANULE_NS,
                               memory_order_relaxed);
-    rbac_principal_cleanup(out);
-    out->kind = t->kind == RBAC_TOKEN_OPERATOR     ? RBAC_PRINCIPAL_OPERATOR
-                : t->kind == RBAC_TOKEN_MANAGEMENT ? RBAC_PRINCIPAL_MANAGEMENT
-                                                   : RBAC_PRINCIPAL_DATABASE;
-    out->token_id = t->id;
-    snprintf(out->id, sizeof out->id, "token:%016llx", (unsigned long long)t->id);
-    rbac__copy(out->tenant, sizeof out->tenant, t->tenant);
-    out->expires_ns = t->expires_ns;
+    fill_principal(t, out);
     return ST_OK;
 }
 
@@ -151,14 +156,7 @@ rbac_principal_for_token(const struct rbac_snapshot *s, uint64_t token_id,
     const struct rbac__token *t = rbac__find_token(s, token_id);
     if (!t)
         return st_error_set(err, ST_ENOTFOUND, "no token with this id");
-    rbac_principal_cleanup(out);
-    out->kind = t->kind == RBAC_TOKEN_OPERATOR     ? RBAC_PRINCIPAL_OPERATOR
-                : t->kind == RBAC_TOKEN_MANAGEMENT ? RBAC_PRINCIPAL_MANAGEMENT
-                                                   : RBAC_PRINCIPAL_DATABASE;
-    out->token_id = t->id;
-    snprintf(out->id, sizeof out->id, "token:%016llx", (unsigned long long)t->id);
-    rbac__copy(out->tenant, sizeof out->tenant, t->tenant);
-    out->expires_ns = t->expires_ns;
+    fill_principal(t, out);
     return ST_OK;
 }
 
