@@ -4,9 +4,9 @@
  *   DoGet          a ticket (ticket.c: InfluxDB 3 JSON, or our Flight SQL ticket) ->
  *                  FlightData: the Schema message (app_metadata present and empty, as
  *                  InfluxDB sends), then RecordBatch messages, each at most
- *                  --max-flight-data-size, never an empty data_header. The next engine
- *                  batch is pulled (on the pool) only after the previous message was
- *                  accepted by flow control. While the engine is slow, a 0-row batch goes
+ *                  --max-flight-data-size, never an empty data_header. The first engine
+ *                  batch is pulled with the schema; each later one (on the pool) only
+ *                  after the messages of the previous one were accepted by flow control. While the engine is slow, a 0-row batch goes
  *                  out every --keepalive-interval. Client cancellation and deadlines stop
  *                  the query through eng_query_opts.cancel / deadline_mono_ns.
  *   GetFlightInfo  Flight SQL command -> FlightInfo{schema, echoed descriptor, one
@@ -243,7 +243,8 @@ produce(struct gw_call *c)
         }
         gw_call_queue(c, s);
         make_keepalive(f, sch);
-        return;
+        /* Fall through: the first batch travels with the schema, which saves a pool
+         * round trip for the many small queries; later batches wait for the sends. */
     }
     const struct st_batch *b = NULL;
     enum st_code rc = gw_result_next(f->res, &b, err);
