@@ -689,7 +689,10 @@ bind_in(struct plan_binder *b, const struct plan_mode *m, const struct sql_expr 
         /* x IN (a, b) == x = a OR x = b; NOT IN is its negation */
         struct plan_expr *acc = NULL;
         for (uint32_t i = 0; i < n; i++) {
-            struct plan_expr *eq = bind_compare(b, PF_EQ, arg, items[i], ast->pos);
+            struct plan_expr *ai = i == 0 ? arg : plan__clone(b, arg);
+            if (!ai)
+                return NULL;
+            struct plan_expr *eq = bind_compare(b, PF_EQ, ai, items[i], ast->pos);
             acc = acc ? make_logic(b, PE_OR, ast->pos, acc, eq) : eq;
             if (!acc)
                 return NULL;
@@ -793,8 +796,10 @@ bind_case(struct plan_binder *b, const struct plan_mode *m, const struct sql_exp
             struct plan_expr *w = plan__bind_expr(b, m, ast->u.cas.when[i]);
             if (!w)
                 return NULL;
-            if (operand)
-                w = bind_compare(b, PF_EQ, operand, w, ast->u.cas.when[i]->pos);
+            if (operand) {
+                struct plan_expr *oc = i == 0 ? operand : plan__clone(b, operand);
+                w = oc ? bind_compare(b, PF_EQ, oc, w, ast->u.cas.when[i]->pos) : NULL;
+            }
             else
                 w = bool_operand(b, w, "WHEN");
             if (!w)
@@ -1179,11 +1184,14 @@ bind_switch(struct plan_binder *b, const struct plan_mode *m, const struct sql_e
         struct plan_expr *hi = lo ? plan__bind_expr(b, m, e->u.between.hi) : NULL;
         if (!hi)
             return NULL;
+        struct plan_expr *x2 = plan__clone(b, x);
+        if (!x2)
+            return NULL;
         if (e->u.between.negated)
             return make_logic(b, PE_OR, e->pos, bind_compare(b, PF_LT, x, lo, e->pos),
-                              bind_compare(b, PF_GT, x, hi, e->pos));
+                              bind_compare(b, PF_GT, x2, hi, e->pos));
         return make_logic(b, PE_AND, e->pos, bind_compare(b, PF_GE, x, lo, e->pos),
-                          bind_compare(b, PF_LE, x, hi, e->pos));
+                          bind_compare(b, PF_LE, x2, hi, e->pos));
     }
     case SQL_EXPR_IS_NULL: {
         l = plan__bind_expr(b, m, e->u.isnull.arg);

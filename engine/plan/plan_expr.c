@@ -265,6 +265,61 @@ plan__walk_cols(struct plan_expr *e, void (*fn)(void *ctx, uint32_t *col), void 
     }
 }
 
+static struct plan_expr **
+clone_list(struct plan_binder *b, struct plan_expr *const *v, uint32_t n)
+{
+    struct plan_expr **r = plan__alloc(b, (n ? n : 1) * sizeof *r);
+    if (!r)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(r[i] = plan__clone(b, v[i])))
+            return NULL;
+    return r;
+}
+
+struct plan_expr *
+plan__clone(struct plan_binder *b, const struct plan_expr *e)
+{
+    if (!e)
+        return NULL;
+    struct plan_expr *c = plan__alloc(b, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *e;
+    switch (e->kind) {
+    case PE_CONST:
+    case PE_COL:
+        return c;
+    case PE_CALL:
+        c->u.call.args = clone_list(b, e->u.call.args, e->u.call.n_args);
+        return c->u.call.args ? c : NULL;
+    case PE_CAST:
+        c->u.cast.arg = plan__clone(b, e->u.cast.arg);
+        return c->u.cast.arg ? c : NULL;
+    case PE_AND:
+    case PE_OR:
+    case PE_NOT:
+    case PE_IS_NULL:
+        c->u.logic.args = clone_list(b, e->u.logic.args, e->u.logic.n_args);
+        return c->u.logic.args ? c : NULL;
+    case PE_CASE:
+        c->u.cas.when = clone_list(b, e->u.cas.when, e->u.cas.n_when);
+        c->u.cas.then = clone_list(b, e->u.cas.then, e->u.cas.n_when);
+        c->u.cas.els = plan__clone(b, e->u.cas.els);
+        return c->u.cas.when && c->u.cas.then && c->u.cas.els ? c : NULL;
+    case PE_IN:
+        c->u.in.arg = plan__clone(b, e->u.in.arg);
+        return c->u.in.arg ? c : NULL;
+    case PE_LIKE:
+        c->u.like.arg = plan__clone(b, e->u.like.arg);
+        return c->u.like.arg ? c : NULL;
+    case PE_REGEX:
+        c->u.re.arg = plan__clone(b, e->u.re.arg);
+        return c->u.re.arg ? c : NULL;
+    }
+    return c;
+}
+
 static void
 mark_found(void *ctx, uint32_t *col)
 {

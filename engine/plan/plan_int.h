@@ -72,6 +72,9 @@ struct plan_expr *plan__coerce(struct plan_binder *b, struct plan_expr *e, enum 
 /* Fold a call/cast/logic node whose arguments are all constants. */
 struct plan_expr *plan__fold(struct plan_binder *b, struct plan_expr *e);
 bool plan__expr_equal(const struct plan_expr *a, const struct plan_expr *b);
+/* A deep copy: expressions are trees, never DAGs, because the rules
+ * rewrite column indexes in place (so a subtree used twice is cloned). */
+struct plan_expr *plan__clone(struct plan_binder *b, const struct plan_expr *e);
 bool plan__is_numeric(enum plan_type t);
 /* Call fn(ctx, &col) for every PE_COL in the tree (pointer to the index). */
 void plan__walk_cols(struct plan_expr *e, void (*fn)(void *ctx, uint32_t *col), void *ctx);

@@ -313,9 +313,15 @@ push_filter(struct plan_binder *b, struct plan_expr *pred, struct plan_node *sca
         struct refs r = {&p, true, false};
         plan__walk_cols(c, ref_check, &r);
         if (r.any && r.tags_only) {
+            if (may_error(c)) {
+                struct plan_expr *copy = plan__clone(b, c);
+                if (!copy) {
+                    *failed = true;
+                    return NULL;
+                }
+                p.residual[p.n_residual++] = copy;
+            }
             p.series[p.n_series++] = c;
-            if (may_error(c))
-                p.residual[p.n_residual++] = c;
             continue;
         }
         try_field_range(&p, c);

@@ -223,7 +223,7 @@ run_file(const char *path, bool keep)
             check_error(&s, r, &res);
             break;
         case SLT_DATABASE:
-            snprintf(s.db, sizeof s.db, "%s", r->arg1);
+            snprintf(s.db, sizeof s.db, "%s", strcmp(r->arg1, "-") == 0 ? "" : r->arg1);
             break;
         case SLT_PARAM:
             set_param(&s, r);
