@@ -311,6 +311,7 @@ add_buffer(struct arrow_encoder *enc, uint32_t *bi, const void *p, size_t len, e
     (*bi)++;
     if (*rc != ST_OK) return NULL;
     size_t padded = pad8(len);
+    if (padded == 0) return NULL; /* an empty buffer: only its offset matters */
     *rc = st_buf_reserve(&enc->body, padded);
     if (*rc != ST_OK) return NULL;
     uint8_t *dst = enc->body.data + at;
