@@ -53,7 +53,8 @@ work(struct gw_call *c)
     w->rc = eng_write(gw_srv->eng, w->req->database, lp, w->req->line_protocol.len, &o, &w->res,
                       &w->err);
     atomic_fetch_sub(&gw_active_writes, 1);
-    gw_metrics_add_rows_written(w->res.lines_ok, w->req->line_protocol.len);
+    if (w->rc == ST_OK || w->rc == ST_EPARTIAL)
+        gw_metrics_add_rows_written(w->res.lines_ok, w->req->line_protocol.len);
 }
 
 static void
@@ -71,7 +72,8 @@ done(struct gw_call *c)
     Strata__V1__WriteResponse r = STRATA__V1__WRITE_RESPONSE__INIT;
     r.code = (uint32_t)w->rc;
     r.message = w->rc == ST_OK ? "" : w->err.msg;
-    r.lines_accepted = w->res.lines_ok;
+    /* Without partial writes a rejected line means nothing was written. */
+    r.lines_accepted = (w->rc == ST_OK || w->rc == ST_EPARTIAL) ? w->res.lines_ok : 0;
     r.lines_rejected = w->res.lines_rejected;
     r.fields_written = w->res.fields_written;
     Strata__V1__LineError *les = calloc(w->res.n_errors ? w->res.n_errors : 1, sizeof *les);

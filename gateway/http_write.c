@@ -413,7 +413,8 @@ gw_write_work(struct gw_req *r)
     memset(&res, 0, sizeof res);
     enum st_code rc = eng_write(gw_srv->eng, r->db, len ? (const char *)body : "", len, &o, &res,
                                 &err);
-    gw_metrics_add_rows_written(res.lines_ok, len);
+    if (rc == ST_OK || rc == ST_EPARTIAL)
+        gw_metrics_add_rows_written(res.lines_ok, len);
     if (rc == ST_OK)
         gw_req_set(r, 204, NULL, NULL, 0);
     else

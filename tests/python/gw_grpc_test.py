@@ -105,6 +105,44 @@ class GrpcTest(unittest.TestCase):
                 else:
                     self.assertEqual(e.code(), grpc.StatusCode.UNAUTHENTICATED)
 
+    def write(self, **kw):
+        f = self.ch.unary_unary(WRITE, request_serializer=lambda m: m.SerializeToString(),
+                                response_deserializer=write_pb2.WriteResponse.FromString)
+        return f(write_pb2.WriteRequest(**kw), timeout=30, metadata=self.md())
+
+    def test_write_rpc(self):
+        r = self.write(database="gwrite", line_protocol=b"m,t=a v=1i 1\nm,t=b v=2i 2")
+        self.assertEqual((r.code, r.lines_accepted, r.lines_rejected), (0, 2, 0))
+        r = self.write(database="gwrite", line_protocol=b"m v=1i 3\nbad line\nm v=2i 4",
+                       partial=True)
+        self.assertEqual(r.code, 18)  # ST_EPARTIAL
+        self.assertEqual((r.lines_accepted, r.lines_rejected), (2, 1))
+        self.assertEqual(r.errors[0].line, 2)
+        self.assertTrue(r.errors[0].message)
+        r = self.write(database="gwrite", line_protocol=b"m v=1i 5\nbad line")
+        self.assertEqual(r.code, 3)  # ST_EPARSE, nothing written
+        self.assertEqual(r.lines_accepted, 0)
+        r = self.write(database="gwrite", line_protocol=b"m v=7i 1700000000",
+                       precision=write_pb2.PRECISION_SECOND, no_sync=True)
+        self.assertEqual(r.code, 0)
+
+    def test_write_rpc_errors(self):
+        for kw, code in ((dict(database="", line_protocol=b"m v=1"), grpc.StatusCode.INVALID_ARGUMENT),
+                         (dict(database="bad name!", line_protocol=b"m v=1"),
+                          grpc.StatusCode.INVALID_ARGUMENT)):
+            with self.assertRaises(grpc.RpcError) as e:
+                self.write(**kw)
+            self.assertEqual(e.exception.code(), code, kw)
+            self.assertEqual(trailer(e.exception, "strata-code"), "2")
+        f = self.ch.unary_unary(WRITE)
+        with self.assertRaises(grpc.RpcError) as e:
+            f(b"\x12\xff\xff\xff", timeout=10, metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        with self.assertRaises(grpc.RpcError) as e:
+            f(write_pb2.WriteRequest(database="x", precision=99).SerializeToString(), timeout=10,
+              metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
     def test_many_connections(self):
         for _ in range(100):
             ch = grpc.insecure_channel(self.s.target, options=[("grpc.use_local_subchannel_pool", 1)])
@@ -128,6 +166,57 @@ class GrpcTest(unittest.TestCase):
         for t in ts:
             t.join()
         self.assertEqual(errors, [])
+
+
+class LimitsTest(unittest.TestCase):
+    def test_concurrent_query_limit_and_killed_client(self):
+        """A client killed with SIGKILL in the middle of a DoGet stream: the server frees
+        the query; with --max-concurrent-queries 1 a second query meanwhile is UNAVAILABLE
+        only while the first one runs."""
+        import subprocess
+        s = Server("--max-concurrent-queries", "1")
+        lines = "\n".join("big,h=h%d v=%di,pad=\"%s\" %d" % (i % 5, i, "p" * 100, i)
+                           for i in range(50000))
+        st, _, b = s.write(lines, db="lim")
+        self.assertEqual(st, 204, b)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, s.target, s.token],
+                                 stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=":".join(sys.path)))
+        self.assertEqual(child.stdout.readline().strip(), b"streaming")
+        ch = grpc.insecure_channel(s.target)
+        f = ch.unary_stream("/arrow.flight.protocol.FlightService/DoGet")
+        t = b'{"database":"lim","sql_query":"SELECT count(*) FROM big"}'
+        ticket = b"\x0a" + bytes([len(t)]) + t
+        with self.assertRaises(grpc.RpcError) as e:
+            list(f(ticket, timeout=10, metadata=(("authorization", "Bearer " + s.token),)))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        child.kill()
+        child.wait()
+        ok = False
+        for _ in range(100):
+            try:
+                list(f(ticket, timeout=10, metadata=(("authorization", "Bearer " + s.token),)))
+                ok = True
+                break
+            except grpc.RpcError as e2:
+                self.assertEqual(e2.code(), grpc.StatusCode.UNAVAILABLE)
+                time.sleep(0.1)
+        self.assertTrue(ok, "the killed client's query was never freed")
+        ch.close()
+        self.assertEqual(s.stop(), 0)
+        s.cleanup()
+
+
+CHILD = """
+import sys, grpc
+ch = grpc.insecure_channel(sys.argv[1])
+f = ch.unary_stream("/arrow.flight.protocol.FlightService/DoGet")
+t = b'{"database":"lim","sql_query":"SELECT * FROM big"}'
+it = f(b"\\x0a" + bytes([len(t)]) + t, timeout=60, metadata=(("authorization", "Bearer " + sys.argv[2]),))
+next(it)
+print("streaming", flush=True)
+import time
+time.sleep(60)
+"""
 
 
 class ShutdownTest(unittest.TestCase):
