@@ -156,3 +156,77 @@ test('unknown database', async () => {
   await assert.rejects(doGet(ticket({database: 'nope_db', sql_query: 'SELECT 1'})),
     (e) => e.code === grpc.status.NOT_FOUND || e.code === grpc.status.INVALID_ARGUMENT)
 })
+
+// ---- Flight SQL prepared statements: DoAction + DoPut (parameters as Arrow IPC) ----------
+
+import {Message, Table, Utf8, tableToIPC, vectorFromArray} from 'apache-arrow'
+
+const sqlDef = protoLoader.loadSync([path.join(root, 'proto', 'flight_sql.proto'),
+  'google/protobuf/any.proto'], {keepCase: true, longs: String, bytes: Buffer, defaults: true,
+  includeDirs: [path.join(root, 'proto'), '/usr/include']})
+const sqlPkg = grpc.loadPackageDefinition(sqlDef)
+const SQL = sqlPkg.arrow.flight.protocol.sql
+const anyT = sqlPkg.google.protobuf.Any
+
+function packAny(name, type, value) {
+  return anyT.serialize({type_url: `type.googleapis.com/arrow.flight.protocol.sql.${name}`,
+    value: type.serialize(value)})
+}
+
+// Split an IPC stream into its messages: [{header, body}].
+function ipcMessages(buf) {
+  const out = []
+  let off = 0
+  while (off + 8 <= buf.length) {
+    let len = buf.readInt32LE(off)
+    let hoff = off + 4
+    if (len === -1) { len = buf.readInt32LE(off + 4); hoff = off + 8 }
+    if (len === 0) break
+    const header = buf.subarray(hoff, hoff + len)
+    const bodyLen = Number(Message.decode(header).bodyLength)
+    out.push({header, body: buf.subarray(hoff + len, hoff + len + bodyLen)})
+    off = hoff + len + bodyLen
+  }
+  return out
+}
+
+test('prepared statement with parameters bound through DoPut', async () => {
+  const mdDb = md.clone()
+  mdDb.set('database', 'rawdb')
+  const create = await new Promise((resolve, reject) => {
+    const res = []
+    const call = fc.DoAction({type: 'CreatePreparedStatement', body: packAny(
+      'ActionCreatePreparedStatementRequest', SQL.ActionCreatePreparedStatementRequest,
+      {query: 'SELECT n FROM raw WHERE host = $h ORDER BY time LIMIT 2'})}, mdDb)
+    call.on('data', (d) => res.push(d))
+    call.on('error', reject)
+    call.on('end', () => resolve(res))
+  })
+  assert.equal(create.length, 1)
+  const any = anyT.deserialize(create[0].body)
+  const result = SQL.ActionCreatePreparedStatementResult.deserialize(any.value)
+  const handle = result.prepared_statement_handle
+  const cmd = packAny('CommandPreparedStatementQuery', SQL.CommandPreparedStatementQuery,
+    {prepared_statement_handle: handle})
+  const params = ipcMessages(Buffer.from(tableToIPC(new Table({h: vectorFromArray(['h2'], new Utf8())}), 'stream')))
+  assert.equal(params.length, 2)
+  const put = await new Promise((resolve, reject) => {
+    const res = []
+    const call = fc.DoPut(mdDb)
+    call.on('data', (d) => res.push(d))
+    call.on('error', reject)
+    call.on('end', () => resolve(res))
+    call.write({flight_descriptor: {type: 'CMD', cmd}, data_header: params[0].header})
+    call.write({data_header: params[1].header, data_body: params[1].body})
+    call.end()
+  })
+  assert.equal(put.length, 1)
+  const newHandle = SQL.DoPutPreparedStatementResult.deserialize(put[0].app_metadata)
+    .prepared_statement_handle
+  const info = await new Promise((resolve, reject) => fc.GetFlightInfo({type: 'CMD',
+    cmd: packAny('CommandPreparedStatementQuery', SQL.CommandPreparedStatementQuery,
+      {prepared_statement_handle: newHandle})}, mdDb, (e, r) => (e ? reject(e) : resolve(r))))
+  const {batches} = await decode(await doGet(info.endpoint[0].ticket))
+  const got = batches.flatMap((b) => Array.from(b.getChildAt(0).toArray()))
+  assert.deepEqual(got, [-14998n, -14995n])
+})
