@@ -63,8 +63,7 @@ srv_start(struct srv *s)
         if (f) {
             int ok = fscanf(f, "%d", &s->port);
             fclose(f);
-            if (ok == 1 && s->port > 0)
-                break;
+            if (ok == 1 && s->port > 0) break;
         }
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid)
@@ -102,8 +101,7 @@ static struct strata *
 client(const struct srv *s, const char *token)
 {
     struct strata *c = strata_connect(s->url, token, NULL, &E);
-    if (!c)
-        th_fail(__FILE__, __LINE__, "connect: %s", E.msg);
+    if (!c) th_fail(__FILE__, __LINE__, "connect: %s", E.msg);
     return c;
 }
 
@@ -134,8 +132,7 @@ count_rows(struct strata *c, const char *db, const char *sql, uint64_t *batches)
     }
     ASSERT_OK_E(rc, &E);
     strata_result_free(r);
-    if (batches)
-        *batches = b;
+    if (batches) *batches = b;
     return n;
 }
 
@@ -143,8 +140,7 @@ static int
 column(struct strata_result *r, const char *name)
 {
     for (uint32_t i = 0; i < strata_result_n_columns(r); i++)
-        if (strcmp(strata_result_column_name(r, i), name) == 0)
-            return (int)i;
+        if (strcmp(strata_result_column_name(r, i), name) == 0) return (int)i;
     th_fail(__FILE__, __LINE__, "no column \"%s\"", name);
 }
 
@@ -160,9 +156,8 @@ TEST(values_of_every_type_round_trip)
              "m,host=b f=-0.25,i=42i,u=0u,b=false 1700000001500000000\n");
     struct strata_result *r;
     ASSERT_OK_E(strata_query(c, "it", "SELECT * FROM m ORDER BY time", NULL, 0, &r, &E), &E);
-    int ct = column(r, "time"), ch = column(r, "host"), cdc = column(r, "dc"),
-        cf = column(r, "f"), ci = column(r, "i"), cu = column(r, "u"), cb = column(r, "b"),
-        cs = column(r, "s");
+    int ct = column(r, "time"), ch = column(r, "host"), cdc = column(r, "dc"), cf = column(r, "f"),
+        ci = column(r, "i"), cu = column(r, "u"), cb = column(r, "b"), cs = column(r, "s");
     ASSERT_EQ_INT(strata_result_column_type(r, (uint32_t)ct), ST_TYPE_TIME);
     ASSERT_EQ_INT(strata_result_column_role(r, (uint32_t)ct), ST_ROLE_TIME);
     ASSERT_EQ_INT(strata_result_column_type(r, (uint32_t)ch), ST_TYPE_STRING);
