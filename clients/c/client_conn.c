@@ -248,8 +248,7 @@ void
 strata_silence_grpc_log(void)
 {
     const char *keep = getenv("STRATA_GRPC_LOG");
-    if (!keep || !*keep || strcmp(keep, "0") == 0)
-        gpr_set_log_function(quiet_log);
+    if (!keep || !*keep || strcmp(keep, "0") == 0) gpr_set_log_function(quiet_log);
 }
 
 void
