@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,8 @@ srv_start(struct srv *s)
     const char *data = th_path("data"), *pf = th_path("port"), *tf = th_path("token");
     s->pid = fork();
     if (s->pid == 0) {
+        /* a failing test ends its process: take the server down with it */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(th_path("stratad.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 1);
         dup2(fd, 2);
