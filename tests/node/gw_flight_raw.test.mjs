@@ -69,7 +69,7 @@ async function decode(msgs) {
   const reader = await RecordBatchReader.from(Buffer.concat(parts))
   const batches = []
   for await (const b of reader) batches.push(b)
-  return {schema: reader.schema, batches}
+  return {schema: batches.length ? batches[0].schema : reader.schema, batches}
 }
 
 async function activeQueries() {
