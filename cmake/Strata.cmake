@@ -14,6 +14,12 @@ endif()
 if(STRATA_NATIVE)
   add_compile_options(-march=native -O3)
 endif()
+if(STRATA_FUZZ)
+  # Instrument every library for coverage so libFuzzer sees inside them, not
+  # only the harness; the fuzz binaries add the libFuzzer main themselves.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 if(STRATA_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
