@@ -826,3 +826,16 @@ stor__chunk_check_image(const uint8_t *img, size_t len, struct st_error *err)
     chunk_free(c);
     return rc;
 }
+
+enum st_code
+stor__chunk_check_index(const uint8_t *ix, size_t len, struct st_error *err)
+{
+    struct stor_chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return ST_ENOMEM;
+    atomic_init(&c->refs, 1);
+    c->fd = -1;
+    enum st_code rc = parse_index(c, ix, len, NULL, NULL, err);
+    chunk_free(c);
+    return rc;
+}

@@ -310,6 +310,8 @@ enum st_code stor__chunk_read_group(const struct stor_chunk *c, const struct chk
                                     struct st_error *err);
 /* Index of a column in the chunk, or UINT32_MAX. */
 uint32_t stor__chunk_col(const struct stor_chunk *c, uint32_t col_id);
+/* Parse a chunk index alone (fuzz target: no checksum in the way). */
+enum st_code stor__chunk_check_index(const uint8_t *ix, size_t len, struct st_error *err);
 /* Parse and check a whole chunk image (fuzz target, tests). */
 enum st_code stor__chunk_check_image(const uint8_t *buf, size_t len, struct st_error *err);
 
