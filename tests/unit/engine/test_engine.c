@@ -329,3 +329,477 @@ TEST(max_rows_splits_batches_and_time_ranges_prune)
     free(r);
     eng_close(e);
 }
+
+/* ---- faults, corruption, concurrency, restart ---------------------------------- */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "strata/file.h"
+#include "strata/log.h"
+
+static void
+fault_write(enum st_fault_op op, int e, const char *substr)
+{
+    st_log_set_level(ST_LOG_ERROR + 0);
+    struct eng *en = tu_open(th_tmpdir(), false);
+    tu_write(en, "db", "m,h=a v=1i 1\n");
+    struct st_fault f = {.op = op, .count = 1, .err = e, .path_substr = substr};
+    st_fault_arm(&f);
+    struct eng_write_result res;
+    enum st_code rc = tu_write_rc(en, "db", "m,h=a v=2i 2\n", false, &res);
+    st_fault_disarm();
+    ASSERT_CODE(rc, ST_EIO);
+    ASSERT_EQ_U64(res.lines_ok, 0);
+    eng_write_result_cleanup(&res);
+    /* refused: not visible; the acknowledged row is */
+    char *d = tu_dump(en, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\n");
+    free(d);
+    tu_write(en, "db", "m,h=a v=3i 3\n"); /* writes work again */
+    eng_close(en);
+    en = tu_open(th_tmpdir(), false);
+    d = tu_dump(en, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\nh=a 3 v=3i\n");
+    free(d);
+    eng_close(en);
+}
+
+TEST(enospc_on_the_wal_refuses_the_write)
+{
+    fault_write(ST_FAULT_WRITE, ENOSPC, "/wal/");
+}
+
+TEST(fsync_failure_on_the_wal_refuses_the_write)
+{
+    fault_write(ST_FAULT_FSYNC, EIO, "/wal/");
+}
+
+TEST(catalog_save_failure_refuses_the_write)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng *e = tu_open(th_tmpdir(), false);
+    tu_write(e, "db", "m v=1i 1\n");
+    struct st_fault f = {.op = ST_FAULT_RENAME, .count = 1, .err = EIO,
+                         .path_substr = "catalog.bin"};
+    st_fault_arm(&f);
+    struct eng_write_result res;
+    ASSERT_CODE(tu_write_rc(e, "db", "newtable v=1i 1\n", false, &res), ST_EIO);
+    st_fault_disarm();
+    eng_write_result_cleanup(&res);
+    ASSERT_EQ_U64(tu_count(e, "db", "newtable"), 0);
+    tu_write(e, "db", "newtable v=2i 2\n");
+    eng_close(e);
+    e = tu_open(th_tmpdir(), false);
+    char *d = tu_dump(e, "db", "newtable");
+    ASSERT_EQ_STR(d, " 2 v=2i\n");
+    free(d);
+    eng_close(e);
+}
+
+static void
+fault_persist(enum st_fault_op op, int e, const char *substr)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng *en = tu_open(th_tmpdir(), false);
+    tu_write(en, "db", "m,h=a v=1i 1\nm,h=b v=2i 2\n");
+    struct st_fault f = {.op = op, .count = 1, .err = e, .path_substr = substr};
+    st_fault_arm(&f);
+    struct st_error err;
+    enum st_code rc = eng_persist(en, &err);
+    st_fault_disarm();
+    ASSERT_CODE(rc, ST_EIO);
+    ASSERT_CONTAINS(err.msg, "persist");
+    const char *want = "h=a 1 v=1i\nh=b 2 v=2i\n";
+    char *d = tu_dump(en, "db", "m");
+    ASSERT_EQ_STR(d, want);
+    free(d);
+    tu_write(en, "db", "m,h=a v=3i 3\n");
+    eng_close(en); /* the WAL still holds everything */
+    en = tu_open(th_tmpdir(), false);
+    d = tu_dump(en, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\nh=a 3 v=3i\nh=b 2 v=2i\n");
+    free(d);
+    ASSERT_OK_E(eng_persist(en, &err), &err); /* and a later persist works */
+    eng_close(en);
+    en = tu_open(th_tmpdir(), false);
+    d = tu_dump(en, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\nh=a 3 v=3i\nh=b 2 v=2i\n");
+    free(d);
+    eng_close(en);
+}
+
+TEST(enospc_writing_a_chunk_fails_the_persist_and_loses_nothing)
+{
+    fault_persist(ST_FAULT_WRITE, ENOSPC, ".chk");
+}
+
+TEST(fsync_failure_on_a_chunk_fails_the_persist_and_loses_nothing)
+{
+    fault_persist(ST_FAULT_FSYNC, EIO, ".chk");
+}
+
+TEST(failed_manifest_rename_fails_the_persist_and_loses_nothing)
+{
+    fault_persist(ST_FAULT_RENAME, EIO, "MANIFEST");
+}
+
+/* Find a chunk file under dir (recursively). */
+static int
+find_chunk(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *de;
+    int found = -1;
+    while (found && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".chk")) {
+            snprintf(out, cap, "%s", p);
+            found = 0;
+        } else if (de->d_type == DT_DIR) {
+            found = find_chunk(p, out, cap);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+TEST(corrupted_chunk_block_is_reported_never_returned)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    char lp[64 * 100];
+    size_t off = 0;
+    for (int i = 0; i < 100; i++)
+        off += (size_t)snprintf(lp + off, sizeof lp - off, "m,h=a v=%di %d\n", i * 3, i);
+    tu_write(e, "db", lp);
+    struct st_error err;
+    ASSERT_OK(eng_persist(e, &err));
+    eng_close(e);
+    char chunk[2048];
+    ASSERT_EQ_INT(find_chunk(th_tmpdir(), chunk, sizeof chunk), 0);
+    int fd = open(chunk, O_RDWR);
+    uint8_t b;
+    ASSERT_EQ_INT(pread(fd, &b, 1, 40), 1); /* inside the first data block */
+    b ^= 0x01;
+    ASSERT_EQ_INT(pwrite(fd, &b, 1, 40), 1);
+    close(fd);
+    e = tu_open(th_tmpdir(), false);
+    struct stor_view *v;
+    ASSERT_OK(stor_view_open(e, "db", &v, &err));
+    const struct cat_table *t = cat_db_find_table(stor_view_db(v), "m");
+    uint32_t id = cat_table_find_column(t, "v")->id;
+    struct stor_scan_spec sp = {.table_id = t->id, .t_lo = INT64_MIN, .t_hi = INT64_MAX,
+                                .field_cols = &id, .n_field_cols = 1};
+    struct stor_scan *s;
+    ASSERT_OK(stor_scan_open(v, &sp, &s, &err));
+    const struct stor_batch *bt;
+    ASSERT_CODE(stor_scan_next(s, &bt, &err), ST_ECORRUPT);
+    ASSERT_TRUE(bt == NULL);
+    ASSERT_CONTAINS(err.msg, chunk);
+    ASSERT_CONTAINS(err.msg, "block at offset 32");
+    ASSERT_CONTAINS(err.msg, "checksum mismatch");
+    /* the scan stays failed */
+    ASSERT_OK(stor_scan_next(s, &bt, &err));
+    ASSERT_TRUE(bt == NULL);
+    stor_scan_close(s);
+    stor_view_close(v);
+    eng_close(e);
+}
+
+/* Writers put batches of SER rows (one per series) with b = batch id at one
+ * time; readers check that every batch they see is whole. */
+#define CC_SER 10
+#define CC_WRITERS 3
+#define CC_BATCHES 60
+
+struct cc {
+    struct eng *e;
+    int id;
+    atomic_int *stop;
+    int bad;
+    unsigned seen;
+};
+
+static void *
+cc_writer(void *p)
+{
+    struct cc *c = p;
+    char lp[CC_SER * 64];
+    for (int k = 0; k < CC_BATCHES; k++) {
+        int b = c->id * 1000 + k;
+        size_t off = 0;
+        for (int s = 0; s < CC_SER; s++)
+            off += (size_t)snprintf(lp + off, sizeof lp - off, "t%d,h=s%d b=%di %d\n", c->id % 2,
+                                    s, b, b);
+        struct eng_write_opts wo = {.create_db = true};
+        struct eng_write_result res;
+        struct st_error err;
+        if (eng_write(c->e, "cc", lp, off, &wo, &res, &err) != ST_OK)
+            c->bad++;
+        eng_write_result_cleanup(&res);
+    }
+    return NULL;
+}
+
+static void *
+cc_reader(void *p)
+{
+    struct cc *c = p;
+    static _Thread_local uint16_t count[CC_WRITERS * 1000];
+    while (!atomic_load(c->stop)) {
+        struct stor_view *v;
+        struct st_error err;
+        if (stor_view_open(c->e, "cc", &v, &err) != ST_OK)
+            continue;
+        memset(count, 0, sizeof count);
+        for (int tb = 0; tb < 2; tb++) {
+            char name[8];
+            snprintf(name, sizeof name, "t%d", tb);
+            const struct cat_table *t = cat_db_find_table(stor_view_db(v), name);
+            if (!t)
+                continue;
+            uint32_t id = cat_table_find_column(t, "b")->id;
+            struct stor_scan_spec sp = {.table_id = t->id, .t_lo = INT64_MIN, .t_hi = INT64_MAX,
+                                        .field_cols = &id, .n_field_cols = 1, .max_rows = 5};
+            struct stor_scan *s;
+            if (stor_scan_open(v, &sp, &s, &err) != ST_OK) {
+                c->bad++;
+                continue;
+            }
+            for (;;) {
+                const struct stor_batch *b;
+                if (stor_scan_next(s, &b, &err) != ST_OK) {
+                    c->bad++;
+                    break;
+                }
+                if (!b)
+                    break;
+                for (uint32_t r = 0; r < b->n_rows; r++) {
+                    int64_t x = b->fields[0].v.i64[r];
+                    if (x < 0 || x >= CC_WRITERS * 1000 || b->time[r] != x)
+                        c->bad++;
+                    else
+                        count[x]++;
+                }
+            }
+            stor_scan_close(s);
+        }
+        stor_view_close(v);
+        for (int x = 0; x < CC_WRITERS * 1000; x++)
+            if (count[x] && count[x] != CC_SER)
+                c->bad++;
+        c->seen++;
+    }
+    return NULL;
+}
+
+TEST(readers_see_whole_batches_while_writers_and_persists_run)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng_options o = {.data_dir = th_tmpdir(), .background = true,
+                            .buffer_max_bytes = 64 << 10, .persist_age_ns = 1000000};
+    struct eng *e = tu_open_opts(&o);
+    atomic_int stop = 0;
+    struct cc w[CC_WRITERS], r[2];
+    pthread_t tw[CC_WRITERS], tr[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = (struct cc){e, i, &stop, 0, 0};
+        pthread_create(&tr[i], NULL, cc_reader, &r[i]);
+    }
+    for (int i = 0; i < CC_WRITERS; i++) {
+        w[i] = (struct cc){e, i, &stop, 0, 0};
+        pthread_create(&tw[i], NULL, cc_writer, &w[i]);
+    }
+    for (int k = 0; k < 10; k++) { /* explicit persists beside the background ones */
+        struct st_error err;
+        ASSERT_OK_E(eng_persist(e, &err), &err);
+        usleep(5000);
+    }
+    for (int i = 0; i < CC_WRITERS; i++) {
+        pthread_join(tw[i], NULL);
+        ASSERT_EQ_INT(w[i].bad, 0);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(tr[i], NULL);
+        ASSERT_EQ_INT(r[i].bad, 0);
+        ASSERT_TRUE(r[i].seen > 0);
+    }
+    ASSERT_EQ_U64(tu_count(e, "cc", "t0") + tu_count(e, "cc", "t1"),
+                  (uint64_t)CC_WRITERS * CC_BATCHES * CC_SER);
+    eng_close(e);
+}
+
+TEST(restart_reproduces_the_same_data)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    char lp[64 * 400];
+    size_t off = 0;
+    for (int i = 0; i < 400; i++)
+        off += (size_t)snprintf(lp + off, sizeof lp - off,
+                                "cpu,host=h%d,dc=d%d u=%di,f=%d.5,s=\"x%d\" %lld\n", i % 7, i % 3,
+                                i, i % 5, i % 4, (long long)(i / 7) * 86400000000000LL / 20);
+    tu_write(e, "db", lp);
+    ASSERT_OK(eng_persist(e, &err));
+    tu_write(e, "db", "cpu,host=h1,dc=d1 u=-1i 0\ncpu,host=h9 b=true 5\nmem,host=h1 x=1u 7\n");
+    del(e, "db", "cpu", 0, 86400000000000LL / 2, "host", "h2", 10);
+    char *cpu = tu_dump(e, "db", "cpu"), *mem = tu_dump(e, "db", "mem");
+    char *last = tu_dump_ex(e, "db", "cpu", INT64_MIN, INT64_MAX, true, 0);
+    eng_close(e);
+    e = tu_open(th_tmpdir(), false);
+    char *cpu2 = tu_dump(e, "db", "cpu"), *mem2 = tu_dump(e, "db", "mem");
+    char *last2 = tu_dump_ex(e, "db", "cpu", INT64_MIN, INT64_MAX, true, 0);
+    ASSERT_EQ_STR(cpu2, cpu);
+    ASSERT_EQ_STR(mem2, mem);
+    ASSERT_EQ_STR(last2, last);
+    /* and after persisting + compacting everything */
+    ASSERT_OK(eng_persist(e, &err));
+    free(cpu2);
+    cpu2 = tu_dump(e, "db", "cpu");
+    ASSERT_EQ_STR(cpu2, cpu);
+    eng_close(e);
+    free(cpu);
+    free(mem);
+    free(last);
+    free(cpu2);
+    free(mem2);
+    free(last2);
+}
+
+TEST(drop_database_removes_data_and_a_new_one_starts_empty)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m v=1i 1\n");
+    ASSERT_OK(eng_persist(e, &err));
+    tu_write(e, "db", "m v=2i 2\n");
+    ASSERT_TRUE(eng_db_exists(e, "db"));
+    ASSERT_OK(eng_db_drop(e, "db", &err));
+    ASSERT_FALSE(eng_db_exists(e, "db"));
+    ASSERT_CODE(eng_db_drop(e, "db", &err), ST_ENOTFOUND);
+    tu_write(e, "db", "m v=3i 3\n");
+    char *d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, " 3 v=3i\n");
+    free(d);
+    eng_close(e);
+    e = tu_open(th_tmpdir(), false); /* the old WAL records are not replayed into it */
+    d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, " 3 v=3i\n");
+    free(d);
+    char **names;
+    size_t n;
+    ASSERT_OK(eng_db_list(e, &names, &n, &err));
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_EQ_STR(names[0], "db");
+    eng_strv_free(names, n);
+    eng_close(e);
+}
+
+TEST(second_open_of_a_directory_is_refused)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct eng_options o = {.data_dir = th_tmpdir()};
+    struct st_error err;
+    ASSERT_TRUE(eng_open(&o, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_EAGAIN);
+    ASSERT_CONTAINS(err.msg, "in use");
+    eng_close(e);
+}
+
+TEST(estimates_and_series_lists)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m,h=a,r=x v=1i 10\nm,h=b,r=x v=2i 20\nm,h=c,r=y v=3i 30\n");
+    ASSERT_OK(eng_persist(e, &err));
+    tu_write(e, "db", "m,h=d,r=y v=4i 40\n");
+    del(e, "db", "m", 0, 100, "h", "c", 1);
+    struct stor_view *v;
+    ASSERT_OK(stor_view_open(e, "db", &v, &err));
+    const struct cat_table *t = cat_db_find_table(stor_view_db(v), "m");
+    uint32_t r_idx = cat_table_find_column(t, "r")->tag_index;
+    struct stor_tag_pred p = {.tag_index = r_idx, .op = STOR_TAG_EQ, .n_values = 1,
+                              .values = (const char *const[]){"y"}};
+    struct stor_scan_spec sp = {.table_id = t->id, .t_lo = INT64_MIN, .t_hi = INT64_MAX,
+                                .tag_preds = &p, .n_tag_preds = 1};
+    const struct stor_series *const *list;
+    uint32_t n;
+    ASSERT_OK(stor_series_list(v, &sp, &list, &n, &err));
+    ASSERT_EQ_INT(n, 1); /* c was deleted: only d */
+    uint32_t h_idx = cat_table_find_column(t, "h")->tag_index;
+    ASSERT_EQ_STR(list[0]->tags[h_idx], "d");
+    sp.n_tag_preds = 0;
+    ASSERT_OK(stor_series_list(v, &sp, &list, &n, &err));
+    ASSERT_EQ_INT(n, 3);
+    p.op = STOR_TAG_NE;
+    sp.n_tag_preds = 1;
+    ASSERT_OK(stor_series_list(v, &sp, &list, &n, &err));
+    ASSERT_EQ_INT(n, 2);
+    struct stor_scan_estimate est;
+    sp.n_tag_preds = 0;
+    sp.t_lo = 15;
+    sp.t_hi = 35;
+    ASSERT_OK(stor_scan_estimate(v, &sp, &est, &err));
+    ASSERT_EQ_INT(est.partitions_total, 1);
+    ASSERT_EQ_INT(est.partitions_selected, 1);
+    ASSERT_TRUE(est.rows_selected >= 2);
+    ASSERT_TRUE(est.t_min >= 15 && est.t_max < 35);
+    sp.t_lo = 1000000;
+    sp.t_hi = 2000000;
+    ASSERT_OK(stor_scan_estimate(v, &sp, &est, &err));
+    ASSERT_EQ_U64(est.rows_selected, 0);
+    ASSERT_TRUE(est.t_min > est.t_max);
+    /* errors */
+    sp.table_id = 999;
+    struct stor_scan *s;
+    ASSERT_CODE(stor_scan_open(v, &sp, &s, &err), ST_ENOTFOUND);
+    sp.table_id = t->id;
+    uint32_t tag_as_field = cat_table_find_column(t, "h")->id;
+    sp.field_cols = &tag_as_field;
+    sp.n_field_cols = 1;
+    ASSERT_CODE(stor_scan_open(v, &sp, &s, &err), ST_EINVAL);
+    stor_view_close(v);
+    ASSERT_CODE(stor_view_open(e, "nodb", &v, &err), ST_ENOTFOUND);
+    eng_close(e);
+}
+
+TEST(views_do_not_change_under_later_writes_persists_and_deletes)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m,h=a v=1i 1\nm,h=a v=2i 2\n");
+    struct stor_view *v;
+    ASSERT_OK(stor_view_open(e, "db", &v, &err));
+    tu_write(e, "db", "m,h=a v=3i 3\nm,h=a v=9i 1\n");
+    del(e, "db", "m", 2, 3, "h", "a", 1);
+    ASSERT_OK(eng_persist(e, &err));
+    const struct cat_table *t = cat_db_find_table(stor_view_db(v), "m");
+    uint32_t id = cat_table_find_column(t, "v")->id;
+    struct stor_scan_spec sp = {.table_id = t->id, .t_lo = INT64_MIN, .t_hi = INT64_MAX,
+                                .field_cols = &id, .n_field_cols = 1};
+    struct stor_scan *s;
+    ASSERT_OK(stor_scan_open(v, &sp, &s, &err));
+    const struct stor_batch *b;
+    ASSERT_OK(stor_scan_next(s, &b, &err));
+    ASSERT_EQ_INT(b->n_rows, 2);
+    ASSERT_EQ_INT(b->fields[0].v.i64[0], 1);
+    ASSERT_EQ_INT(b->fields[0].v.i64[1], 2);
+    ASSERT_OK(stor_scan_next(s, &b, &err));
+    ASSERT_TRUE(b == NULL);
+    stor_scan_close(s);
+    stor_view_close(v);
+    char *d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=9i\nh=a 3 v=3i\n");
+    free(d);
+    eng_close(e);
+}
