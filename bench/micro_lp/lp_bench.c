@@ -182,7 +182,8 @@ main(int argc, char **argv)
         struct lp_line l;
         struct lp_error e;
         long rows = 0, errors = 0;
-        int64_t sum = 0, tsum = 0;
+        int64_t sum = 0;
+        uint64_t tsum = 0;
         double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
         enum lp_result res;
         while ((res = lp_next(p, &l, &e)) != LP_END) {
@@ -193,7 +194,7 @@ main(int argc, char **argv)
             rows++;
             for (uint32_t f = 0; f < l.n_fields; f++)
                 sum += l.fields[f].v.i;
-            tsum += l.time + l.n_tags;
+            tsum += (uint64_t)l.time + l.n_tags;
         }
         cpu[r] = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         wall[r] = clock_s(CLOCK_MONOTONIC) - w0;
