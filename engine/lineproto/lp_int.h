@@ -94,6 +94,8 @@ struct lp_parser {
     uint16_t bloom[4096];   /* Bloom filter in front of the table: slot == bloom_gen is set */
     uint16_t bloom_gen;
 
+    unsigned alloc_countdown; /* tests: when > 0, the allocation that takes it to 0 fails */
+
     /* The error of the line being parsed. */
     const char *e_at;
     enum st_code e_code;

@@ -222,7 +222,20 @@ fail_ctrl(struct lp_parser *p, const char *at, unsigned c, const char *what)
         fail(p, at, ST_EPARSE, "control character 0x%02x in %s", c, what);
 }
 
-/* ---- scratch memory ------------------------------------------------------- */
+/* ---- memory ------------------------------------------------------------------ */
+
+/*
+ * Every allocation made while parsing goes through here, so that tests can
+ * make one of them fail (p->alloc_countdown) and check the "out of memory"
+ * path of each.
+ */
+static void *
+lp_realloc(struct lp_parser *p, void *ptr, size_t n)
+{
+    if (UNLIKELY(p->alloc_countdown > 0) && --p->alloc_countdown == 0)
+        return NULL;
+    return realloc(ptr, n);
+}
 
 /*
  * Make room for the unescaped text of the whole current line. Called before
@@ -235,7 +248,7 @@ reserve_scratch(struct lp_parser *p, size_t line_len)
     if (p->scratch_cap >= line_len)
         return true;
     size_t cap = (line_len + 4095) & ~(size_t)4095;
-    char *n = realloc(p->scratch, cap);
+    char *n = lp_realloc(p, p->scratch, cap);
     if (!n)
         return false;
     p->scratch = n;
@@ -852,7 +865,7 @@ parse_float(struct lp_parser *p, const char *t, const char *e, const char *le, s
     char *tmp = stack;
     if (len + 1 > sizeof stack) {
         if (p->numbuf_cap < len + 1) {
-            char *nb = realloc(p->numbuf, len + 1);
+            char *nb = lp_realloc(p, p->numbuf, len + 1);
             if (!nb) {
                 fail(p, t, ST_ENOMEM, "out of memory");
                 return NULL;
@@ -1126,7 +1139,7 @@ check_duplicates(struct lp_parser *p, uint32_t nt, uint32_t nf)
         bits++;
     size_t cap = (size_t)1 << bits;
     if (cap > p->dedup_cap) {
-        uint64_t *d = realloc(p->dedup, cap * sizeof *d);
+        uint64_t *d = lp_realloc(p, p->dedup, cap * sizeof *d);
         if (!d) {
             fail(p, p->field_pos[0], ST_ENOMEM, "out of memory");
             return -1;
@@ -1183,11 +1196,11 @@ static bool
 grow_tags(struct lp_parser *p)
 {
     uint32_t nc = grown_cap(p->tags_cap, p->lim.max_tags);
-    struct lp_tag *t = realloc(p->tags, (size_t)nc * sizeof *t);
+    struct lp_tag *t = lp_realloc(p, p->tags, (size_t)nc * sizeof *t);
     if (!t)
         return false;
     p->tags = t;
-    const char **pos = realloc(p->tag_pos, (size_t)nc * sizeof *pos);
+    const char **pos = lp_realloc(p, p->tag_pos, (size_t)nc * sizeof *pos);
     if (!pos)
         return false;
     p->tag_pos = pos;
@@ -1199,11 +1212,11 @@ static bool
 grow_fields(struct lp_parser *p)
 {
     uint32_t nc = grown_cap(p->fields_cap, p->lim.max_fields);
-    struct lp_field *f = realloc(p->fields, (size_t)nc * sizeof *f);
+    struct lp_field *f = lp_realloc(p, p->fields, (size_t)nc * sizeof *f);
     if (!f)
         return false;
     p->fields = f;
-    const char **pos = realloc(p->field_pos, (size_t)nc * sizeof *pos);
+    const char **pos = lp_realloc(p, p->field_pos, (size_t)nc * sizeof *pos);
     if (!pos)
         return false;
     p->field_pos = pos;

@@ -1198,3 +1198,65 @@ TEST(lp_duplicate_check_many_lines_of_64_keys)
              "is both a tag key and a field key");
     }
 }
+
+/* ---- out of memory ------------------------------------------------------------------ */
+
+/*
+ * OOM torture: parse a batch over and over, failing the k-th allocation the
+ * parser makes for k = 1, 2, ... until a pass makes none fail. Every line
+ * must come out as in a clean pass, or as an "out of memory" error for that
+ * same line, after which the parser goes on.
+ */
+TEST(lp_out_of_memory_at_every_allocation)
+{
+    char text[60000];
+    size_t o = 0;
+    o += (size_t)snprintf(text + o, sizeof text - o, "m,t=a\\ b s=\"x\\\"y\" 1\n");
+    o += (size_t)snprintf(text + o, sizeof text - o, "m");
+    for (int i = 0; i < 40; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, ",t%d=v%d", i, i);
+    o += (size_t)snprintf(text + o, sizeof text - o, " ");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%sf%d=%d", i ? "," : "", i, i);
+    o += (size_t)snprintf(text + o, sizeof text - o, "\nm f=0.");
+    for (int i = 0; i < 100; i++)
+        text[o++] = '1';
+    o += (size_t)snprintf(text + o, sizeof text - o, "\nm,k\\,=v g=2 3\nm f=1,f=2\n");
+
+    /* The clean pass. */
+    enum lp_result want[8];
+    int n_want = 0;
+    struct lp_parser *ref = lp_parser_new(text, o, NULL);
+    while ((want[n_want] = lp_next(ref, &L, &E)) != LP_END)
+        n_want++;
+    lp_parser_free(ref);
+    ASSERT_EQ_INT(n_want, 5);
+    ASSERT_EQ_INT(want[4], LP_ERROR); /* the duplicate field */
+
+    int n_oom_total = 0;
+    for (unsigned k = 1;; k++) {
+        struct lp_parser *p = lp_parser_new(text, o, NULL);
+        p->alloc_countdown = k;
+        int i = 0, n_oom = 0;
+        enum lp_result r;
+        while ((r = lp_next(p, &L, &E)) != LP_END) {
+            ASSERT_TRUE(i < n_want);
+            if (r == LP_ERROR && E.code == ST_ENOMEM) {
+                ASSERT_EQ_STR(E.msg, "out of memory");
+                n_oom++;
+            } else {
+                ASSERT_EQ_INT(r, want[i]);
+            }
+            i++;
+        }
+        ASSERT_EQ_INT(i, n_want);
+        lp_parser_free(p);
+        n_oom_total += n_oom;
+        if (n_oom == 0)
+            break;
+        ASSERT_TRUE(k < 100);
+    }
+    /* Scratch, tags, tag positions, fields, field positions (several growths),
+     * the duplicate table and the float buffer each failed once. */
+    ASSERT_TRUE(n_oom_total >= 8);
+}
