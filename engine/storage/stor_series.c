@@ -100,7 +100,7 @@ stor__key_build(struct stor_tag_kv *tags, uint32_t n, struct st_buf *key, struct
                                 tags[i].col_id);
         need += 10 + 5 + tags[i].len;
     }
-    if (need > key->max || st_buf_reserve(key, need) != ST_OK)
+    if (need > key->max || st_buf_reserve(key, need + 1) != ST_OK) /* +1: never NULL */
         return st_error_set(err, ST_ELIMIT, "series key longer than %zu bytes", key->max);
     uint8_t *q = key->data;
     for (uint32_t i = 0; i < n; i++) {
@@ -249,7 +249,8 @@ stor__series_get(struct stor_table *t, const struct cat_table *ct, const uint8_t
         free(s);
         goto nomem;
     }
-    memcpy(s->key, key, key_len);
+    if (key_len)
+        memcpy(s->key, key, key_len);
     s->key_len = key_len;
     s->hash = h;
     s->pub.id = id;
