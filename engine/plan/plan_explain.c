@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strata/clock.h"
@@ -78,7 +79,12 @@ w_value(struct w *w, const struct plan_value *v)
         wf(w, "%" PRIu64, v->v.u);
         break;
     case PT_FLOAT:
-        wf(w, "%.17g", v->v.f);
+        snprintf(buf, sizeof buf, "%.15g", v->v.f);
+        if (strtod(buf, NULL) != v->v.f)
+            snprintf(buf, sizeof buf, "%.17g", v->v.f);
+        ws(w, buf);
+        if (!strpbrk(buf, ".eEni"))
+            ws(w, ".0");
         break;
     case PT_BOOL:
         ws(w, v->v.b ? "true" : "false");

@@ -1,7 +1,8 @@
 /*
  * plan_suggest.c: "did you mean ...?" for unknown tables, columns and
  * functions. The candidate with the smallest Levenshtein edit distance to
- * the misspelt name is suggested when the distance is at most a third of
+ * the misspelt name (a transposition of two neighbours counts as one edit)
+ * is suggested when the distance is at most a third of
  * the name's length (at least 1, at most 3); ties go to the earlier
  * candidate. Names longer than 64 bytes are not compared.
  */
@@ -11,27 +12,34 @@
 
 #define SUGGEST_MAX_LEN 64
 
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and transpositions of adjacent bytes each cost 1. */
 static unsigned
 edit_distance(const char *a, size_t na, const char *b, size_t nb)
 {
-    unsigned row[SUGGEST_MAX_LEN + 1];
+    unsigned rows[3][SUGGEST_MAX_LEN + 1];
+    unsigned *pp = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= nb; j++)
-        row[j] = (unsigned)j;
+        prev[j] = (unsigned)j;
     for (size_t i = 1; i <= na; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
+        cur[0] = (unsigned)i;
         for (size_t j = 1; j <= nb; j++) {
-            unsigned up = row[j];
-            unsigned best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            unsigned best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                pp[j - 2] + 1 < best)
+                best = pp[j - 2] + 1;
+            cur[j] = best;
         }
+        unsigned *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
     }
-    return row[nb];
+    return prev[nb];
 }
 
 const char *
