@@ -597,17 +597,18 @@ enum st_code rbac_policy_revoke(const struct rbac_snapshot *s, const struct rbac
                                 struct rbac_snapshot **out, struct rbac_decision *why,
                                 struct st_error *err);
 
-/* Tokens the actor may list in `tenant` (all for administrators; for an
- * Owner, the tokens whose permissions are all on databases it owns).
- * `database` (or NULL) keeps only tokens with a permission on it. Caller frees
- * *out with free(). */
+/* List token metadata in `tenant` (NULL = the actor's). With `database`:
+ * the tokens holding a permission on it, for its Owners and administrators.
+ * Without: every token of the tenant, for administrators. The operator token
+ * is shown to the operator only. Caller frees *out with free(). */
 enum st_code rbac_policy_token_list(const struct rbac_snapshot *s,
                                     const struct rbac_principal *actor, const char *tenant,
                                     const char *database, struct rbac_token_info **out,
                                     size_t *n_out, struct rbac_decision *why,
                                     struct st_error *err);
-/* Grants the actor may list (all of the tenant for administrators, those on
- * owned databases for an Owner). Caller frees *out with free(). */
+/* List grants in `tenant`. With `database`: the grants on it and on "*", for
+ * its Owners and administrators. Without: every grant of the tenant, for
+ * administrators. Caller frees *out with free(). */
 enum st_code rbac_policy_grant_list(const struct rbac_snapshot *s,
                                     const struct rbac_principal *actor, const char *tenant,
                                     const char *database, struct rbac_grant_info **out,
