@@ -119,6 +119,11 @@ gw_flightsql_decode(const uint8_t *anyb, size_t n, const char *db, struct gw_que
             rc = st_error_set(err, ST_EUNSUPPORTED,
                               "CommandGetTables with include_schema is not supported yet "
                               "(query information_schema.columns instead)");
+    } else if (!strcmp(u, URL("CommandGetSqlInfo")) || !strcmp(u, URL("CommandGetXdbcTypeInfo"))) {
+        /* Their result schemas need Arrow dense unions and nested lists, which the
+         * encoder does not produce yet: say so precisely instead of "unsupported". */
+        rc = st_error_set(err, ST_EUNSUPPORTED, "%s is not supported yet",
+                          u + sizeof(URL("")) - 1);
     } else if (!strcmp(u, URL("CommandGetTableTypes"))) {
         q->kind = GW_Q_TABLE_TYPES;
     } else

@@ -130,11 +130,16 @@ main(int argc, char **argv)
                cf->admin_token_file, gw_auth_operator_token());
     else
         printf("  operator token: in %s\n", cf->admin_token_file);
-    printf("  try: STRATA_TOKEN=$(cat %s) build/bin/strata --host %s://%s%s%s:%d query "
-           "--database mydb \"SHOW TABLES\"\n",
-           cf->admin_token_file, scheme, v6 ? "[" : "",
-           (*h && strcmp(h, "0.0.0.0") && strcmp(h, "::")) ? h : "127.0.0.1", v6 ? "]" : "",
-           srv.bound_port);
+    char host[320];
+    snprintf(host, sizeof host, "%s://%s%s%s:%d", scheme, v6 ? "[" : "",
+             (*h && strcmp(h, "0.0.0.0") && strcmp(h, "::")) ? h : "127.0.0.1", v6 ? "]" : "",
+             srv.bound_port);
+    printf("  try:\n"
+           "    echo 'cpu,host=a usage=0.5' | build/bin/strata --host %s --token-file %s "
+           "write --database mydb -\n"
+           "    build/bin/strata --host %s --token-file %s query --database mydb "
+           "\"SELECT * FROM cpu\"\n",
+           host, cf->admin_token_file, host, cf->admin_token_file);
     fflush(stdout);
     st_log(ST_LOG_NOTICE, "main", "listening on port %d", srv.bound_port);
 

@@ -121,6 +121,9 @@ class FlightSqlTest(unittest.TestCase):
               metadata=self.md(), timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         with self.assertRaises(grpc.RpcError) as e:
+            self.info(flight_sql_pb2.CommandGetSqlInfo())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        with self.assertRaises(grpc.RpcError) as e:
             self.info(flight_sql_pb2.CommandStatementQuery(query="SELEC bad"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         raw = self.ch.unary_unary(F + "GetFlightInfo")
