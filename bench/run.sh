@@ -123,7 +123,8 @@ if [ "$only" != queries ] || [ ! -d "$ours_data" ] || [ ! -f "$duck_db" ]; then
   else
     echo "ingest_bench not built: the engine's write path has not landed" >&2
   fi
-  for t in 2 1; do
+  duck_threads="2 1"; [ $check = 1 ] && duck_threads=1   # --check: one load is enough
+  for t in $duck_threads; do
     say "ingest: DuckDB read_csv + CHECKPOINT, $t thread(s)"
     node "$node_dir/duckdb_load.mjs" --csv "$csv" --db "$work/cpu_t$t.duckdb" --threads $t \
       > "$out/ingest_duckdb_t$t.json"

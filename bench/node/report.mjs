@@ -30,6 +30,7 @@ const duck1 = read('ingest_duckdb_t1.json');
 const queries = read('queries.json');
 
 const num = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const fmtRatio = (r) => (r === null || r === undefined ? '-' : r >= 0.1 ? r.toFixed(3) : r.toPrecision(2));
 const mb = (b) => (b ? num(b / 1e6, 0) + ' MB' : '-');
 
 // A table as aligned text and as Markdown.
@@ -112,9 +113,9 @@ if (queries) {
   for (const t of queries.types) {
     const st = !queries.ours_available ? '-' : t.status === 'ok' ? (queries.check_only || t.ratio ? 'ok' : '-') : t.status.toUpperCase();
     rows.push([t.type, num(t.rows_out), fmtMs(t.ours?.p50), fmtMs(t.ours?.p99), fmtMs(t.duckdb?.p50), fmtMs(t.duckdb?.p99),
-      t.ratio ? t.ratio.toFixed(3) : '-', st]);
+      fmtRatio(t.ratio), st]);
     if (t.duckdb_tsbs) {
-      const r2 = t.ours && t.status === 'ok' ? (t.ours.p50 / t.duckdb_tsbs.p50).toFixed(3) : '-';
+      const r2 = t.ours && t.status === 'ok' ? fmtRatio(t.ours.p50 / t.duckdb_tsbs.p50) : '-';
       rows.push(['  lastpoint vs DuckDB DISTINCT ON (TSBS form)', num(t.rows_out), '', '', fmtMs(t.duckdb_tsbs.p50),
         fmtMs(t.duckdb_tsbs.p99), r2, '']);
     }
@@ -139,7 +140,8 @@ if (queries) {
   }
   if (scans.length) notes.push('scan rate (p50):', ...scans.map((s) => '  ' + s));
   if (queries.ours_peak_rss_bytes) notes.push(`peak RSS: ours (query_bench) ${mb(queries.ours_peak_rss_bytes)}, node + DuckDB ${mb(queries.duckdb_peak_rss_bytes)}`);
-  section(`Queries (p50/p99 ms over ${queries.passes} timed passes of every instance, after 1 warm-up)`,
+  section(queries.check_only ? 'Queries (answers checked against DuckDB, not timed)'
+    : `Queries (p50/p99 ms over ${queries.passes} timed passes of every instance, after 1 warm-up)`,
     table(['query type', 'rows out', 'ours p50', 'ours p99', 'DuckDB p50', 'DuckDB p99', 'ours/DuckDB', 'answers'], rows), notes);
 }
 
