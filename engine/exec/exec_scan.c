@@ -29,7 +29,8 @@ struct scan_op {
     struct exec_col *strbufs;  /* per column: string pairs */
     struct plan_str *tagval;   /* per column: tag value of the current series */
     uint8_t *tagnull;
-    const struct stor_series *tag_series;
+    const struct stor_series *tag_series; /* tagval holds this series' tags */
+    uint32_t tag_series_id;
     /* series filter */
     struct exec_expr *sf;
     struct exec_chunk sfc;
@@ -180,7 +181,7 @@ scan_next(struct exec_op *op, const struct exec_chunk **out, struct st_error *er
             continue;
         uint32_t m = z - a;
         c->stats.rows_scanned += m;
-        if (b->series != s->tag_series) {
+        if (b->series != s->tag_series || b->series->id != s->tag_series_id) {
             for (uint32_t k = 0; k < s->n_cols; k++) {
                 if (s->ps->out[k].kind != CAT_COL_TAG)
                     continue;
@@ -190,6 +191,7 @@ scan_next(struct exec_op *op, const struct exec_chunk **out, struct st_error *er
                 s->tagval[k].len = t ? (uint32_t)strlen(t) : 0;
             }
             s->tag_series = b->series;
+            s->tag_series_id = b->series->id;
         }
         for (uint32_t k = 0; k < s->n_cols; k++) {
             struct exec_vec *v = &s->vecs[k];

@@ -94,6 +94,8 @@ typed_arg(struct plan_binder *b, const char *fname, struct plan_expr *a, enum pl
         return plan__coerce(b, a, t);
     if (t == PT_INT && a->type == PT_FLOAT && a->kind == PE_CONST)
         return plan__coerce(b, a, t);
+    if (t == PT_TIME && a->kind == PE_CONST && (a->type == PT_INT || a->type == PT_UINT))
+        return plan__coerce(b, a, t); /* ns since the epoch */
     return plan__fail(b, ST_ETYPE, a->pos, "%s() needs %s here, not %s", fname, plan_type_name(t),
                       plan_type_name(a->type));
 }
