@@ -114,13 +114,18 @@ finish_batch(struct gw_call *c, int grpc_status, const char *msg, enum st_code c
         n++;
     }
     char codebuf[16];
-    grpc_metadata trailer[1];
+    grpc_metadata trailer[2];
     size_t n_trailer = 0;
     if (code != ST_OK) {
         snprintf(codebuf, sizeof codebuf, "%d", (int)code);
-        trailer[0].key = grpc_slice_from_static_string("strata-code");
-        trailer[0].value = grpc_slice_from_static_string(codebuf);
-        n_trailer = 1;
+        trailer[n_trailer].key = grpc_slice_from_static_string("strata-code");
+        trailer[n_trailer].value = grpc_slice_from_static_string(codebuf);
+        n_trailer++;
+    }
+    if (c->extra_trailer_key) {
+        trailer[n_trailer].key = grpc_slice_from_static_string(c->extra_trailer_key);
+        trailer[n_trailer].value = grpc_slice_from_static_string(c->extra_trailer_val);
+        n_trailer++;
     }
     grpc_slice details = grpc_slice_from_copied_string(msg ? msg : "");
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;

@@ -90,6 +90,9 @@ struct gw_call {
     int64_t last_send_ns;           /* for keep-alive */
     grpc_slice keepalive;           /* a 0-row batch message; empty when not armed */
     bool keepalive_armed;
+    /* one extra trailing metadata entry (DoGet: x-strata-engine-ns) */
+    const char *extra_trailer_key;
+    char extra_trailer_val[32];
     /* initial metadata to send (Handshake's authorization echo) */
     grpc_metadata init_md[1];
     size_t n_init_md;

@@ -9,7 +9,9 @@
  *   gw_bench query --port P --token-file F --queries TSV --db D [--passes N]
  *       Runs every query of a `type<TAB>index<TAB>sql` file through Flight DoGet (gRPC C
  *       core client, one channel, JSON ticket as the InfluxDB clients send) and prints
- *       p50/p99 per query type, with the rows and bytes received.
+ *       p50/p99 per query type; then, per type, the engine's share of each call (stratad
+ *       reports it in the `x-strata-engine-ns` trailer) and the gateway's overhead, the
+ *       client latency minus that share, measured on the same calls.
  *   gw_bench engine --data-dir DIR --queries TSV [--passes N]     (when the engine has eng_query)
  *       The same queries in-process through eng_query on the same data (stratad stopped),
  *       pulling every batch: the engine time the gateway overhead is measured against.
@@ -275,6 +277,39 @@ load_queries(const char *path, size_t *n_out)
 }
 
 static void
+report(const char *what, struct q *qs, size_t n, int64_t *lat, int passes);
+
+/* Per type: client latency, the engine's share (x-strata-engine-ns trailer of the same
+ * call) and the difference, the gateway's overhead (gRPC, encoding, hand-offs). */
+static void
+report_overhead(struct q *qs, size_t n, int64_t *lat, int64_t *eng, int passes)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(qs[i].type, qs[j].type))
+                seen = true;
+        if (seen)
+            continue;
+        static int64_t l[4096], e[4096], o[4096];
+        size_t k = 0;
+        for (int p = 0; p < passes; p++)
+            for (size_t j = 0; j < n && k < 4096; j++)
+                if (!strcmp(qs[i].type, qs[j].type)) {
+                    size_t x = (size_t)p * n + j;
+                    l[k] = lat[x];
+                    e[k] = eng[x];
+                    o[k] = lat[x] - eng[x];
+                    k++;
+                }
+        double lp = pct(l, k, 0.5), ep = pct(e, k, 0.5), op = pct(o, k, 0.5);
+        printf("overhead type=%s n=%zu latency_p50_ms=%.3f engine_p50_ms=%.3f "
+               "gateway_p50_ms=%.3f gateway_pct_of_engine=%.1f\n",
+               qs[i].type, k, lp, ep, op, ep > 0 ? 100.0 * op / ep : 0.0);
+    }
+}
+
+static void
 report(const char *what, struct q *qs, size_t n, int64_t *lat, int passes)
 {
     /* group by type, in order of first appearance */
@@ -313,6 +348,7 @@ query_grpc(int port, const char *db, const char *qpath, int passes)
     char auth[400];
     snprintf(auth, sizeof auth, "Bearer %s", I.token);
     int64_t *lat = calloc((size_t)passes * n, sizeof *lat);
+    int64_t *eng = calloc((size_t)passes * n, sizeof *eng);
     int errors = 0;
     uint64_t bytes = 0;
     for (int p = -1; p < passes; p++) { /* pass -1 warms up */
@@ -398,8 +434,17 @@ query_grpc(int port, const char *db, const char *qpath, int passes)
                     gpr_free(d);
                 }
             }
-            if (p >= 0)
+            if (p >= 0) {
                 lat[(size_t)p * n + i] = dt;
+                for (size_t k = 0; k < tm.count; k++)
+                    if (!grpc_slice_str_cmp(tm.metadata[k].key, "x-strata-engine-ns")) {
+                        char v[32];
+                        size_t vl = GRPC_SLICE_LENGTH(tm.metadata[k].value);
+                        snprintf(v, sizeof v, "%.*s", (int)vl,
+                                 (const char *)GRPC_SLICE_START_PTR(tm.metadata[k].value));
+                        eng[(size_t)p * n + i] = atoll(v);
+                    }
+            }
             grpc_slice_unref(details);
             grpc_slice_unref(md.value);
             grpc_metadata_array_destroy(&im);
@@ -409,6 +454,7 @@ query_grpc(int port, const char *db, const char *qpath, int passes)
         }
     }
     report("flight", qs, n, lat, passes);
+    report_overhead(qs, n, lat, eng, passes);
     printf("flight bytes_received=%llu errors=%d\n", (unsigned long long)bytes, errors);
     grpc_channel_destroy(ch);
     grpc_completion_queue_shutdown(cq);

@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 bin=$build/bin
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$work"' EXIT
 "$bin/tsbs_gen" --size "$size" --format lp --out "$work/cpu.lp"
 "$bin/tsbs_gen" --size "$size" --queries ours --per-type 10 > "$work/queries.tsv"
 echo "rows: $(wc -l < "$work/cpu.lp")  bytes: $(stat -c %s "$work/cpu.lp")  cores: $(nproc)"
