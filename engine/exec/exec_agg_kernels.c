@@ -253,7 +253,7 @@ sum_i64_range(struct agg_state *s, uint32_t g, const struct exec_vec *v, uint32_
             n += m & 1;
         }
     }
-    s->s128[g] += ((__int128)hi << 32) + (__int128)lo;
+    s->s128[g] += (__int128)hi * 4294967296 + (__int128)lo; /* no shift: hi may be < 0 */
     s->cnt[g] += n;
 }
 

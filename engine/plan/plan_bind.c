@@ -1601,7 +1601,8 @@ make_filter(struct plan_binder *b, struct plan_node *child, struct plan_expr *pr
     struct plan_node *f = new_node(b, PN_FILTER, child, child->n_cols);
     if (!f)
         return NULL;
-    memcpy(f->cols, child->cols, child->n_cols * sizeof *f->cols);
+    if (child->n_cols)
+        memcpy(f->cols, child->cols, child->n_cols * sizeof *f->cols);
     f->u.filter.pred = pred;
     return f;
 }
@@ -1829,14 +1830,16 @@ plan__bind_select(struct plan_binder *b, const struct sql_select *s,
         struct plan_node *d = new_node(b, PN_DISTINCT, node, node->n_cols);
         if (!d)
             return NULL;
-        memcpy(d->cols, node->cols, node->n_cols * sizeof *d->cols);
+        if (node->n_cols)
+            memcpy(d->cols, node->cols, node->n_cols * sizeof *d->cols);
         node = d;
     }
     if (s->n_order) {
         struct plan_node *so = new_node(b, PN_SORT, node, node->n_cols);
         if (!so)
             return NULL;
-        memcpy(so->cols, node->cols, node->n_cols * sizeof *so->cols);
+        if (node->n_cols)
+            memcpy(so->cols, node->cols, node->n_cols * sizeof *so->cols);
         so->u.sort.n_keys = s->n_order;
         so->u.sort.keys = keys;
         node = so;
@@ -1845,7 +1848,8 @@ plan__bind_select(struct plan_binder *b, const struct sql_select *s,
         struct plan_node *d = new_node(b, PN_DISTINCT, node, node->n_cols);
         if (!d)
             return NULL;
-        memcpy(d->cols, node->cols, node->n_cols * sizeof *d->cols);
+        if (node->n_cols)
+            memcpy(d->cols, node->cols, node->n_cols * sizeof *d->cols);
         d->u.distinct.n_on = s->n_distinct_on;
         d->u.distinct.on = on;
         node = d;
@@ -1859,7 +1863,8 @@ plan__bind_select(struct plan_binder *b, const struct sql_select *s,
         struct plan_node *l = new_node(b, PN_LIMIT, node, node->n_cols);
         if (!l)
             return NULL;
-        memcpy(l->cols, node->cols, node->n_cols * sizeof *l->cols);
+        if (node->n_cols)
+            memcpy(l->cols, node->cols, node->n_cols * sizeof *l->cols);
         l->u.limit.limit = limit;
         l->u.limit.offset = offset;
         node = l;
