@@ -113,13 +113,19 @@ finish_batch(struct gw_call *c, int grpc_status, const char *msg, enum st_code c
         ops[n].data.send_message.send_message = c->send_buf;
         n++;
     }
-    char codebuf[16];
-    grpc_metadata trailer[2];
+    char codebuf[16], offbuf[24];
+    grpc_metadata trailer[3];
     size_t n_trailer = 0;
     if (code != ST_OK) {
         snprintf(codebuf, sizeof codebuf, "%d", (int)code);
         trailer[n_trailer].key = grpc_slice_from_static_string("strata-code");
         trailer[n_trailer].value = grpc_slice_from_static_string(codebuf);
+        n_trailer++;
+    }
+    if (code != ST_OK && c->err_offset >= 0) {
+        snprintf(offbuf, sizeof offbuf, "%lld", (long long)c->err_offset);
+        trailer[n_trailer].key = grpc_slice_from_static_string("strata-error-offset");
+        trailer[n_trailer].value = grpc_slice_from_static_string(offbuf);
         n_trailer++;
     }
     if (c->extra_trailer_key) {
@@ -157,6 +163,13 @@ gw_call_finish(struct gw_call *c, enum st_code code, const char *msg)
 }
 
 void
+gw_call_fail(struct gw_call *c, enum st_code code, const struct st_error *err)
+{
+    c->err_offset = err ? err->offset : -1;
+    gw_call_finish(c, code, err ? err->msg : NULL);
+}
+
+void
 gw_call_finish_grpc(struct gw_call *c, int grpc_status, const char *msg)
 {
     finish_batch(c, grpc_status, msg, ST_OK, NULL);
@@ -184,11 +197,40 @@ gw_call_queue(struct gw_call *c, grpc_slice msg)
     }
     o->slice = msg;
     o->next = NULL;
+    pthread_mutex_lock(&c->qmu);
     if (c->out_tail)
         c->out_tail->next = o;
     else
         c->out_head = o;
     c->out_tail = o;
+    c->out_bytes += GRPC_SLICE_LENGTH(msg);
+    pthread_mutex_unlock(&c->qmu);
+}
+
+size_t
+gw_call_queued_bytes(struct gw_call *c)
+{
+    pthread_mutex_lock(&c->qmu);
+    size_t n = c->out_bytes;
+    pthread_mutex_unlock(&c->qmu);
+    return n;
+}
+
+/* Pop the next queued message; *last tells whether the queue is now empty. */
+static struct gw_out *
+pop(struct gw_call *c, bool *empty_after)
+{
+    pthread_mutex_lock(&c->qmu);
+    struct gw_out *o = c->out_head;
+    if (o) {
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        c->out_bytes -= GRPC_SLICE_LENGTH(o->slice);
+    }
+    *empty_after = c->out_head == NULL;
+    pthread_mutex_unlock(&c->qmu);
+    return o;
 }
 
 void
@@ -229,28 +271,34 @@ send_one(struct gw_call *c, grpc_slice s)
 static void
 pump(struct gw_call *c)
 {
-    if (c->status_started || c->send_busy || c->in_pool)
+    if (c->status_started || c->send_busy)
         return;
     if (gw_call_is_cancelled(c)) {
-        gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
-        return;
+        if (!c->in_pool)
+            gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+        return; /* a running producer sees c->cancel; its wake finishes the call */
     }
-    if (c->out_head) {
-        struct gw_out *o = c->out_head;
-        c->out_head = o->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
+    bool empty_after;
+    struct gw_out *o = pop(c, &empty_after);
+    if (o) {
         grpc_slice s = o->slice;
         free(o);
-        if (!c->out_head && c->out_eof && c->out_code == ST_OK) {
+        /* out_eof and out_code are written by the producer only while in_pool */
+        if (empty_after && !c->in_pool && c->out_eof && c->out_code == ST_OK) {
             c->last_send_ns = st_mono_ns();
             finish_batch(c, 0, NULL, ST_OK, &s); /* last message with the status */
-        } else
-            send_one(c, s);
+            return;
+        }
+        send_one(c, s);
+        /* read-ahead: produce the next messages while this one is on its way */
+        if (!c->in_pool && !c->out_eof && c->need && gw_call_queued_bytes(c) < GW_READAHEAD_BYTES)
+            c->need(c);
         return;
     }
+    if (c->in_pool)
+        return; /* the producer will wake us */
     if (c->out_eof) {
-        gw_call_finish(c, c->out_code, c->out_err.msg);
+        gw_call_fail(c, c->out_code, &c->out_err);
         return;
     }
     if (c->need)
@@ -376,6 +424,7 @@ arrive(struct gw_call *c)
 {
     c->start_ns = st_mono_ns();
     c->refs = 1; /* the handler's reference */
+    c->err_offset = -1;
     grpc_op op;
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;

@@ -94,6 +94,7 @@ post(struct gw_worker *w, struct gw_method *m)
     c->t_status = (struct gw_tag){c, GW_TAG_STATUS};
     c->t_wake = (struct gw_tag){c, GW_TAG_WAKE};
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->qmu, NULL);
     grpc_metadata_array_init(&c->req_md);
     grpc_call_error e;
     if (m) {
@@ -112,6 +113,7 @@ post(struct gw_worker *w, struct gw_method *m)
         if (!m)
             grpc_call_details_destroy(&c->details);
         pthread_mutex_destroy(&c->mu);
+        pthread_mutex_destroy(&c->qmu);
         free(c);
     } else {
         atomic_fetch_add(&G.live, 1);
@@ -145,6 +147,7 @@ free_ctx(struct gw_call *c)
     if (c->call)
         grpc_call_unref(c->call);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->qmu);
     free(c);
     atomic_fetch_sub(&G.live, 1);
 }

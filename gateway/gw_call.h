@@ -83,13 +83,16 @@ struct gw_call {
     uint8_t *req;
     size_t req_len;
     /* outgoing stream */
-    struct gw_out *out_head, *out_tail;
+    struct gw_out *out_head, *out_tail; /* guarded by qmu: the producer may run ahead */
+    size_t out_bytes;               /* bytes queued (not yet handed to a SEND) */
+    pthread_mutex_t qmu;
     bool out_eof;                   /* producer is done: send the status after the queue */
     enum st_code out_code;          /* final status of the stream */
     struct st_error out_err;
     int64_t last_send_ns;           /* for keep-alive */
     grpc_slice keepalive;           /* a 0-row batch message; empty when not armed */
     bool keepalive_armed;
+    int64_t err_offset;             /* sent as strata-error-offset when >= 0 */
     /* one extra trailing metadata entry (DoGet: x-strata-engine-ns) */
     const char *extra_trailer_key;
     char extra_trailer_val[32];
@@ -113,6 +116,8 @@ struct gw_call {
 /* Finish with a status (and `strata-code` trailing metadata when code != OK).
  * msg may be NULL. Sends initial metadata if not yet sent. */
 void gw_call_finish(struct gw_call *c, enum st_code code, const char *msg);
+/* Finish with err's code and message, and its input offset (strata-error-offset). */
+void gw_call_fail(struct gw_call *c, enum st_code code, const struct st_error *err);
 /* Finish with an explicit gRPC status (UNIMPLEMENTED for unknown methods...). */
 void gw_call_finish_grpc(struct gw_call *c, int grpc_status, const char *msg);
 /* Send one reply message and OK status in one batch (unary). Takes the slice. */
@@ -122,10 +127,14 @@ grpc_slice gw_pack(const ProtobufCMessage *m);
 /* Read a whole byte buffer into a contiguous slice (decompressing); unref it after. */
 grpc_slice gw_bb_slice(grpc_byte_buffer *bb);
 
-/* Streaming out: queue a message (takes the slice); gw_call_stream_kick starts
- * sending on the worker. When the queue drains: if out_eof, the status goes out;
- * otherwise the method's produce step is asked for more (c->m->on_wake is NOT used
- * for that; see gw_call_stream_need). */
+/* Streaming out: queue a message (takes the slice; any thread); gw_call_stream_kick
+ * starts sending on the worker. One SEND is in flight at a time. While it is, the
+ * handler's `need` step may produce the next messages on the pool, as long as fewer
+ * than GW_READAHEAD_BYTES are queued: bounded read-ahead, so a stalled client stalls
+ * the query. When the queue drains and the producer set out_eof, the status goes out
+ * (with the last message when possible). */
+#define GW_READAHEAD_BYTES ((size_t)1 << 20)
+size_t gw_call_queued_bytes(struct gw_call *c);
 void gw_call_queue(struct gw_call *c, grpc_slice msg);
 void gw_call_stream_kick(struct gw_call *c);
 /* Set by streaming handlers: called on the worker when the queue is empty and

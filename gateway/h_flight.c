@@ -4,9 +4,10 @@
  *   DoGet          a ticket (ticket.c: InfluxDB 3 JSON, or our Flight SQL ticket) ->
  *                  FlightData: the Schema message (app_metadata present and empty, as
  *                  InfluxDB sends), then RecordBatch messages, each at most
- *                  --max-flight-data-size, never an empty data_header. The first engine
- *                  batch is pulled with the schema; each later one (on the pool) only
- *                  after the messages of the previous one were accepted by flow control. While the engine is slow, a 0-row batch goes
+ *                  --max-flight-data-size, never an empty data_header. Engine batches
+ *                  are pulled on the pool while fewer than GW_READAHEAD_BYTES (1 MiB) wait
+ *                  to be sent and one SEND is in flight, so a small result needs one pool
+ *                  round trip and a client that stops reading stops the query. While the engine is slow, a 0-row batch goes
  *                  out every --keepalive-interval. Client cancellation and deadlines stop
  *                  the query through eng_query_opts.cancel / deadline_mono_ns.
  *   GetFlightInfo  Flight SQL command -> FlightInfo{schema, echoed descriptor, one
@@ -250,48 +251,55 @@ produce(struct gw_call *c)
         /* Fall through: the first batch travels with the schema, which saves a pool
          * round trip for the many small queries; later batches wait for the sends. */
     }
-    const struct st_batch *b = NULL;
-    int64_t t0 = st_mono_ns();
-    enum st_code rc = gw_result_next(f->res, &b, err);
-    f->engine_ns += st_mono_ns() - t0;
-    /* Report the engine's share in the trailers (x-strata-engine-ns), as InfluxDB reports
-     * its execution durations there: clients and benchmarks can tell it from the
-     * gateway's. */
-    c->extra_trailer_key = "x-strata-engine-ns";
-    snprintf(c->extra_trailer_val, sizeof c->extra_trailer_val, "%lld", (long long)f->engine_ns);
-    if (rc != ST_OK) {
-        if (rc == ST_ECANCELLED && atomic_load(&c->cancel))
-            st_error_set(err, ST_ECANCELLED, "the client cancelled the query");
-        stream_fail(c, rc, err);
-        return;
-    }
-    if (!b) {
-        c->out_eof = true;
-        c->out_code = ST_OK;
-        return;
-    }
-    if ((rc = arrow_encode_batch(f->enc, b, err)) != ST_OK) {
-        stream_fail(c, rc, err);
-        return;
-    }
-    uint64_t bytes = 0;
+    /* Pull batches until the result ends or GW_READAHEAD_BYTES are queued: a small
+     * result goes out in one pool round trip; a large one is bounded by the client. */
     for (;;) {
-        struct arrow_msg m;
-        bool got = false;
-        if ((rc = arrow_encode_next(f->enc, &m, &got, err)) != ST_OK) {
+        const struct st_batch *b = NULL;
+        int64_t t0 = st_mono_ns();
+        enum st_code rc = gw_result_next(f->res, &b, err);
+        f->engine_ns += st_mono_ns() - t0;
+        /* Report the engine's share in the trailers (x-strata-engine-ns), as InfluxDB
+         * reports its execution durations there: clients and benchmarks can tell it from
+         * the gateway's. */
+        c->extra_trailer_key = "x-strata-engine-ns";
+        snprintf(c->extra_trailer_val, sizeof c->extra_trailer_val, "%lld",
+                 (long long)f->engine_ns);
+        if (rc != ST_OK) {
+            if (rc == ST_ECANCELLED && atomic_load(&c->cancel))
+                st_error_set(err, ST_ECANCELLED, "the client cancelled the query");
             stream_fail(c, rc, err);
             return;
         }
-        if (!got)
-            break;
-        if ((rc = flightdata(&m, false, &s, err)) != ST_OK) {
+        if (!b) {
+            c->out_eof = true;
+            c->out_code = ST_OK;
+            return;
+        }
+        if ((rc = arrow_encode_batch(f->enc, b, err)) != ST_OK) {
             stream_fail(c, rc, err);
             return;
         }
-        bytes += GRPC_SLICE_LENGTH(s);
-        gw_call_queue(c, s);
+        uint64_t bytes = 0;
+        for (;;) {
+            struct arrow_msg m;
+            bool got = false;
+            if ((rc = arrow_encode_next(f->enc, &m, &got, err)) != ST_OK) {
+                stream_fail(c, rc, err);
+                return;
+            }
+            if (!got)
+                break;
+            if ((rc = flightdata(&m, false, &s, err)) != ST_OK) {
+                stream_fail(c, rc, err);
+                return;
+            }
+            bytes += GRPC_SLICE_LENGTH(s);
+            gw_call_queue(c, s);
+        }
+        gw_metrics_add_rows_sent(b->n_rows, bytes);
+        if (gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
+            return;
     }
-    gw_metrics_add_rows_sent(b->n_rows, bytes);
 }
 
 static void
@@ -359,7 +367,7 @@ plan_schema(struct gw_call *c, size_t *len)
 {
     struct fstate *f = c->hs;
     if (f->rc != ST_OK) {
-        gw_call_finish(c, f->rc, f->err.msg);
+        gw_call_fail(c, f->rc, &f->err);
         return NULL;
     }
     uint8_t *sch = gw_schema_ipc(gw_result_schema(f->res), len, &f->err);
