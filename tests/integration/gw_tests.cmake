@@ -28,4 +28,28 @@ if(TARGET stratad)
         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/node ENVIRONMENT "${gw_it_env}")
     endforeach()
   endif()
+
+  # The SQL logic files through the gateway: the sqllogic runner linked with a backend
+  # that starts stratad and talks to it with the C client (gw_slt_backend.c). Files using
+  # directives the gateway cannot express are left to the in-process run.
+  if(TARGET strata_client AND EXISTS ${PROJECT_SOURCE_DIR}/tests/sqllogic/runner.c)
+    set(slt_dir ${PROJECT_SOURCE_DIR}/tests/sqllogic)
+    add_executable(gw_sqllogic_runner ${slt_dir}/runner.c ${slt_dir}/slt_parse.c
+                   ${slt_dir}/slt_result.c ${CMAKE_CURRENT_SOURCE_DIR}/gw_slt_backend.c)
+    target_include_directories(gw_sqllogic_runner PRIVATE ${slt_dir})
+    target_link_libraries(gw_sqllogic_runner PRIVATE strata_client strata_base)
+    file(GLOB gw_slt_files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/sql/*.test)
+    list(SORT gw_slt_files)
+    foreach(f ${gw_slt_files})
+      file(STRINGS ${f} gw_slt_unsupported REGEX
+           "^now |^database -|^option (cancel|deadline_ns|read_only|max_result_bytes|batch_rows)|^param [A-Za-z_0-9]+ time|DELETE")
+      if(gw_slt_unsupported)
+        continue()
+      endif()
+      get_filename_component(n ${f} NAME_WE)
+      add_test(NAME gw_sql_${n} COMMAND gw_sqllogic_runner ${f})
+      set_tests_properties(gw_sql_${n} PROPERTIES LABELS "integration;sql" TIMEOUT 300
+        ENVIRONMENT "${gw_it_env}")
+    endforeach()
+  endif()
 endif()
