@@ -16,14 +16,20 @@
  *     quote costs one line, not the rest of the body. One '\r' before the
  *     terminator is dropped.
  *  3. Advance the parser past the line (so an error leaves it on the next
- *     one), check the line length, and parse [ls, le) with pointer-advancing
- *     scanners that stop on a byte class table (lp__cls): names and tag
- *     values point into the input unless they hold escapes, in which case
- *     they are unescaped into per-line scratch memory that is reserved to the
- *     line's length before the first byte is written (so no pointer handed
- *     out for this line can move).
- *  4. Check the line as a whole: duplicate keys (and a key used as tag and
- *     field) through a small open-addressing table of key hashes.
+ *     one), check the line length, and parse [ls, le) left to right. Token
+ *     ends come from a cursor over a 64-bit map of the "interesting" bytes
+ *     (delimiters, backslash, quote, control, non-ASCII) of each 64-byte
+ *     block (struct cursor); a plain token costs a count of trailing zeros,
+ *     and anything unusual (escapes, UTF-8, control characters) drops to a
+ *     byte-by-byte slow path. Integers and timestamps are checked and
+ *     converted 8 digits at a time; other floats go through Clinger's fast
+ *     path or strtod_l. Names and tag values point into the input unless they
+ *     hold escapes, in which case they are unescaped into per-line scratch
+ *     memory reserved to the line's length before the first byte is written
+ *     (so no pointer handed out for this line can move).
+ *  4. Duplicate keys (and a key used as tag and field): each key goes into a
+ *     Bloom filter as it is scanned; only if the filter fires (or the line
+ *     has more than 64 keys) does an exact hash table look at the line.
  *
  * An error records the offending byte, a code and a message; lp_next turns
  * the byte into a physical line and column. Nothing is allocated per line:

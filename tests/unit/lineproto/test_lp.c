@@ -1007,6 +1007,8 @@ TEST(lp_parser_reset_and_null_inputs)
     ASSERT_STR(L.fields[0].v.s, "s\"");
     ASSERT_EQ_INT(L.time, 9);
     ASSERT_EQ_INT(lp_next(p, &L, &E), LP_END);
+    lp_parser_reset(p, NULL, 5);
+    ASSERT_EQ_INT(lp_next(p, &L, &E), LP_END);
     lp_parser_free(p);
     lp_parser_free(NULL);
     ASSERT_EQ_INT(lp_next(NULL, &L, &E), LP_END);
@@ -1259,4 +1261,52 @@ TEST(lp_out_of_memory_at_every_allocation)
     /* Scratch, tags, tag positions, fields, field positions (several growths),
      * the duplicate table and the float buffer each failed once. */
     ASSERT_TRUE(n_oom_total >= 8);
+}
+
+TEST(lp_generation_counters_wrap)
+{
+    /* The Bloom filter and the exact table are stamped with per-line
+     * generations; when one wraps, the table is cleared and stays correct. */
+    char text[8000];
+    size_t o = (size_t)snprintf(text, sizeof text, "m a=1,b=2\nm a=1,a=2\nm ");
+    for (int i = 0; i < 70; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%sk%d=1", i ? "," : "", i);
+    o += (size_t)snprintf(text + o, sizeof text - o, "\nm ");
+    for (int i = 0; i < 70; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%sk%d=1", i ? "," : "", i % 69);
+    reset_parser(text, o, NULL);
+    for (int round = 0; round < 4; round++) {
+        /* Round 0 grows the table; the others start at the edge of a wrap. */
+        lp_parser_reset(P, text, o);
+        if (round > 0)
+            P->bloom_gen = (uint16_t)(UINT16_MAX - (round - 1));
+        if (round > 0)
+            P->dedup_gen = UINT32_MAX - (uint32_t)(round - 1);
+        ASSERT_EQ_INT(lp_next(P, &L, &E), LP_LINE);
+        ASSERT_EQ_INT(lp_next(P, &L, &E), LP_ERROR);
+        ASSERT_CONTAINS(E.msg, "duplicate field key \"a\"");
+        ASSERT_EQ_INT(lp_next(P, &L, &E), LP_LINE);
+        ASSERT_EQ_INT(L.n_fields, 70);
+        ASSERT_EQ_INT(lp_next(P, &L, &E), LP_ERROR);
+        ASSERT_CONTAINS(E.msg, "duplicate field key \"k0\"");
+        ASSERT_EQ_INT(lp_next(P, &L, &E), LP_END);
+    }
+    /* A long run of lines through a wrap of the Bloom generation. */
+    size_t n = 70000, len = n * 10;
+    char *big = malloc(len);
+    for (size_t i = 0; i < n; i++)
+        memcpy(big + i * 10, "m a=1,b=2\n", 10);
+    memcpy(big + (n - 1) * 10, "m b=1,b=2\n", 10);
+    reset_parser(big, len, NULL);
+    size_t lines = 0, errors = 0;
+    enum lp_result r;
+    while ((r = lp_next(P, &L, &E)) != LP_END) {
+        lines += r == LP_LINE;
+        errors += r == LP_ERROR;
+    }
+    ASSERT_EQ_INT(lines, n - 1);
+    ASSERT_EQ_INT(errors, 1);
+    lp_parser_free(P);
+    P = NULL;
+    free(big);
 }
