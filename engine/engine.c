@@ -94,6 +94,7 @@ eng_open(const struct eng_options *opts, struct st_error *err)
             .partition_ns = opts->partition_ns,
             .buffer_max_bytes = opts->buffer_max_bytes,
             .persist_age_ns = opts->persist_age_ns,
+            .block_cache_bytes = opts->block_cache_bytes,
         };
         rc = stor_open(&so, &e->stor, err);
     }

@@ -77,6 +77,15 @@ chunk_read_block(const struct stor_chunk *c, uint64_t off, uint32_t len, uint32_
     return ST_OK;
 }
 
+enum st_code
+stor__chunk_read_raw(const struct stor_chunk *c, uint64_t off, uint32_t len, uint32_t crc,
+                     uint8_t *buf, struct st_error *err)
+{
+    return chunk_read_block(c, off, len, crc, buf, err);
+}
+
+static atomic_uint_fast64_t chunk_serial;
+
 /* ---- writer ------------------------------------------------------------------ */
 
 struct chunk_writer {
@@ -583,6 +592,7 @@ stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_ta
     if (!c)
         return st_error_set(err, ST_ENOMEM, "out of memory");
     atomic_init(&c->refs, 1);
+    c->serial = atomic_fetch_add(&chunk_serial, 1) + 1;
     c->fd = -1;
     c->path = strdup(path);
     if (!c->path) {
@@ -674,9 +684,88 @@ stor__chunk_col(const struct stor_chunk *c, uint32_t col_id)
     return UINT32_MAX;
 }
 
+const struct chk_ref *
+stor__group_ref(const struct stor_chunk *c, const struct chk_group *g, uint32_t idx)
+{
+    if (idx == UINT32_MAX)
+        return NULL;
+    for (uint32_t k = 0; k < g->n_refs; k++)
+        if (c->crefs[g->first_ref + k].col == idx)
+            return &c->crefs[g->first_ref + k];
+    return NULL;
+}
+
+static enum st_code
+check_times(const struct stor_chunk *c, const struct chk_group *g, const int64_t *tt,
+            struct st_error *err)
+{
+    uint32_t n = g->n_rows;
+    for (uint32_t i = 1; i < n; i++)
+        if (tt[i] <= tt[i - 1])
+            return st_error_set(err, ST_ECORRUPT,
+                                "chunk \"%s\": time block at offset %llu is not sorted", c->path,
+                                (unsigned long long)g->t_off);
+    if (tt[0] != g->t_min || tt[n - 1] != g->t_max)
+        return st_error_set(err, ST_ECORRUPT,
+                            "chunk \"%s\": time block at offset %llu disagrees with the index",
+                            c->path, (unsigned long long)g->t_off);
+    return ST_OK;
+}
+
+enum st_code
+stor__chunk_check_times(const struct stor_chunk *c, const struct chk_group *g, struct cblock *tb,
+                        struct st_error *err)
+{
+    if (atomic_load_explicit(&tb->times_ok, memory_order_relaxed))
+        return ST_OK;
+    ST_TRY(check_times(c, g, (const int64_t *)tb->v, err));
+    atomic_store_explicit(&tb->times_ok, true, memory_order_relaxed);
+    return ST_OK;
+}
+
+static void
+name_block(const struct stor_chunk *c, uint64_t off, uint32_t col_id, bool is_time,
+           struct st_error *err)
+{
+    if (err && !strstr(err->msg, "chunk \"")) {
+        if (is_time)
+            st_error_prefix(err, "chunk \"%s\": time block at offset %llu: ", c->path,
+                            (unsigned long long)off);
+        else
+            st_error_prefix(err, "chunk \"%s\": block at offset %llu (column %u): ", c->path,
+                            (unsigned long long)off, col_id);
+    }
+}
+
+/* Append rows [a, b) of a cached block to a rowset column. */
+static enum st_code
+rs_from_cblock(struct rowset *rs, struct rs_col *col, uint32_t base, const struct cblock *cb,
+               uint32_t a, uint32_t b)
+{
+    uint32_t k = b - a;
+    if (cb->bitmap) {
+        for (uint32_t i = 0; i < k; i++)
+            col->valid[base + i] = (cb->bitmap[(a + i) >> 3] >> ((a + i) & 7)) & 1;
+    } else {
+        memset(col->valid + base, 1, k);
+    }
+    if (col->type == ST_TYPE_STRING) {
+        for (uint32_t i = 0; i < k; i++) {
+            int32_t o = cb->offsets[a + i], l = cb->offsets[a + i + 1] - o;
+            col->v[base + i] = rs->sdata.len;
+            col->slen[base + i] = (uint32_t)l;
+            ST_TRY(st_buf_append(&rs->sdata, cb->sdata + o, (size_t)l));
+        }
+    } else {
+        memcpy(col->v + base, cb->v + a, (size_t)k * 8);
+    }
+    return ST_OK;
+}
+
 enum st_code
 stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, int64_t t_lo,
-                       int64_t t_hi, struct rowset *rs, struct st_error *err)
+                       int64_t t_hi, struct stor_cache *cache, struct rowset *rs,
+                       struct st_error *err)
 {
     if (g->t_max < t_lo || g->t_min >= t_hi)
         return ST_OK;
@@ -684,90 +773,50 @@ stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, in
     enum st_code rc = stor__rs_reserve(rs, n);
     if (rc != ST_OK)
         return st_error_set(err, rc, "out of memory reading a chunk");
-    uint32_t maxlen = g->t_len;
-    for (uint32_t k = 0; k < g->n_refs; k++)
-        if (c->crefs[g->first_ref + k].len > maxlen)
-            maxlen = c->crefs[g->first_ref + k].len;
-    uint8_t *buf = malloc((size_t)maxlen + 16);
-    uint8_t *tvalid = malloc(n);
-    if (!buf || !tvalid) {
-        free(buf);
-        free(tvalid);
-        return st_error_set(err, ST_ENOMEM, "out of memory reading a chunk");
-    }
     uint32_t base = rs->n;
     int64_t *tt = rs->time + base;
-    rc = chunk_read_block(c, g->t_off, g->t_len, g->t_crc, buf, err);
-    if (rc == ST_OK)
-        rc = stor__dec_block(buf, g->t_len, ST_TYPE_TIME, n, (uint64_t *)tt, tvalid, NULL, NULL,
-                             err);
+    struct cblock *tb = NULL;
+    rc = stor__cache_get(cache, c, g->t_off, g->t_len, g->t_crc, ST_TYPE_TIME, n, &tb, err);
     if (rc != ST_OK) {
-        if (rc == ST_ECORRUPT && !strstr(err ? err->msg : "", "chunk \""))
-            st_error_prefix(err, "chunk \"%s\": time block at offset %llu: ", c->path,
-                            (unsigned long long)g->t_off);
-        goto out;
+        name_block(c, g->t_off, 0, true, err);
+        return rc;
     }
-    for (uint32_t i = 1; i < n; i++)
-        if (tt[i] <= tt[i - 1]) {
-            rc = st_error_set(err, ST_ECORRUPT,
-                              "chunk \"%s\": time block at offset %llu is not sorted", c->path,
-                              (unsigned long long)g->t_off);
-            goto out;
-        }
-    if (tt[0] != g->t_min || tt[n - 1] != g->t_max) {
-        rc = st_error_set(err, ST_ECORRUPT,
-                          "chunk \"%s\": time block at offset %llu disagrees with the index",
-                          c->path, (unsigned long long)g->t_off);
-        goto out;
-    }
+    rc = stor__chunk_check_times(c, g, tb, err);
+    if (rc == ST_OK)
+        memcpy(tt, tb->v, (size_t)n * 8);
+    stor__cblock_put(tb);
+    if (rc != ST_OK)
+        return rc;
     uint32_t a = 0, b = n;
     while (a < n && tt[a] < t_lo)
         a++;
     while (b > a && tt[b - 1] >= t_hi)
         b--;
+    if (a > 0)
+        memmove(tt, tt + a, (size_t)(b - a) * 8);
     for (uint32_t ci = 0; ci < rs->n_cols; ci++) {
         struct rs_col *col = &rs->cols[ci];
         uint32_t idx = stor__chunk_col(c, col->col_id);
-        const struct chk_ref *rf = NULL;
-        if (idx != UINT32_MAX && c->col_types[idx] == col->type)
-            for (uint32_t k = 0; k < g->n_refs; k++)
-                if (c->crefs[g->first_ref + k].col == idx) {
-                    rf = &c->crefs[g->first_ref + k];
-                    break;
-                }
+        const struct chk_ref *rf =
+            idx != UINT32_MAX && c->col_types[idx] == col->type ? stor__group_ref(c, g, idx) : NULL;
         if (!rf) {
-            memset(col->valid + base, 0, n);
-            memset(col->v + base, 0, (size_t)n * 8);
+            memset(col->valid + base, 0, b - a);
+            memset(col->v + base, 0, (size_t)(b - a) * 8);
             continue;
         }
-        rc = chunk_read_block(c, rf->off, rf->len, rf->crc, buf, err);
-        if (rc == ST_OK)
-            rc = stor__dec_block(buf, rf->len, col->type, n, col->v + base, col->valid + base,
-                                 col->slen ? col->slen + base : NULL, &rs->sdata, err);
+        struct cblock *cb;
+        rc = stor__cache_get(cache, c, rf->off, rf->len, rf->crc, col->type, n, &cb, err);
         if (rc != ST_OK) {
-            if (rc == ST_ECORRUPT && !strstr(err ? err->msg : "", "chunk \""))
-                st_error_prefix(err, "chunk \"%s\": block at offset %llu (column %u): ",
-                                c->path, (unsigned long long)rf->off, col->col_id);
-            goto out;
+            name_block(c, rf->off, col->col_id, false, err);
+            return rc;
         }
-    }
-    /* Keep rows [a, b). */
-    if (a > 0 || b < n) {
-        uint32_t k = b - a;
-        memmove(tt, tt + a, (size_t)k * 8);
-        for (uint32_t ci = 0; ci < rs->n_cols; ci++) {
-            struct rs_col *col = &rs->cols[ci];
-            memmove(col->valid + base, col->valid + base + a, k);
-            memmove(col->v + base, col->v + base + a, (size_t)k * 8);
-            if (col->slen)
-                memmove(col->slen + base, col->slen + base + a, (size_t)k * 4);
-        }
+        rc = rs_from_cblock(rs, col, base, cb, a, b);
+        stor__cblock_put(cb);
+        if (rc != ST_OK)
+            return st_error_set(err, rc, "out of memory reading a chunk");
     }
     rs->n = base + (b - a);
-out:
-    free(buf);
-    free(tvalid);
-    return rc;
+    return ST_OK;
 }
 
 enum st_code

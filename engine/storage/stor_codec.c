@@ -104,6 +104,50 @@ pack(struct st_buf *out, const uint64_t *v, uint32_t n)
     return ST_OK;
 }
 
+/* Unpack cnt values of width w from tmp (padded with 16 zero bytes). Called
+ * with constant w and cnt from the switch below so that the compiler drops
+ * the straddle test and unrolls the loop. */
+static inline __attribute__((always_inline)) void
+unpack_w(const uint8_t *tmp, uint64_t *out, uint32_t cnt, unsigned w)
+{
+    uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+    uint64_t bit = 0;
+    for (uint32_t i = 0; i < cnt; i++, bit += w) {
+        const uint8_t *q = tmp + (bit >> 3);
+        unsigned sh = (unsigned)(bit & 7);
+        uint64_t x = ld64(q) >> sh;
+        if (w + 7 > 64 && sh && w + sh > 64)
+            x |= (uint64_t)q[8] << (64 - sh);
+        out[i] = x & mask;
+    }
+}
+
+#define W8(a) W(a) W(a + 1) W(a + 2) W(a + 3) W(a + 4) W(a + 5) W(a + 6) W(a + 7)
+
+static void
+unpack_full(const uint8_t *tmp, uint64_t *out, unsigned w)
+{
+    switch (w) {
+#define W(k)                                                                                       \
+    case k: unpack_w(tmp, out, PACK_GROUP, k); break;
+        W8(1) W8(9) W8(17) W8(25) W8(33) W8(41) W8(49) W8(57)
+#undef W
+    default: break;
+    }
+}
+
+static void
+unpack_part(const uint8_t *tmp, uint64_t *out, uint32_t cnt, unsigned w)
+{
+    switch (w) {
+#define W(k)                                                                                       \
+    case k: unpack_w(tmp, out, cnt, k); break;
+        W8(1) W8(9) W8(17) W8(25) W8(33) W8(41) W8(49) W8(57)
+#undef W
+    default: break;
+    }
+}
+
 static enum st_code
 unpack(const uint8_t **pp, const uint8_t *end, uint64_t *v, uint32_t n, struct st_error *err)
 {
@@ -126,16 +170,10 @@ unpack(const uint8_t **pp, const uint8_t *end, uint64_t *v, uint32_t n, struct s
         memcpy(tmp, p, nbytes);
         memset(tmp + nbytes, 0, 16);
         p += nbytes;
-        uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
-        uint64_t bit = 0;
-        for (uint32_t i = 0; i < cnt; i++, bit += w) {
-            const uint8_t *q = tmp + (bit >> 3);
-            unsigned sh = (unsigned)(bit & 7);
-            uint64_t x = ld64(q) >> sh;
-            if (sh && w + sh > 64)
-                x |= (uint64_t)q[8] << (64 - sh);
-            v[g + i] = x & mask;
-        }
+        if (cnt == PACK_GROUP)
+            unpack_full(tmp, v + g, w);
+        else
+            unpack_part(tmp, v + g, cnt, w);
     }
     *pp = p;
     return ST_OK;

@@ -246,6 +246,14 @@ stor_open(const struct stor_options *o, struct stor **out, struct st_error *err)
     if (!s->o.max_tombstones_per_table)
         s->o.max_tombstones_per_table = STOR_DEFAULT_MAX_TOMBS;
     s->root = strdup(o->data_dir);
+    if (s->o.block_cache_bytes != SIZE_MAX) {
+        s->cache = stor__cache_new(s->o.block_cache_bytes ? s->o.block_cache_bytes
+                                                          : (size_t)128 << 20);
+        if (!s->cache) {
+            free(s->root);
+            s->root = NULL;
+        }
+    }
     if (!s->root) {
         free(s);
         return st_error_set(err, ST_ENOMEM, "out of memory");
@@ -287,6 +295,7 @@ stor_close(struct stor *s)
     for (uint32_t i = 0; i < s->n_dbs; i++)
         stor_db_put(s->dbs[i]);
     free(s->dbs);
+    stor__cache_free(s->cache);
     pthread_mutex_destroy(&s->mu);
     free(s->root);
     free(s);
@@ -464,6 +473,7 @@ stor_get_stats(struct stor *s, struct stor_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->persists = atomic_load(&s->persists);
+    stor__cache_stats(s->cache, &out->cache_bytes, &out->cache_hits, &out->cache_misses);
     out->compactions = atomic_load(&s->compactions);
     pthread_mutex_lock(&s->mu);
     for (uint32_t i = 0; i < s->n_dbs; i++) {

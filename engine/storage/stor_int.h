@@ -33,6 +33,9 @@
 #include "strata/stor_engine.h"
 #include "strata/storage.h"
 
+struct stor_cache;
+struct cblock;
+
 #define STOR_GROUP_ROWS 4096u       /* rows per row group in a chunk */
 #define STOR_DEFAULT_PARTITION_NS (INT64_C(86400) * 1000000000)
 #define STOR_DEFAULT_BUFFER_MAX ((size_t)64 << 20)
@@ -251,6 +254,7 @@ struct chk_series {
 
 struct stor_chunk {
     atomic_uint refs;
+    uint64_t serial; /* unique in this process (cache key) */
     uint64_t id;
     uint32_t table_id;
     int64_t part_start;
@@ -306,14 +310,52 @@ const struct chk_series *stor__chunk_find(const struct stor_chunk *c, uint32_t s
  * UINT32_MAX for a column the chunk lacks -> all NULL) into rs (appending),
  * keeping only rows with time in [t_lo, t_hi). */
 enum st_code stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g,
-                                    int64_t t_lo, int64_t t_hi, struct rowset *rs,
-                                    struct st_error *err);
+                                    int64_t t_lo, int64_t t_hi, struct stor_cache *cache,
+                                    struct rowset *rs, struct st_error *err);
+/* Check a group's decoded time block against the index (sorted, bounds). */
+enum st_code stor__chunk_check_times(const struct stor_chunk *c, const struct chk_group *g,
+                                     struct cblock *tb, struct st_error *err);
+/* The reference of column index idx in a group, or NULL (all NULL there). */
+const struct chk_ref *stor__group_ref(const struct stor_chunk *c, const struct chk_group *g,
+                                      uint32_t idx);
 /* Index of a column in the chunk, or UINT32_MAX. */
 uint32_t stor__chunk_col(const struct stor_chunk *c, uint32_t col_id);
 /* Parse a chunk index alone (fuzz target: no checksum in the way). */
 enum st_code stor__chunk_check_index(const uint8_t *ix, size_t len, struct st_error *err);
 /* Parse and check a whole chunk image (fuzz target, tests). */
 enum st_code stor__chunk_check_image(const uint8_t *buf, size_t len, struct st_error *err);
+
+/* ---- decoded-block cache (stor_cache.c) ------------------------------------- */
+
+struct cblock {
+    atomic_uint refs;
+    uint64_t serial, off; /* key: chunk serial, block offset */
+    uint32_t n;
+    uint8_t type;
+    uint64_t *v;        /* values (TIME, INT, UINT, FLOAT bits); NULL rows 0 */
+    uint8_t *b;         /* BOOL: one byte per row */
+    int32_t *offsets;   /* STRING: n + 1 */
+    uint8_t *sdata;
+    size_t sdata_len;
+    uint8_t *bitmap;    /* Arrow validity, NULL when no NULLs */
+    int64_t null_count;
+    size_t bytes;
+    atomic_bool times_ok; /* TIME blocks: ascending and matching the index (checked once) */
+    struct cblock *prev, *next; /* LRU, under the cache mutex */
+};
+
+struct stor_cache;
+struct stor_cache *stor__cache_new(size_t max_bytes);
+void stor__cache_free(struct stor_cache *c);
+/* A decoded block, with a reference (read and decoded on a miss). c may be NULL. */
+enum st_code stor__cache_get(struct stor_cache *c, const struct stor_chunk *ch, uint64_t off,
+                             uint32_t len, uint32_t crc, uint8_t type, uint32_t n,
+                             struct cblock **out, struct st_error *err);
+void stor__cblock_put(struct cblock *b);
+void stor__cache_stats(struct stor_cache *c, uint64_t *bytes, uint64_t *hits, uint64_t *misses);
+/* Read a block's bytes and check its CRC (the envelope hook, stor_chunk.c). */
+enum st_code stor__chunk_read_raw(const struct stor_chunk *c, uint64_t off, uint32_t len,
+                                  uint32_t crc, uint8_t *buf, struct st_error *err);
 
 /* ---- column block codecs (stor_codec.c) ------------------------------------ */
 
@@ -429,6 +471,7 @@ struct stor_db {
 struct stor {
     struct stor_options o;
     char *root;
+    struct stor_cache *cache;
     pthread_mutex_t mu;
     struct stor_db **dbs;
     uint32_t n_dbs, cap_dbs;

@@ -844,7 +844,7 @@ compact_part(struct stor_db *db, uint32_t table_id, int64_t start, struct st_err
             uint32_t from = rs.n;
             for (uint32_t g = 0; g < cs->n_groups && rc == ST_OK; g++)
                 rc = stor__chunk_read_group(ch, &ch->groups[cs->first_group + g], INT64_MIN,
-                                            INT64_MAX, &rs, err);
+                                            INT64_MAX, NULL, &rs, err);
             if (rc == ST_OK)
                 stor__rs_filter_tombs(&rs, from, tb, nt, ch->applied_seq, vis);
         }

@@ -202,9 +202,9 @@ series_tombs(struct stor_tomb *const *tombs, uint32_t n_tombs, const struct stor
 /* Append every visible row of series `se` in part p with time in [lo, hi)
  * (upserts merged, deletes applied) to rs, which must be empty. */
 static enum st_code
-gather(const struct stor_part *p, uint64_t vis, struct stor_tomb *const *tombs, uint32_t n_tombs,
-       const struct stor_sent *se, int64_t lo, int64_t hi, struct rowset *rs,
-       struct st_error *err)
+gather(struct stor_cache *cache, const struct stor_part *p, uint64_t vis,
+       struct stor_tomb *const *tombs, uint32_t n_tombs, const struct stor_sent *se, int64_t lo,
+       int64_t hi, struct rowset *rs, struct st_error *err)
 {
     struct stor_tomb *tb[MAX_SERIES_TOMBS];
     uint32_t nt = series_tombs(tombs, n_tombs, se, tb, MAX_SERIES_TOMBS);
@@ -216,7 +216,8 @@ gather(const struct stor_part *p, uint64_t vis, struct stor_tomb *const *tombs, 
             continue;
         uint32_t from = rs->n;
         for (uint32_t g = 0; g < cs->n_groups && rc == ST_OK; g++)
-            rc = stor__chunk_read_group(ch, &ch->groups[cs->first_group + g], lo, hi, rs, err);
+            rc = stor__chunk_read_group(ch, &ch->groups[cs->first_group + g], lo, hi, cache, rs,
+                                        err);
         if (rc == ST_OK)
             stor__rs_filter_tombs(rs, from, tb, nt, ch->applied_seq, vis);
     }
@@ -263,7 +264,8 @@ stor__count_deleted(struct stor_db *db, const struct stor_tomb *t)
             if (!se || !stor__tomb_matches_series(t, se))
                 continue;
             stor__rs_reset(&rs);
-            if (gather(p, vis, v->tombs + first, nt, se, t->t_lo, t->t_hi, &rs, NULL) == ST_OK)
+            if (gather(db->s->cache, p, vis, v->tombs + first, nt, se, t->t_lo, t->t_hi, &rs,
+                       NULL) == ST_OK)
                 n += rs.n;
         }
         free(ids);
@@ -310,6 +312,19 @@ struct stor_scan {
     uint32_t fg;
     struct stor_tomb *ftb[MAX_SERIES_TOMBS];
     uint32_t n_ftb;
+    bool f_direct; /* no tombstone touches this series in fc: batches point into the cache */
+    struct scan_src {
+        const struct stor_chunk *c;
+        const struct chk_series *cs;
+    } *srcs; /* the current series' chunks, in time order, when they do not overlap */
+    uint32_t n_srcs, cap_srcs, src_i;
+    /* the row group being emitted straight from cached blocks */
+    struct cblock *gt;
+    struct cblock **gc; /* per requested field; NULL = all NULL in this group */
+    uint32_t g_pos, g_end;
+    bool g_active;
+    uint8_t *zeros; /* n rows of zero values / offsets / bitmap, for all-NULL columns */
+    size_t zeros_len;
     /* LAST mode */
     uint32_t last_next, last_end;
     /* output */
@@ -320,10 +335,29 @@ struct stor_scan {
 };
 
 static void
+group_release(struct stor_scan *s)
+{
+    if (!s->g_active)
+        return;
+    stor__cblock_put(s->gt);
+    s->gt = NULL;
+    for (uint32_t c = 0; c < s->sp.n_field_cols; c++) {
+        stor__cblock_put(s->gc[c]);
+        s->gc[c] = NULL;
+    }
+    s->g_active = false;
+}
+
+static void
 scan_free(struct stor_scan *s)
 {
     if (!s)
         return;
+    if (s->gc)
+        group_release(s);
+    free(s->gc);
+    free(s->srcs);
+    free(s->zeros);
     stor__rs_cleanup(&s->rs);
     for (uint32_t i = 0; i < s->sp.n_field_cols && s->oc; i++) {
         free(s->oc[i].bitmap);
@@ -374,6 +408,7 @@ scan_setup(struct stor_view *v, const struct stor_scan_spec *spec, struct stor_s
     s->types = calloc(nf + 1, 1);
     s->cols = calloc(nf + 1, sizeof *s->cols);
     s->oc = calloc(nf + 1, sizeof *s->oc);
+    s->gc = calloc(nf + 1, sizeof *s->gc);
     if (spec->n_tag_preds) {
         struct stor_tag_pred *tp = malloc(spec->n_tag_preds * sizeof *tp);
         if (tp)
@@ -386,7 +421,7 @@ scan_setup(struct stor_view *v, const struct stor_scan_spec *spec, struct stor_s
             memcpy(fr, spec->ranges, spec->n_ranges * sizeof *fr);
         s->sp.ranges = fr;
     }
-    if (!s->col_ids || !s->types || !s->cols || !s->oc ||
+    if (!s->col_ids || !s->types || !s->cols || !s->oc || !s->gc ||
         (spec->n_tag_preds && !s->sp.tag_preds) || (spec->n_ranges && !s->sp.ranges)) {
         scan_free(s);
         return st_error_set(err, ST_ENOMEM, "out of memory");
@@ -504,13 +539,15 @@ emit(struct stor_scan *s, uint32_t a, uint32_t b, const struct stor_batch **out,
         memset(col, 0, sizeof *col);
         col->type = s->types[c];
         int64_t nulls = 0;
-        memset(oc->bitmap, 0, (n + 7) / 8);
-        for (uint32_t i = 0; i < n; i++) {
-            if (rc->valid[a + i])
-                oc->bitmap[i >> 3] |= (uint8_t)(1u << (i & 7));
-            else {
-                nulls++;
-                rc->v[a + i] = 0;
+        if (n && memchr(rc->valid + a, 0, n)) {
+            memset(oc->bitmap, 0, (n + 7) / 8);
+            for (uint32_t i = 0; i < n; i++) {
+                if (rc->valid[a + i])
+                    oc->bitmap[i >> 3] |= (uint8_t)(1u << (i & 7));
+                else {
+                    nulls++;
+                    rc->v[a + i] = 0;
+                }
             }
         }
         col->null_count = nulls;
@@ -543,6 +580,159 @@ emit(struct stor_scan *s, uint32_t a, uint32_t b, const struct stor_batch **out,
     s->batch.time = rs->time + a;
     s->batch.fields = s->cols;
     *out = &s->batch;
+    return ST_OK;
+}
+
+/* Point the batch at rows [a, b) of the cached group (no copy). */
+static enum st_code
+emit_group(struct stor_scan *s, uint32_t a, uint32_t b, const struct stor_batch **out,
+           struct st_error *err)
+{
+    uint32_t n = b - a;
+    size_t need = ((size_t)n + 1) * 8;
+    if (s->zeros_len < need) {
+        uint8_t *z = realloc(s->zeros, need);
+        if (!z)
+            return st_error_set(err, ST_ENOMEM, "out of memory building a batch");
+        memset(z, 0, need);
+        s->zeros = z;
+        s->zeros_len = need;
+    }
+    for (uint32_t c = 0; c < s->sp.n_field_cols; c++) {
+        struct st_column *col = &s->cols[c];
+        const struct cblock *cb = s->gc[c];
+        memset(col, 0, sizeof *col);
+        col->type = s->types[c];
+        if (!cb) { /* the column has no value in this group */
+            col->validity = s->zeros;
+            col->null_count = n;
+            col->v.raw = s->zeros;
+            if (col->type == ST_TYPE_STRING)
+                col->str_data = "";
+            continue;
+        }
+        switch (col->type) {
+        case ST_TYPE_BOOL: col->v.b = cb->b + a; break;
+        case ST_TYPE_STRING:
+            col->v.offsets = cb->offsets + a;
+            col->str_data = (const char *)cb->sdata;
+            break;
+        default: col->v.raw = cb->v + a; break;
+        }
+        if (!cb->bitmap)
+            continue;
+        int64_t nulls = 0;
+        if ((a & 7) == 0) {
+            col->validity = cb->bitmap + a / 8;
+            for (uint32_t i = 0; i < n / 8; i++)
+                nulls += 8 - __builtin_popcount(col->validity[i]);
+            for (uint32_t i = n & ~7u; i < n; i++)
+                nulls += !((col->validity[i >> 3] >> (i & 7)) & 1);
+        } else {
+            struct out_col *oc = &s->oc[c];
+            if (n > oc->cap) {
+                uint8_t *bm = realloc(oc->bitmap, (n + 7) / 8);
+                if (!bm)
+                    return st_error_set(err, ST_ENOMEM, "out of memory building a batch");
+                oc->bitmap = bm;
+                oc->cap = n;
+                free(oc->bools);
+                oc->bools = NULL;
+                free(oc->offsets);
+                oc->offsets = NULL;
+                if (s->types[c] == ST_TYPE_BOOL || s->types[c] == ST_TYPE_STRING)
+                    oc->cap = 0; /* emit() regrows its arrays */
+            }
+            memset(oc->bitmap, 0, (n + 7) / 8);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t j = a + i;
+                if ((cb->bitmap[j >> 3] >> (j & 7)) & 1)
+                    oc->bitmap[i >> 3] |= (uint8_t)(1u << (i & 7));
+                else
+                    nulls++;
+            }
+            col->validity = oc->bitmap;
+        }
+        col->null_count = nulls;
+        if (!nulls)
+            col->validity = NULL;
+    }
+    s->batch.series = &s->cur->pub;
+    s->batch.n_rows = n;
+    s->batch.time = (const int64_t *)s->gt->v + a;
+    s->batch.fields = s->cols;
+    *out = &s->batch;
+    return ST_OK;
+}
+
+/* Load the blocks of a group into the scan; *empty when no row is in range. */
+static enum st_code
+group_load(struct stor_scan *s, const struct chk_group *g, bool *empty, struct st_error *err)
+{
+    struct stor_cache *cache = s->v->s->cache;
+    const struct stor_chunk *c = s->fc;
+    uint32_t n = g->n_rows;
+    *empty = true;
+    enum st_code rc = stor__cache_get(cache, c, g->t_off, g->t_len, g->t_crc, ST_TYPE_TIME, n,
+                                      &s->gt, err);
+    if (rc == ST_OK)
+        rc = stor__chunk_check_times(c, g, s->gt, err);
+    if (rc != ST_OK) {
+        if (err && !strstr(err->msg, "chunk \""))
+            st_error_prefix(err, "chunk \"%s\": time block at offset %llu: ", c->path,
+                            (unsigned long long)g->t_off);
+        stor__cblock_put(s->gt);
+        s->gt = NULL;
+        return rc;
+    }
+    s->g_active = true;
+    const int64_t *tt = (const int64_t *)s->gt->v;
+    uint32_t a = 0, b = n;
+    if (s->lo > tt[0]) { /* first row >= lo */
+        uint32_t l = 0, h = n;
+        while (l < h) {
+            uint32_t m = (l + h) / 2;
+            if (tt[m] < s->lo)
+                l = m + 1;
+            else
+                h = m;
+        }
+        a = l;
+    }
+    if (s->hi <= tt[n - 1]) { /* first row >= hi */
+        uint32_t l = a, h = n;
+        while (l < h) {
+            uint32_t m = (l + h) / 2;
+            if (tt[m] < s->hi)
+                l = m + 1;
+            else
+                h = m;
+        }
+        b = l;
+    }
+    s->g_pos = a;
+    s->g_end = b;
+    if (a >= b) {
+        group_release(s);
+        return ST_OK;
+    }
+    for (uint32_t i = 0; i < s->sp.n_field_cols; i++) {
+        uint32_t idx = stor__chunk_col(c, s->col_ids[i]);
+        const struct chk_ref *rf =
+            idx != UINT32_MAX && c->col_types[idx] == s->types[i] ? stor__group_ref(c, g, idx)
+                                                                   : NULL;
+        if (!rf)
+            continue;
+        rc = stor__cache_get(cache, c, rf->off, rf->len, rf->crc, s->types[i], n, &s->gc[i], err);
+        if (rc != ST_OK) {
+            if (err && !strstr(err->msg, "chunk \""))
+                st_error_prefix(err, "chunk \"%s\": block at offset %llu (column %u): ",
+                                c->path, (unsigned long long)rf->off, s->col_ids[i]);
+            group_release(s);
+            return rc;
+        }
+    }
+    *empty = false;
     return ST_OK;
 }
 
@@ -580,33 +770,72 @@ mem_has_series(const struct stor_part *p, uint32_t sid)
 }
 
 /* Prepare the current series of the current part. */
+static int
+src_cmp(const void *a, const void *b)
+{
+    const struct scan_src *x = a, *y = b;
+    return x->cs->t_min < y->cs->t_min ? -1 : x->cs->t_min > y->cs->t_min;
+}
+
+/* Start reading chunk source i of the current series (fast path). */
+static void
+src_begin(struct stor_scan *s, uint32_t i)
+{
+    s->src_i = i;
+    s->fc = s->srcs[i].c;
+    s->fcs = s->srcs[i].cs;
+    s->fg = 0;
+    s->f_direct = true;
+    for (uint32_t k = 0; k < s->n_ftb; k++)
+        if (s->ftb[k]->seq > s->fc->applied_seq)
+            s->f_direct = false;
+}
+
+/* Prepare the current series of the current part. */
 static enum st_code
 series_start(struct stor_scan *s, const struct stor_part *p, struct st_error *err)
 {
-    const struct stor_chunk *only = NULL;
-    const struct chk_series *only_cs = NULL;
-    uint32_t n_chunk_src = 0;
+    uint32_t n = 0;
     for (uint32_t c = 0; c < p->n_chunks; c++) {
         const struct chk_series *cs = stor__chunk_find(p->chunks[c], s->cur->pub.id);
         if (!cs || cs->t_max < s->lo || cs->t_min >= s->hi)
             continue;
-        n_chunk_src++;
-        only = p->chunks[c];
-        only_cs = cs;
+        if (n == s->cap_srcs) {
+            uint32_t cap = s->cap_srcs ? s->cap_srcs * 2 : 8;
+            struct scan_src *a = realloc(s->srcs, cap * sizeof *a);
+            if (!a)
+                return st_error_set(err, ST_ENOMEM, "out of memory");
+            s->srcs = a;
+            s->cap_srcs = cap;
+        }
+        s->srcs[n].c = p->chunks[c];
+        s->srcs[n].cs = cs;
+        n++;
     }
     stor__rs_reset(&s->rs);
     s->rs_pos = 0;
     s->fc = NULL;
-    if (n_chunk_src == 1 && !mem_has_series(p, s->cur->pub.id)) {
-        s->fc = only;
-        s->fcs = only_cs;
-        s->fg = 0;
+    s->n_srcs = 0;
+    bool in_mem = mem_has_series(p, s->cur->pub.id);
+    if (n == 0 && !in_mem)
+        return ST_OK;
+    /* Chunks whose time ranges do not overlap are read one after the other,
+     * in time order, without merging (the common case: each persist covers
+     * later times). Overlaps and buffered rows go through the merge. */
+    bool disjoint = !in_mem;
+    if (disjoint && n > 1) {
+        qsort(s->srcs, n, sizeof *s->srcs, src_cmp);
+        for (uint32_t i = 1; i < n && disjoint; i++)
+            disjoint = s->srcs[i].cs->t_min > s->srcs[i - 1].cs->t_max;
+    }
+    if (disjoint) {
+        s->n_srcs = n;
         s->n_ftb = series_tombs(s->tombs, s->n_tombs, s->cur, s->ftb, MAX_SERIES_TOMBS);
+        src_begin(s, 0);
         return ST_OK;
     }
-    if (n_chunk_src == 0 && !mem_has_series(p, s->cur->pub.id))
-        return ST_OK;
-    return gather(p, s->v->vis, s->tombs, s->n_tombs, s->cur, s->lo, s->hi, &s->rs, err);
+    return gather(s->v->s->cache, p, s->v->vis, s->tombs, s->n_tombs, s->cur, s->lo, s->hi,
+                  &s->rs, err);
 }
 
 static enum st_code
@@ -614,6 +843,15 @@ next_all(struct stor_scan *s, const struct stor_batch **out, struct st_error *er
 {
     uint32_t maxr = s->sp.max_rows ? s->sp.max_rows : UINT32_MAX;
     for (;;) {
+        if (s->g_active) {
+            if (s->g_pos < s->g_end) {
+                uint32_t a = s->g_pos;
+                uint32_t b = s->g_end - a > maxr ? a + maxr : s->g_end;
+                s->g_pos = b;
+                return emit_group(s, a, b, out, err);
+            }
+            group_release(s);
+        }
         if (s->rs_pos < s->rs.n) {
             uint32_t a = s->rs_pos;
             uint32_t b = s->rs.n - a > maxr ? a + maxr : s->rs.n;
@@ -625,10 +863,20 @@ next_all(struct stor_scan *s, const struct stor_batch **out, struct st_error *er
                 const struct chk_group *g = &s->fc->groups[s->fcs->first_group + s->fg++];
                 if (group_pruned(s, s->fc, g))
                     continue;
+                if (s->f_direct) {
+                    bool empty;
+                    ST_TRY(group_load(s, g, &empty, err));
+                    continue;
+                }
                 stor__rs_reset(&s->rs);
                 s->rs_pos = 0;
-                ST_TRY(stor__chunk_read_group(s->fc, g, s->lo, s->hi, &s->rs, err));
+                ST_TRY(stor__chunk_read_group(s->fc, g, s->lo, s->hi, s->v->s->cache, &s->rs,
+                                              err));
                 stor__rs_filter_tombs(&s->rs, 0, s->ftb, s->n_ftb, s->fc->applied_seq, s->v->vis);
+                continue;
+            }
+            if (s->src_i + 1 < s->n_srcs) {
+                src_begin(s, s->src_i + 1);
                 continue;
             }
             s->fc = NULL;
@@ -710,7 +958,8 @@ next_last(struct stor_scan *s, const struct stor_batch **out, struct st_error *e
         for (uint32_t i = 0; i < s->n_parts && !found; i++) {
             const struct stor_part *p = s->v->ver->parts[s->parts[i]];
             stor__rs_reset(&s->rs);
-            ST_TRY(gather(p, s->v->vis, s->tombs, s->n_tombs, se, s->lo, s->hi, &s->rs, err));
+            ST_TRY(gather(s->v->s->cache, p, s->v->vis, s->tombs, s->n_tombs, se, s->lo, s->hi,
+                          &s->rs, err));
             found = s->rs.n > 0;
         }
         if (s->hi == INT64_MAX && (found || s->lo == INT64_MIN))
@@ -860,7 +1109,7 @@ stor_series_list(struct stor_view *v, const struct stor_scan_spec *spec,
                 continue;
             /* Exact: the series must have a visible row in range here. */
             stor__rs_reset(&rs);
-            rc = gather(p, v->vis, s->tombs, s->n_tombs, se, s->lo, s->hi, &rs, err);
+            rc = gather(v->s->cache, p, v->vis, s->tombs, s->n_tombs, se, s->lo, s->hi, &rs, err);
             if (rc == ST_OK && rs.n)
                 state[sid] = 2;
         }

@@ -41,6 +41,8 @@ struct eng_options {
     uint32_t max_databases;
     uint32_t max_tables_per_db;
     uint32_t max_columns_per_table;
+    /* Decoded chunk blocks kept in memory for scans (0 = 128 MiB; SIZE_MAX = none). */
+    size_t block_cache_bytes;
 };
 
 /* Open (and recover) the engine on a data directory. NULL with err set on failure. */

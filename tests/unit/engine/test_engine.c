@@ -803,3 +803,54 @@ TEST(views_do_not_change_under_later_writes_persists_and_deletes)
     free(d);
     eng_close(e);
 }
+
+static void
+cache_case(size_t cache_bytes)
+{
+    struct eng_options o = {.data_dir = th_tmpdir(), .block_cache_bytes = cache_bytes};
+    struct eng *e = tu_open_opts(&o);
+    struct st_error err;
+    char lp[80 * 3000];
+    for (int part = 0; part < 3; part++) { /* three disjoint chunks per series */
+        size_t off = 0;
+        for (int i = part * 3000; i < part * 3000 + 3000; i++) {
+            if (i % 3)
+                off += (size_t)snprintf(lp + off, sizeof lp - off,
+                                        "m,h=h%d v=%di,s=\"x%d\",b=%s %d\n", i % 2, i, i % 5,
+                                        i % 7 ? "true" : "false", i);
+            else /* rows without v: NULLs at unaligned positions */
+                off += (size_t)snprintf(lp + off, sizeof lp - off, "m,h=h%d w=%d.5 %d\n", i % 2,
+                                        i, i);
+        }
+        tu_write(e, "db", lp);
+        ASSERT_OK(eng_persist(e, &err));
+    }
+    char *full = tu_dump(e, "db", "m");
+    for (int pass = 0; pass < 2; pass++) { /* cold, then warm */
+        uint32_t sizes[] = {0, 3, 7, 2048};
+        for (int k = 0; k < 4; k++) {
+            char *d = tu_dump_ex(e, "db", "m", INT64_MIN, INT64_MAX, false, sizes[k]);
+            ASSERT_EQ_STR(d, full);
+            free(d);
+        }
+        char *w = tu_dump_ex(e, "db", "m", 2995, 6011, false, 5);
+        uint64_t n = 0;
+        for (char *q = w; *q; q++)
+            n += *q == '\n';
+        ASSERT_EQ_U64(n, 6011 - 2995);
+        free(w);
+    }
+    free(full);
+    eng_close(e);
+}
+
+TEST(scans_over_disjoint_chunks_with_nulls_and_the_block_cache)
+{
+    cache_case(0);
+}
+
+TEST(scans_with_a_tiny_block_cache_and_without_one)
+{
+    cache_case(4096);
+    cache_case(SIZE_MAX);
+}

@@ -47,6 +47,8 @@ struct stor_options {
     uint32_t compact_chunks;   /* compact a partition holding this many chunks; 0 = 4 */
     uint32_t max_series_per_table; /* 0 = 10,000,000 */
     uint32_t max_tombstones_per_table; /* 0 = 10,000 */
+    size_t block_cache_bytes;  /* decoded chunk blocks kept for scans; 0 = 128 MiB,
+                                  SIZE_MAX = none */
 };
 
 enum st_code stor_open(const struct stor_options *o, struct stor **out, struct st_error *err);
@@ -170,6 +172,7 @@ bool stor_db_over_limit(struct stor_db *db);
 enum st_code stor_compact(struct stor_db *db, struct st_error *err);
 
 struct stor_stats {
+    uint64_t cache_bytes, cache_hits, cache_misses;
     uint64_t buffer_bytes;
     uint64_t chunks;
     uint64_t chunk_bytes;
