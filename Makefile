@@ -53,6 +53,7 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSTRATA_NATIVE=ON >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
+	@bench/gateway/run.sh build-bench
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-bench
