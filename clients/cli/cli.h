@@ -67,6 +67,8 @@ int cmd_whoami(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_ping(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);  /* cmd_backup.c: backup, backup verify */
+int cmd_restore(struct cli *c, int argc, char **argv); /* cmd_restore.c */
 
 /* The interactive shell of `strata query` (cli_shell.c). */
 int cli_shell(struct cli *c, const char *format);

@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  whoami     show who the server takes you for\n"
     "  check      ask whether an action would be allowed (dry run)\n"
     "  audit      read the server's audit log | verify audit files\n"
+    "  backup     back up a database as line protocol | verify a backup\n"
+    "  restore    restore a backup into a new or empty database\n"
     "  ping       check that the server answers\n"
     "  version    print the version\n"
     "  help       help [COMMAND]\n"
@@ -199,7 +201,7 @@ static const struct command commands[] = {
     {"query", cmd_query},     {"write", cmd_write}, {"database", cmd_database},
     {"token", cmd_token},     {"role", cmd_role},   {"whoami", cmd_whoami},
     {"check", cmd_check},     {"audit", cmd_audit}, {"ping", cmd_ping},
-    {"version", cmd_version},
+    {"version", cmd_version}, {"backup", cmd_backup},  {"restore", cmd_restore},
 };
 
 static const struct command *
