@@ -516,13 +516,14 @@ digits_parse(const char *s, size_t n, const char *bufend, uint64_t *v)
         if (n <= 16) {
             uint64_t x = load8(s), y = load8(s + n - 8);
             *v = swar_value(x, n - 8) * 100000000 + swar_value(y, 8);
-            return swar_is_digits(x, 8) & swar_is_digits(y, 8);
+            return ((int)swar_is_digits(x, 8) & (int)swar_is_digits(y, 8)) != 0;
         }
         if (n <= 19) {
             uint64_t x = load8(s), y = load8(s + n - 16), z = load8(s + n - 8);
             *v = (swar_value(x, n - 16) * 100000000 + swar_value(y, 8)) * 100000000 +
                  swar_value(z, 8);
-            return swar_is_digits(x, 8) & swar_is_digits(y, 8) & swar_is_digits(z, 8);
+            return ((int)swar_is_digits(x, 8) & (int)swar_is_digits(y, 8) &
+                    (int)swar_is_digits(z, 8)) != 0;
         }
     }
 #endif

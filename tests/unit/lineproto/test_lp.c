@@ -168,7 +168,8 @@ err_(const char *file, int ln, const char *text0, size_t len, const struct lp_li
         th_fail(file, ln, "bad offset/first_line");
     check_padded_agrees(file, ln, text, len, lim, r, &L, &E);
 }
-#define ERR(text, line, col, sub) err_(__FILE__, __LINE__, text, sizeof(text) - 1, NULL, line, col, sub)
+#define ERR(text, line, col, sub)                                                                  \
+    err_(__FILE__, __LINE__, text, sizeof(text) - 1, NULL, line, col, sub)
 #define ERR_LIM(text, lim, line, col, sub)                                                         \
     err_(__FILE__, __LINE__, text, sizeof(text) - 1, lim, line, col, sub)
 
@@ -718,7 +719,8 @@ TEST(lp_error_messages_are_printable_and_bounded)
     for (int i = 0; i < 300; i++)
         text[o++] = "k\"\xc3\xa9"[i % 4];
     o += (size_t)snprintf(text + o, sizeof text - o, "=\x01\xfe");
-    err_(__FILE__, __LINE__, text, o, NULL, 1, 304, "invalid value \"\\x01\\xfe\" for field \"k\\\"");
+    err_(__FILE__, __LINE__, text, o, NULL, 1, 304,
+         "invalid value \"\\x01\\xfe\" for field \"k\\\"");
     for (const char *m = E.msg; *m; m++)
         ASSERT_TRUE(*m >= 0x20 && *m < 0x7f);
     ASSERT_TRUE(strlen(E.msg) < sizeof E.msg);

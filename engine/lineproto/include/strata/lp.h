@@ -100,7 +100,7 @@ void lp_limits_default(struct lp_limits *l);
 struct lp_error {
     uint32_t line;            /* 1-based physical line of the offending byte */
     uint32_t column;          /* 1-based byte column of the offending byte within that line */
-    char msg[200];            /* e.g. "integer value \"99999999999999999999i\" of field \"f\" is out of range" */
+    char msg[200];            /* e.g. "missing value for tag key \"host\"" (NUL-terminated) */
     struct lp_str raw;        /* the offending line (valid like lp_line strings); for "line too
                                  long" only its first max_line_len bytes */
     /* Added fields (the ones above keep their meaning): */
