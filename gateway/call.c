@@ -355,17 +355,30 @@ pool_trampoline(void *arg)
         st_log(ST_LOG_ERROR, "grpc", "wake batch failed: %d", (int)e);
 }
 
+void
+gw_call_nudge(struct gw_call *c)
+{
+    if (atomic_exchange(&c->nudged, true))
+        return;
+    pthread_mutex_lock(&c->mu);
+    grpc_call_error e = grpc_call_start_batch(c->call, NULL, 0, &c->t_nudge, NULL);
+    pthread_mutex_unlock(&c->mu);
+    if (e != GRPC_CALL_OK)
+        st_log(ST_LOG_ERROR, "grpc", "nudge batch failed: %d", (int)e);
+}
+
 enum st_code
 gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c), void (*done)(struct gw_call *c))
 {
     c->pool_fn = fn;
     c->pool_done = done;
     c->in_pool = true;
-    c->refs++; /* the wake completion drops it */
+    atomic_store(&c->nudged, false);
+    c->refs += 2; /* the wake completion drops one; the other is for a possible nudge */
     enum st_code rc = gw_pool_submit(pool_trampoline, c);
     if (rc != ST_OK) {
         c->in_pool = false;
-        c->refs--;
+        c->refs -= 2;
     }
     return rc;
 }
@@ -551,8 +564,17 @@ gw__call_dispatch(struct gw_call *c, enum gw_tag_kind kind, int ok)
         gw__call_unref(c); /* the batch */
         gw__call_unref(c); /* the handler reference */
         return;
+    case GW_TAG_NUDGE:
+        if (c->on_nudge && !c->status_started)
+            c->on_nudge(c);
+        gw__call_unref(c);
+        return;
     case GW_TAG_WAKE: {
         c->in_pool = false;
+        /* The task's nudge batch was started before this wake batch, or never: drop the
+         * reference held for it in the second case. */
+        if (!atomic_load(&c->nudged))
+            c->refs--;
         void (*done)(struct gw_call *) = c->pool_done;
         c->pool_done = NULL;
         if (done)

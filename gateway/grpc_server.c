@@ -93,6 +93,7 @@ post(struct gw_worker *w, struct gw_method *m)
     c->t_recv = (struct gw_tag){c, GW_TAG_RECV};
     c->t_status = (struct gw_tag){c, GW_TAG_STATUS};
     c->t_wake = (struct gw_tag){c, GW_TAG_WAKE};
+    c->t_nudge = (struct gw_tag){c, GW_TAG_NUDGE};
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->qmu, NULL);
     grpc_metadata_array_init(&c->req_md);

@@ -26,7 +26,15 @@
 struct gw_call;
 struct gw_worker;
 
-enum gw_tag_kind { GW_TAG_NEW, GW_TAG_CLOSE, GW_TAG_SEND, GW_TAG_RECV, GW_TAG_STATUS, GW_TAG_WAKE };
+enum gw_tag_kind {
+    GW_TAG_NEW,
+    GW_TAG_CLOSE,
+    GW_TAG_SEND,
+    GW_TAG_RECV,
+    GW_TAG_STATUS,
+    GW_TAG_WAKE,
+    GW_TAG_NUDGE, /* a pool task has something to send before it finishes */
+};
 
 struct gw_tag {
     struct gw_call *call;
@@ -74,7 +82,9 @@ struct gw_call {
     pthread_mutex_t mu;
     bool close_done, status_started, send_busy, recv_busy, md_sent, in_pool;
     atomic_int cancel;              /* tells the engine to stop */
-    struct gw_tag t_new, t_close, t_send, t_recv, t_status, t_wake;
+    struct gw_tag t_new, t_close, t_send, t_recv, t_status, t_wake, t_nudge;
+    atomic_bool nudged;             /* the current pool task started its nudge batch */
+    void (*on_nudge)(struct gw_call *c);
     int64_t start_ns, deadline_mono_ns;
     struct gw_principal who;
     char db[512];                   /* the `database` header (Flight SQL), if any */
@@ -146,6 +156,10 @@ void gw_call_set_need(struct gw_call *c, gw_need_fn fn);
  * Returns ST_EAGAIN when the pool is full (the call is untouched). */
 enum st_code gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c),
                              void (*done)(struct gw_call *c));
+/* From a pool task: wake the worker once while the task goes on (at most once per
+ * task), so that what it queued so far (a schema) can go out; the worker calls
+ * c->on_nudge. */
+void gw_call_nudge(struct gw_call *c);
 /* Post RECV_MESSAGE (client streams); the message arrives in m->on_recv. */
 void gw_call_recv(struct gw_call *c);
 

@@ -248,8 +248,9 @@ produce(struct gw_call *c)
         }
         gw_call_queue(c, s);
         make_keepalive(f, sch);
-        /* Fall through: the first batch travels with the schema, which saves a pool
-         * round trip for the many small queries; later batches wait for the sends. */
+        /* Let the worker send the schema and arm the keep-alive now, while the first
+         * batches are computed: a slow query shows its schema, then 0-row batches. */
+        gw_call_nudge(c);
     }
     /* Pull batches until the result ends or GW_READAHEAD_BYTES are queued: a small
      * result goes out in one pool round trip; a large one is bounded by the client. */
@@ -350,6 +351,7 @@ gw_h_do_get(struct gw_call *c)
     if (admit(c, f) != 0)
         return;
     gw_call_set_need(c, need);
+    c->on_nudge = produced;
     gw_call_stream_kick(c);
 }
 
