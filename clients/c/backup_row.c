@@ -165,6 +165,8 @@ bk_schema_add(struct bk_schema *s, enum bk_kind kind, const char *name, size_t l
         return ST_OK;
     }
     if (!name_ok(name, len)) return st_error_set(err, ST_ECORRUPT, "invalid column name");
+    if (len == 4 && memcmp(name, "time", 4) == 0)
+        return st_error_set(err, ST_ECORRUPT, "a tag or field named \"time\" (the time column)");
     if (kind == BK_TAG && type != ST_TYPE_STRING)
         return st_error_set(err, ST_ECORRUPT, "tag column \"%.*s\" is not a string", (int)len,
                             name);

@@ -5,7 +5,7 @@
  *   strata backup [--database DB] --out DIR [--table T]... [--force]
  *                 [--compression N] [--rows-per-query N] [--quiet]
  *   strata backup verify DIR [--database DB] [--table T]... [--offline]
- *                 [--max-row-diffs N] [--quiet]
+ *                 [--max-row-diffs N] [--rows-per-query N] [--quiet]
  *
  * A thin layer over libstrata's backup API (strata/backup.h); the format
  * and what the digests prove are in docs/backup.md. Differences found by
@@ -23,7 +23,7 @@ static const char backup_usage[] =
     "usage: strata backup [--database DB] --out DIR [--table T]... [--force]\n"
     "                     [--compression N] [--rows-per-query N] [--quiet]\n"
     "       strata backup verify DIR [--database DB] [--table T]... [--offline]\n"
-    "                     [--max-row-diffs N] [--quiet]\n"
+    "                     [--max-row-diffs N] [--rows-per-query N] [--quiet]\n"
     "\n"
     "Back up a database as gzip'd line protocol (DIR/<table>.lp.gz) with a manifest\n"
     "(DIR/manifest.json: rows, time range, columns and SHA-256 digests per table) and\n"
@@ -116,6 +116,7 @@ cmd_verify(struct cli *c, int argc, char **argv)
         {"table", required_argument, NULL, 't'},
         {"offline", no_argument, NULL, O_OFFLINE},
         {"max-row-diffs", required_argument, NULL, O_MAX_ROW_DIFFS},
+        {"rows-per-query", required_argument, NULL, O_ROWS_PER_QUERY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -140,6 +141,14 @@ cmd_verify(struct cli *c, int argc, char **argv)
                 goto out;
             }
             vo.max_row_diffs = (uint32_t)v;
+            break;
+        case O_ROWS_PER_QUERY:
+            if (!parse_count(optarg, 1000, 100000000, &v)) {
+                rc = cli_usage_error("backup verify",
+                                     "bad --rows-per-query \"%s\" (1000 to 100000000)", optarg);
+                goto out;
+            }
+            vo.rows_per_query = v;
             break;
         case 'q':
             quiet = true;
