@@ -71,6 +71,35 @@ ld64(const uint8_t *p)
 
 /* ---- bit packing -------------------------------------------------------- */
 
+static inline __attribute__((always_inline)) void
+pack_w(uint8_t *p, const uint64_t *v, uint32_t cnt, unsigned w)
+{
+    uint64_t bit = 0;
+    for (uint32_t i = 0; i < cnt; i++, bit += w) {
+        uint64_t x = v[i];
+        uint8_t *q = p + (bit >> 3);
+        unsigned sh = (unsigned)(bit & 7);
+        uint64_t lo = ld64(q) | (x << sh);
+        memcpy(q, &lo, 8);
+        if (w + 7 > 64 && sh && w + sh > 64)
+            q[8] |= (uint8_t)(x >> (64 - sh));
+    }
+}
+
+static void
+pack_any(uint8_t *p, const uint64_t *v, uint32_t cnt, unsigned w)
+{
+    switch (w) {
+#define W(k)                                                                                       \
+    case k: pack_w(p, v, cnt, k); break;
+#define W8(a) W(a) W(a + 1) W(a + 2) W(a + 3) W(a + 4) W(a + 5) W(a + 6) W(a + 7)
+        W8(1) W8(9) W8(17) W8(25) W8(33) W8(41) W8(49) W8(57)
+#undef W
+#undef W8
+    default: break;
+    }
+}
+
 static enum st_code
 pack(struct st_buf *out, const uint64_t *v, uint32_t n)
 {
@@ -81,24 +110,12 @@ pack(struct st_buf *out, const uint64_t *v, uint32_t n)
             all |= v[g + i];
         unsigned w = bits_of(all);
         size_t nbytes = ((size_t)cnt * w + 7) / 8;
-        ST_TRY(st_buf_reserve(out, 1 + nbytes + 8));
+        ST_TRY(st_buf_reserve(out, 1 + nbytes + 16));
         uint8_t *p = out->data + out->len;
         *p++ = (uint8_t)w;
-        memset(p, 0, nbytes + 8);
-        if (w) {
-            uint64_t bit = 0;
-            for (uint32_t i = 0; i < cnt; i++, bit += w) {
-                uint64_t x = v[g + i];
-                uint8_t *q = p + (bit >> 3);
-                unsigned sh = (unsigned)(bit & 7);
-                uint64_t lo = ld64(q) | (x << sh);
-                memcpy(q, &lo, 8);
-                if (sh && w + sh > 64) {
-                    uint8_t extra = (uint8_t)(x >> (64 - sh));
-                    q[8] |= extra;
-                }
-            }
-        }
+        memset(p, 0, nbytes + 16);
+        if (w)
+            pack_any(p, v + g, cnt, w);
         out->len += 1 + nbytes;
     }
     return ST_OK;

@@ -693,6 +693,9 @@ stor__apply(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq, struct st_
             stor__lvc_apply(ws->tab, ws, wb->strs.data, seq);
     }
     stor__ver_unref(v);
+    if (wb->n_ser)
+        atomic_store_explicit(&db->rows_hint, (unsigned)(wb->rows / wb->n_ser),
+                              memory_order_relaxed);
     atomic_fetch_add(&db->mem_bytes, grew);
     mark_dirty(db, seq);
     atomic_store_explicit(&db->vis_seq, seq, memory_order_release);

@@ -390,6 +390,7 @@ struct wb_series {
     uint32_t n_cols, cap_cols;
     struct wb_col *cols;
     uint32_t hint;
+    uint32_t cap_hint; /* first capacity of the arrays */
 };
 
 enum wb_kind { WB_WRITE = 1, WB_DELETE = 2 };
@@ -402,6 +403,7 @@ struct stor_wbatch {
     uint32_t *slots; /* (table, series) -> index + 1 */
     uint32_t slot_cap;
     uint32_t cur;
+    uint32_t first_cap; /* first capacity for a series' arrays (from the last batch) */
     struct st_buf strs;
     struct st_buf keybuf;
     /* hints: text -> series index */
@@ -466,6 +468,7 @@ struct stor_db {
     uint64_t next_chunk_id; /* under persist_mu */
     atomic_size_t mem_bytes;
     atomic_bool dropped;
+    atomic_uint rows_hint; /* rows per series in the last batch applied */
 };
 
 struct stor {

@@ -174,6 +174,7 @@ ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *c
     s->tab = tab;
     s->ser = se;
     s->ct = ct;
+    s->cap_hint = wb->first_cap;
     wb->n_ser++;
     if (wb->n_ser * 2 > wb->slot_cap) {
         if (slots_rebuild(wb, wb->slot_cap ? wb->slot_cap * 2 : 64) != 0) {
@@ -196,7 +197,7 @@ ws_reserve(struct wb_series *s, uint32_t extra)
         return 0;
     if ((uint64_t)s->n + extra > WB_MAX_ROWS_PER_SERIES)
         return -1;
-    uint32_t cap = s->cap ? s->cap * 2 : 16;
+    uint32_t cap = s->cap ? s->cap * 2 : (s->cap_hint ? s->cap_hint : 16);
     while (cap < s->n + extra)
         cap *= 2;
     int64_t *t = realloc(s->time, (size_t)cap * 8);
@@ -288,6 +289,13 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
     uint64_t h = st_hash(key->data, key->len, st_hash_seed());
     int64_t i = ws_find(wb, t->id, h, key->data, (uint32_t)key->len);
     if (i < 0) {
+        if (!wb->first_cap) {
+            /* start each series' arrays at the size the last batch needed */
+            uint32_t hint = atomic_load_explicit(&db->rows_hint, memory_order_relaxed), cap = 16;
+            while (cap < hint && cap < 4096)
+                cap *= 2;
+            wb->first_cap = cap;
+        }
         struct stor_table *tab = stor__db_table(db, t->id, err);
         if (!tab)
             return err ? err->code : ST_ENOMEM;
@@ -460,6 +468,39 @@ stor_wbatch_field_str(struct stor_wbatch *wb, uint32_t col_id, const char *p, ui
     struct wb_series *s = &wb->ser[wb->cur];
     struct wb_col *c = ws_col(s, col_id, ST_TYPE_STRING);
     c->slen[s->n - 1] = len;
+    return ST_OK;
+}
+
+enum st_code
+stor_wbatch_fields_set(struct stor_wbatch *wb, const struct stor_field_val *f, uint32_t n,
+                       struct st_error *err)
+{
+    if (wb->cur >= wb->n_ser)
+        return st_error_set(err, ST_EINTERNAL, "fields set without a row");
+    struct wb_series *s = &wb->ser[wb->cur];
+    uint32_t r = s->n - 1;
+    uint8_t bit = (uint8_t)(1u << (r & 7));
+    for (uint32_t i = 0; i < n; i++) {
+        struct wb_col *c = ws_col(s, f[i].col_id, f[i].type);
+        if (!c)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        if (c->type != f[i].type)
+            return st_error_set(err, ST_EINTERNAL, "column %u written with two types",
+                                f[i].col_id);
+        uint64_t bits = f[i].bits;
+        if (f[i].type == ST_TYPE_STRING) {
+            bits = wb->strs.len;
+            enum st_code rc = st_buf_append(&wb->strs, f[i].s, f[i].len);
+            if (rc != ST_OK)
+                return st_error_set(err, rc, "string data of one batch over %zu bytes",
+                                    wb->strs.max);
+            c->slen[r] = f[i].len;
+        }
+        if (!(c->valid[r >> 3] & bit))
+            wb->fields++;
+        c->valid[r >> 3] |= bit;
+        c->v[r] = bits;
+    }
     return ST_OK;
 }
 

@@ -122,6 +122,16 @@ enum st_code stor_wbatch_field_bool(struct stor_wbatch *wb, uint32_t col_id, boo
                                     struct st_error *err);
 enum st_code stor_wbatch_field_str(struct stor_wbatch *wb, uint32_t col_id, const char *p,
                                    uint32_t len, struct st_error *err);
+/* All fields of the current row at once (the fast path for a line). */
+struct stor_field_val {
+    uint32_t col_id;
+    uint8_t type;  /* ST_TYPE_* of the column */
+    uint64_t bits; /* INT/UINT/FLOAT bits, BOOL 0/1 */
+    const char *s; /* STRING */
+    uint32_t len;
+};
+enum st_code stor_wbatch_fields_set(struct stor_wbatch *wb, const struct stor_field_val *f,
+                                    uint32_t n, struct st_error *err);
 /* Drop everything added since `mark` (the current row of a bad line). */
 void stor_wbatch_rollback(struct stor_wbatch *wb, const struct stor_wb_mark *mark);
 
