@@ -230,6 +230,13 @@ utf8_valid(const uint8_t *s, size_t n, size_t *bad_at)
     size_t i = 0;
     while (i < n) {
         /* ASCII fast path: line protocol is almost always plain ASCII */
+        while (i + 32 <= n) {
+            uint64_t w[4];
+            memcpy(w, s + i, 32);
+            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+                break;
+            i += 32;
+        }
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
