@@ -1,0 +1,1 @@
+DELETE FROM cpu WHERE host IN ('b', 'nope') AND dc = 'y' AND time BETWEEN '1970-01-01T00:00:01Z' AND '1970-01-01T00:00:02Z'

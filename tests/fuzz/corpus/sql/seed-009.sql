@@ -1,0 +1,1 @@
+DELETE FROM cpu WHERE time >= '1970-01-01T00:00:03Z'

@@ -1,0 +1,1 @@
+DELETE FROM cpu WHERE v > 1

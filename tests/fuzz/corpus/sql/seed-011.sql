@@ -1,0 +1,1 @@
+DELETE FROM cpux WHERE time > 0

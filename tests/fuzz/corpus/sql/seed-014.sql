@@ -1,0 +1,1 @@
+EXPLAIN DELETE FROM cpu WHERE host = 'a' AND time < '1970-01-01T00:00:02Z'

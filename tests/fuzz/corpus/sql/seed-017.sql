@@ -1,0 +1,1 @@
+EXPLAIN SELECT DISTINCT ON (host) * FROM cpu ORDER BY host, time DESC

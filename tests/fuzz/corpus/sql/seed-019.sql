@@ -1,0 +1,1 @@
+EXPLAIN SELECT count(*) FROM cpu WHERE host IN ('a', 'b') AND region != 'ap' AND (host ~ '^a' OR region LIKE 'e%') AND usage > 1.5

@@ -1,0 +1,1 @@
+EXPLAIN SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage) FROM cpu WHERE time < '1970-01-01T00:10:00Z' GROUP BY m ORDER BY m DESC LIMIT 5

@@ -1,0 +1,1 @@
+EXPLAIN SELECT host, last(usage, time) FROM cpu WHERE idle > 0 GROUP BY host

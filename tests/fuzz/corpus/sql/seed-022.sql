@@ -1,0 +1,1 @@
+EXPLAIN SELECT host, max(time), last(usage, time) FROM cpu GROUP BY host

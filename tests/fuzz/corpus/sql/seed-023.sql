@@ -1,0 +1,1 @@
+EXPLAIN SELECT usage FROM cpu WHERE host = 'a' AND time >= '1970-01-01T00:00:01Z' AND time < '1970-01-01T00:00:03Z'

@@ -1,0 +1,1 @@
+INSERT INTO cpu VALUES (1)

@@ -1,0 +1,1 @@
+SELECT "Usage_User" FROM cpu

@@ -1,0 +1,1 @@
+SELECT '2016-01-01T00:00:00Z'::timestamp - INTERVAL '1 day'

@@ -1,0 +1,1 @@
+SELECT * FROM cpu GROUP BY region

@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE host = 'b' ORDER BY time DESC LIMIT 1

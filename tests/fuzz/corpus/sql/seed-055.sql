@@ -1,0 +1,1 @@
+SELECT -i FROM v WHERE k = 'b'

@@ -1,0 +1,1 @@
+SELECT CAST('42' AS BIGINT), '2.5'::double, 17::varchar, 'true'::boolean

@@ -1,0 +1,1 @@
+SELECT DISTINCT ON (host) host, time, u FROM cpu ORDER BY host, time DESC

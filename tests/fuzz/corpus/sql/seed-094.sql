@@ -1,0 +1,1 @@
+SELECT DISTINCT ON (host) host, v, time FROM cpu ORDER BY host, time DESC

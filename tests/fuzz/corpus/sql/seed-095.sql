@@ -1,0 +1,1 @@
+SELECT DISTINCT ON (host, dc) host, dc, v FROM cpu ORDER BY host, dc, time

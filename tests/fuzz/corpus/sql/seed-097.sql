@@ -1,0 +1,1 @@
+SELECT DISTINCT host FROM cpu ORDER BY v

@@ -1,0 +1,1 @@
+SELECT DISTINCT host, v FROM cpu ORDER BY host, v

@@ -1,0 +1,1 @@
+SELECT NULL AND false, NULL OR true, NULL AND true

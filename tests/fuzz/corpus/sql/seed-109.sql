@@ -1,0 +1,1 @@
+SELECT a + b, max(a) FROM m GROUP BY a + b

@@ -1,0 +1,1 @@
+SELECT a AS "A", b AS "Mixed Case" FROM m WHERE t = 'x'

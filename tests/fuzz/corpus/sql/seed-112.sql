@@ -1,0 +1,1 @@
+SELECT abs(-2.5), ceil(1.2), floor(-1.2), round(2.5)

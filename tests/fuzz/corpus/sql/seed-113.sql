@@ -1,0 +1,1 @@
+SELECT abs(-3), sqrt(16), round(3.14159, 2)

@@ -1,0 +1,1 @@
+SELECT avg(f) FROM v

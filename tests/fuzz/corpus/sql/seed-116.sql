@@ -1,0 +1,1 @@
+SELECT avg(i) FROM v WHERE k IN ('a', 'b')

@@ -1,0 +1,1 @@
+SELECT avg(i), mean(f), avg(u) FROM m

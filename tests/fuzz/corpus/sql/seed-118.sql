@@ -1,0 +1,1 @@
+SELECT avg(s) FROM m

@@ -1,0 +1,1 @@
+SELECT avg(total) FROM (SELECT host, sum(v) AS total FROM cpu GROUP BY host)

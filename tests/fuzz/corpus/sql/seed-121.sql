@@ -1,0 +1,1 @@
+SELECT count(*) + 1, max(i) - min(i) FROM m

@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT * FROM (SELECT * FROM (SELECT v FROM cpu) AS x) AS y) AS z

@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT k FROM t LIMIT 3)

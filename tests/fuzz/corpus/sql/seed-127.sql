@@ -1,0 +1,1 @@
+SELECT count(*) FROM cpu HAVING count(*) > 3

@@ -1,0 +1,1 @@
+SELECT count(*) FROM cpu WHERE time > '1970-01-01T00:00:03Z' AND time < '1970-01-01T00:00:02Z'

@@ -1,0 +1,1 @@
+SELECT count(*) FROM m GROUP BY max(i)

@@ -1,0 +1,1 @@
+SELECT count(*) FROM t WHERE NOT (x > 2)

@@ -1,0 +1,1 @@
+SELECT count(*) FROM t WHERE x NOT IN (1, NULL)

@@ -1,0 +1,1 @@
+SELECT count(*) FROM v WHERE i = 90.5

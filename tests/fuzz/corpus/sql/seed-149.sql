@@ -1,0 +1,1 @@
+SELECT count(*), count(i), count(DISTINCT i), count(s), count(DISTINCT h) FROM m

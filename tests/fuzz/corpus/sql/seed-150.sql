@@ -1,0 +1,1 @@
+SELECT count(*), count(x) FROM t

@@ -1,0 +1,1 @@
+SELECT count(*), sum(i), avg(f), max(s), stddev(f) FROM m WHERE i > 100

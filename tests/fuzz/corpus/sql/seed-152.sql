@@ -1,0 +1,1 @@
+SELECT count(*), sum(v), avg(v) FROM cpu

@@ -1,0 +1,1 @@
+SELECT count(i, f) FROM m

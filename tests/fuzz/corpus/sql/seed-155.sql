@@ -1,0 +1,1 @@
+SELECT count(x), sum(x), avg(x), min(y), stddev(x) FROM t WHERE k = 'a' AND x IS NULL

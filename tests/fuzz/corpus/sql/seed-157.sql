@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '0 seconds', time) FROM cpu

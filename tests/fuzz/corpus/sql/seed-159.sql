@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 hour', time) AS h, count(*) FROM cpu GROUP BY h ORDER BY h

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time) AS m, max(v) FROM cpu GROUP BY m ORDER BY m DESC LIMIT 5

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time) AS minute, host, max(v) FROM cpu GROUP BY 1, 2 ORDER BY 1, 2

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time) AS minute, sum(v) FROM cpu GROUP BY minute ORDER BY minute

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time, TIMESTAMP '2016-01-01T00:00:00Z') AS m, count(*), max(v) FROM cpu GROUP BY m ORDER BY m

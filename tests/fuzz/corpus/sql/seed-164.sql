@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time, TIMESTAMP '2016-01-01T00:00:30Z') AS m, count(*) FROM cpu WHERE host = 'a' GROUP BY 1 ORDER BY 1

@@ -1,0 +1,1 @@
+SELECT date_bin(time - time, time) FROM cpu

@@ -1,0 +1,1 @@
+SELECT date_trunc('minute', TIMESTAMP '2016-03-15T12:34:56.789Z'), date_trunc('hour', TIMESTAMP '2016-03-15T12:34:56Z'), date_trunc('day', TIMESTAMP '2016-03-15T12:34:56Z'), date_trunc('week', TIMESTAMP '2016-03-15T12:34:56Z')

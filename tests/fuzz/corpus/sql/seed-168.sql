@@ -1,0 +1,1 @@
+SELECT date_trunc('minute', time) AS m, sum(v) FROM cpu GROUP BY m ORDER BY m DESC LIMIT 2

@@ -1,0 +1,1 @@
+SELECT date_trunc('month', TIMESTAMP '2016-03-15T12:34:56Z'), date_trunc('quarter', TIMESTAMP '2016-05-15T12:34:56Z'), date_trunc('year', TIMESTAMP '2016-03-15T12:34:56Z')

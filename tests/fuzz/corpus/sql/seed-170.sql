@@ -1,0 +1,1 @@
+SELECT f / 0.0 FROM v

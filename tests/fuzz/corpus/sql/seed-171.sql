@@ -1,0 +1,1 @@
+SELECT frobnicate(usage_user) FROM cpu

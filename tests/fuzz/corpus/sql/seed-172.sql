@@ -1,0 +1,1 @@
+SELECT h, count(*) FROM m WHERE i > 100 GROUP BY h

@@ -1,0 +1,1 @@
+SELECT h, count(*), count(DISTINCT i) FROM m GROUP BY h ORDER BY h

@@ -1,0 +1,1 @@
+SELECT h, first(i), last(i), first(s), last(f), first(f) FROM m GROUP BY h ORDER BY h

@@ -1,0 +1,1 @@
+SELECT h, last(b) FROM m WHERE h = 'a' GROUP BY h

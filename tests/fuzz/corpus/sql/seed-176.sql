@@ -1,0 +1,1 @@
+SELECT h, last(i, time), first(f, time) FROM m GROUP BY h ORDER BY h

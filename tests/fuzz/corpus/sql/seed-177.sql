@@ -1,0 +1,1 @@
+SELECT host AS h, usage FROM cpu ORDER BY usage DESC

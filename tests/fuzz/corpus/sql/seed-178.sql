@@ -1,0 +1,1 @@
+SELECT host FROM cpu GROUP BY host HAVING count(*) > 1 AND max(v) < 10 ORDER BY host

@@ -1,0 +1,1 @@
+SELECT host FROM cpu ORDER BY host LIMIT $k

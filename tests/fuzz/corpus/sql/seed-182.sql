@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE NOT (region LIKE 'us%' OR region LIKE 'eu%')

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE host IN ('server01', 'web01', 'nope')

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE host LIKE 'server%'

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE host NOT IN ('server01', 'web01')

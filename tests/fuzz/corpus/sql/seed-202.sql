@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE host ~ '(a{1,100}){1,100}'

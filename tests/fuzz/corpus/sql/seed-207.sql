@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE lower(host) = 'web02' OR length(region) > 8

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE region = 'us-west' OR region = 'ap'

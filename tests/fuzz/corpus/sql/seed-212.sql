@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE temp < 0 OR temp IS NULL

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE time >= '1970-01-01T00:00:02Z' AND time < '1970-01-01T00:00:04Z' AND region LIKE '%west'

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE usage BETWEEN 20 AND 30

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE usage IN (10, 50, 60)

@@ -1,0 +1,1 @@
+SELECT host FROM cpu WHERE usage NOT BETWEEN 20 AND 30

@@ -1,0 +1,1 @@
+SELECT host, count(*) FROM cpu GROUP BY host

@@ -1,0 +1,1 @@
+SELECT host, count(*), sum(v), max(v) FROM cpu GROUP BY host ORDER BY host

@@ -1,0 +1,1 @@
+SELECT host, last(g, time) FROM cpu GROUP BY host ORDER BY host

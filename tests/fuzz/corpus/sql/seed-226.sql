@@ -1,0 +1,1 @@
+SELECT host, last(u, time) FROM cpu GROUP BY host ORDER BY host

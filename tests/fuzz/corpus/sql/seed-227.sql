@@ -1,0 +1,1 @@
+SELECT host, last(v, time) FROM cpu GROUP BY host

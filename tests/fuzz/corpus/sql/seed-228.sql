@@ -1,0 +1,1 @@
+SELECT host, last_time FROM (SELECT host, max(time) AS last_time FROM cpu GROUP BY host) ORDER BY host

@@ -1,0 +1,1 @@
+SELECT host, max(time), last(v, time) FROM cpu GROUP BY host ORDER BY host

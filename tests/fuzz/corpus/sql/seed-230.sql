@@ -1,0 +1,1 @@
+SELECT host, sum(u), sum(f) FROM cpu GROUP BY host ORDER BY host

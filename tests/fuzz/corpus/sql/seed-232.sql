@@ -1,0 +1,1 @@
+SELECT host, sum(v) FROM cpu GROUP BY host ORDER BY host

@@ -1,0 +1,1 @@
+SELECT host, time, u FROM cpu WHERE host = 'b' ORDER BY time

@@ -1,0 +1,1 @@
+SELECT host, total FROM (SELECT host, sum(v) AS total FROM cpu GROUP BY host) ORDER BY total DESC

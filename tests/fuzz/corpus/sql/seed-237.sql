@@ -1,0 +1,1 @@
+SELECT host, u FROM cpu

@@ -1,0 +1,1 @@
+SELECT host, v + $n FROM cpu WHERE time >= $lo AND f > $x ORDER BY host

@@ -1,0 +1,1 @@
+SELECT host, v FROM cpu

@@ -1,0 +1,1 @@
+SELECT i + 1 FROM v WHERE k = 'a'

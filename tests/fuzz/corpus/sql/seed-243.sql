@@ -1,0 +1,1 @@
+SELECT i / (i - i) FROM v

@@ -1,0 +1,1 @@
+SELECT i FROM m WHERE max(i) > 1

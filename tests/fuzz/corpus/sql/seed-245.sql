@@ -1,0 +1,1 @@
+SELECT k AS name FROM t ORDER BY name DESC

@@ -1,0 +1,1 @@
+SELECT k FROM t ORDER BY x * -1 NULLS FIRST, time

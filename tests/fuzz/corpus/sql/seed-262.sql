@@ -1,0 +1,1 @@
+SELECT k FROM v WHERE NOT b

@@ -1,0 +1,1 @@
+SELECT k FROM v WHERE i > 89.5 AND i < 90.5

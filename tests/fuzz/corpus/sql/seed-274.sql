@@ -1,0 +1,1 @@
+SELECT k, coalesce(y, -1) FROM t

@@ -1,0 +1,1 @@
+SELECT k, i, f, u, b, s FROM v

@@ -1,0 +1,1 @@
+SELECT k, time FROM t ORDER BY time DESC LIMIT 2

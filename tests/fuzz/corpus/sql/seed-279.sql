@@ -1,0 +1,1 @@
+SELECT k, x FROM t ORDER BY 3

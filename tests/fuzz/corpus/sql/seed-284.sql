@@ -1,0 +1,1 @@
+SELECT last(i, i) FROM m

@@ -1,0 +1,1 @@
+SELECT lower('AbC'), upper('AbC'), length('héllo')

@@ -1,0 +1,1 @@
+SELECT lower(DISTINCT host) FROM cpu

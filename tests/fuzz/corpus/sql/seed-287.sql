@@ -1,0 +1,1 @@
+SELECT lower(usage_user) FROM cpu

@@ -1,0 +1,1 @@
+SELECT max(i), max(i) FROM m

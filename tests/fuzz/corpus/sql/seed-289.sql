@@ -1,0 +1,1 @@
+SELECT max(min(i)) FROM m

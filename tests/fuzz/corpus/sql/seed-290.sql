@@ -1,0 +1,1 @@
+SELECT medain(i) FROM m

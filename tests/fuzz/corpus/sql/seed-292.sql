@@ -1,0 +1,1 @@
+SELECT min(i), max(i), min(f), max(f), min(s), max(s), min(u), max(u) FROM m

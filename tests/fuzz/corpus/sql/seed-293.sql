@@ -1,0 +1,1 @@
+SELECT min(time), max(time) FROM m

@@ -1,0 +1,1 @@
+SELECT nothing_like_it FROM cpu

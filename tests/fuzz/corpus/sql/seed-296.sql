@@ -1,0 +1,1 @@
+SELECT nullif(x, 3) FROM t

@@ -1,0 +1,1 @@
+SELECT power(2, 10), ln(1), log10(1000)

@@ -1,0 +1,1 @@
+SELECT q.host FROM (SELECT host FROM cpu) AS s

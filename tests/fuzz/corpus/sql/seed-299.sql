@@ -1,0 +1,1 @@
+SELECT region AS r, count(*) AS n FROM cpu GROUP BY r ORDER BY n DESC

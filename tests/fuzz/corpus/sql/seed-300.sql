@@ -1,0 +1,1 @@
+SELECT region FROM cpu GROUP BY region HAVING host = 'a'

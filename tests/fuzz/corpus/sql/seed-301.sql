@@ -1,0 +1,1 @@
+SELECT region FROM cpu GROUP BY region ORDER BY region

@@ -1,0 +1,1 @@
+SELECT region, host, sum(v) FROM cpu GROUP BY region, host ORDER BY region, host

@@ -1,0 +1,1 @@
+SELECT region, sum(v) FROM cpu GROUP BY 1 ORDER BY 1

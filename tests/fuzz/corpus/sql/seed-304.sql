@@ -1,0 +1,1 @@
+SELECT round(1, 2, 3)

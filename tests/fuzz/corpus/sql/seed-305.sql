@@ -1,0 +1,1 @@
+SELECT round(avg(f), 1) FROM m

@@ -1,0 +1,1 @@
+SELECT s.host, s.total FROM (SELECT host, sum(v) AS total FROM cpu GROUP BY host) AS s WHERE s.total > 7

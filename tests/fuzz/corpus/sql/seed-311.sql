@@ -1,0 +1,1 @@
+SELECT stddev(f), stddev_pop(f), variance(f), var_pop(f) FROM m WHERE h = 'a'

@@ -1,0 +1,1 @@
+SELECT stddev(i), var_pop(i) FROM m WHERE h = 'b'

@@ -1,0 +1,1 @@
+SELECT stddev_samp(i), var_samp(i) FROM m

@@ -1,0 +1,1 @@
+SELECT substr('hello', 2, 3), substr('hello', 0, 2), substr('hello', 4)

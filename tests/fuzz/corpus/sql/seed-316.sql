@@ -1,0 +1,1 @@
+SELECT sum(DISTINCT i) FROM m

@@ -1,0 +1,1 @@
+SELECT sum(i) FROM v WHERE k IN ('a', 'c')

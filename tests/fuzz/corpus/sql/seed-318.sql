@@ -1,0 +1,1 @@
+SELECT sum(i), sum(f), sum(u) FROM m

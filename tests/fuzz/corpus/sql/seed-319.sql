@@ -1,0 +1,1 @@
+SELECT sum(s) FROM v

@@ -1,0 +1,1 @@
+SELECT sum(u), sum(f), avg(f), stddev(f) FROM cpu

@@ -1,0 +1,1 @@
+SELECT sum(x), avg(x), min(x), max(y) FROM t

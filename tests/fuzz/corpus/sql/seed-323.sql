@@ -1,0 +1,1 @@
+SELECT t, a * f FROM m ORDER BY t

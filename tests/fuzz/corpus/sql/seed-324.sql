@@ -1,0 +1,1 @@
+SELECT t, a + b, a * b FROM m ORDER BY t

@@ -1,0 +1,1 @@
+SELECT table_name, column_name, ordinal_position, data_type FROM information_schema.columns ORDER BY table_name, ordinal_position

@@ -1,0 +1,1 @@
+SELECT table_name, count(*) FROM information_schema.columns GROUP BY table_name ORDER BY table_name

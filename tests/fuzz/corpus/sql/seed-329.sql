@@ -1,0 +1,1 @@
+SELECT time, v FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:01:00Z'

@@ -1,0 +1,1 @@
+SELECT trim('  x  '), replace('a-b-c', '-', '+'), concat('a', NULL, 'b', 1)

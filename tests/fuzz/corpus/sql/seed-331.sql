@@ -1,0 +1,1 @@
+SELECT upper(host) || '-' || region AS k, sum(v) FROM cpu GROUP BY host, region ORDER BY k

@@ -1,0 +1,1 @@
+SELECT upper(s), s || '!' FROM m ORDER BY t

@@ -1,0 +1,1 @@
+SELECT usage_usr FROM cpu

@@ -1,0 +1,1 @@
+SELECT v / 100 AS v, count(*) FROM cpu GROUP BY v ORDER BY 1, 2

@@ -1,0 +1,1 @@
+SELECT v > 5 AS big, count(*) FROM cpu GROUP BY v > 5 ORDER BY big

@@ -1,0 +1,1 @@
+SELECT v FROM cpu WHERE host = $h

@@ -1,0 +1,1 @@
+SELECT v FROM cpu WHERE time = '2016-01-01T01:01:10+01:00'

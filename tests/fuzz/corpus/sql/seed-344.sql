@@ -1,0 +1,1 @@
+SELECT v FROM cpu WHERE time > '2016-01-01' AND time < '2016-13-01'

@@ -1,0 +1,1 @@
+SELECT v FROM cpu WHERE time > now() - INTERVAL '1 hour' AND time < now()

@@ -1,0 +1,1 @@
+SELECT v, count(*) FROM cpu GROUP BY host

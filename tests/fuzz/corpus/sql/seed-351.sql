@@ -1,0 +1,1 @@
+SELECT x FROM (SELECT usage_user AS x, usage_system AS x FROM cpu)

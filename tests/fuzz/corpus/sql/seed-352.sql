@@ -1,0 +1,1 @@
+SELECT x FROM t WHERE x > 2 OR y > 5

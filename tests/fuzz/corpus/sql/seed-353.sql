@@ -1,0 +1,1 @@
+SELECT x FROM t WHERE x IN (1, NULL)

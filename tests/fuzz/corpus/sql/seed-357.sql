@@ -1,0 +1,1 @@
+UPDATE cpu SET usage_user = 1

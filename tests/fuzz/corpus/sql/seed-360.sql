@@ -1,0 +1,1 @@
+WITH a(x) AS (SELECT 1) SELECT x FROM a

@@ -1,0 +1,1 @@
+WITH cpu AS (SELECT 42 AS v) SELECT v FROM cpu

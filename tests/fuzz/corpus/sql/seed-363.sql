@@ -1,0 +1,1 @@
+WITH x AS (SELECT * FROM cpu2) SELECT * FROM x

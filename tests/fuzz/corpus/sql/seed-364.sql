@@ -1,0 +1,1 @@
+SELECT host, count(*), sum(usage), avg(idle), max(note), min(cnt) FROM cpu WHERE region = 'us' AND time >= 0 AND time < $c GROUP BY host ORDER BY 2 DESC LIMIT 3

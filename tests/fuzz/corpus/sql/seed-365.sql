@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time, TIMESTAMP '1970-01-01T00:00:00Z') AS m, max(usage) FROM cpu WHERE host IN ('a','b') GROUP BY m ORDER BY m DESC LIMIT 5

@@ -1,0 +1,1 @@
+WITH w AS (SELECT host, usage FROM cpu WHERE usage > $a) SELECT host, count(*) FROM w GROUP BY host

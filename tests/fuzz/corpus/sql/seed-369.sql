@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE note LIKE 'h%' OR host ~ '^[ab]' AND ok

@@ -1,0 +1,1 @@
+SELECT CASE WHEN usage = 0 THEN NULL ELSE 100 / usage END, usage::double, CAST(note AS BIGINT) FROM cpu

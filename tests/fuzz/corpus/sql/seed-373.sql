@@ -1,0 +1,1 @@
+DELETE FROM cpu WHERE host = 'a' AND time < 5
