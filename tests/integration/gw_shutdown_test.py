@@ -85,6 +85,49 @@ class ShutdownTest(unittest.TestCase):
     def test_sigint_under_write_load(self):
         self.load_then_signal(signal.SIGINT)
 
+    def test_sigterm_with_streams_in_flight_repeated(self):
+        """SIGTERM while DoGet streams are held open by slow readers, a Watch is open and a
+        connection sits half-classified: exit 0 within the grace period, five times (the
+        shutdown order of grpc-c-core.md §4.8; run under ASan in the sanitizer tree)."""
+        import socket
+        data = None
+        servers = []
+        for round_ in range(5):
+            s = Server("--shutdown-grace", "1s", data_dir=data)
+            servers.append(s)
+            data = s.data_dir
+            if round_ == 0:
+                lines = "\n".join("st,h=h%d v=%di,pad=\"%s\" %d" % (i % 4, i, "q" * 120, i)
+                                   for i in range(40000))
+                st, _, b = s.write(lines, db="sd")
+                self.assertEqual(st, 204, b)
+            chans, iters = [], []
+            for _ in range(3):
+                ch = grpc.insecure_channel(s.target, options=[("grpc.use_local_subchannel_pool", 1)])
+                f = ch.unary_stream("/arrow.flight.protocol.FlightService/DoGet")
+                t = b'{"database":"sd","sql_query":"SELECT * FROM st"}'
+                it = f(b"\x0a" + bytes([len(t)]) + t, timeout=60,
+                       metadata=(("authorization", "Bearer " + s.token),))
+                next(it)  # one message, then stop reading
+                chans.append(ch)
+                iters.append(it)
+            w = grpc.insecure_channel(s.target).unary_stream("/grpc.health.v1.Health/Watch")(
+                b"", timeout=60)
+            next(w)
+            half = socket.create_connection(("127.0.0.1", s.port))
+            half.sendall(b"PRI * HT")
+            t0 = time.time()
+            code = s.stop()
+            self.assertEqual(code, 0, s.stderr())
+            self.assertLess(time.time() - t0, 10)
+            for it in iters:
+                it.cancel()
+            for ch in chans:
+                ch.close()
+            half.close()
+        for s in servers:
+            s.cleanup()
+
     def test_port_taken(self):
         s = Server()
         r = subprocess.run([stratad_path(), "--data-dir", s.tmp + "/other", "--listen",
