@@ -115,6 +115,25 @@ convert_col(struct exec_output *o, struct out_col *oc, const struct exec_vec *v,
         ST_TRY(grow((void **)&oc->strs, &oc->cap_strs, total + 1, 1, err));
         size_t off = 0;
         oc->offsets[0] = 0;
+        if (v->is_const && !all_null && n > 0) {
+            /* a tag of a series chunk: one value repeated; copy by doubling */
+            uint32_t len = v->v.s[0].len;
+            for (uint32_t i = 0; i < n; i++)
+                oc->offsets[i + 1] = (int32_t)((size_t)(i + 1) * len);
+            if (len) {
+                memcpy(oc->strs, v->v.s[0].p, len);
+                size_t have = len;
+                while (have < total) {
+                    size_t c = have <= total - have ? have : total - have;
+                    memcpy(oc->strs + have, oc->strs, c);
+                    have += c;
+                }
+            }
+            col->v.offsets = oc->offsets;
+            col->str_data = oc->strs;
+            *bytes += (size_t)(n + 1) * 4 + total;
+            return ST_OK;
+        }
         for (uint32_t i = 0; i < n; i++) {
             uint32_t j = v->is_const ? 0 : i;
             if (!all_null && !(v->nulls && v->nulls[j]) && v->v.s[j].len) {
