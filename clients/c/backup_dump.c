@@ -186,8 +186,10 @@ dump_table(struct dump *d, struct dump_table *t, struct bk_manifest *m, struct s
     struct st_buf line;
     st_buf_init(&line, SIZE_MAX);
     struct bk_live *l = NULL;
+    struct bk_counts counts = {0};
     struct bk_gzw *w = bk_gzw_open(dir, mt.file, d->o->compression_level, err);
     enum st_code rc = w ? ST_OK : (err ? err->code : ST_EIO);
+    if (rc == ST_OK) rc = bk_counts_alloc(&counts, &t->s, err);
     if (rc == ST_OK) {
         l = bk_live_open(d->c, d->o->database, &t->s, &t->st, d->o->rows_per_query, err);
         if (!l) rc = err ? err->code : ST_ENOMEM;
@@ -199,6 +201,7 @@ dump_table(struct dump *d, struct dump_table *t, struct bk_manifest *m, struct s
         if (rc != ST_OK || !r) break;
         rc = bk_row_format(&t->s, r, &line, err);
         if (rc != ST_OK) break;
+        bk_counts_add(&counts, &t->s, r);
         if (mt.rows == 0 || r->time < mt.time_min_ns) mt.time_min_ns = r->time;
         if (mt.rows == 0 || r->time > mt.time_max_ns) mt.time_max_ns = r->time;
         mt.rows++;
@@ -228,10 +231,15 @@ dump_table(struct dump *d, struct dump_table *t, struct bk_manifest *m, struct s
     }
     bk_gzw_abort(w);
     if (rc != ST_OK) {
+        bk_counts_free(&counts);
         st_error_prefix(err, "table \"%s\": ", t->name);
         bk_mtable_cleanup(&mt);
         return rc;
     }
+    for (uint32_t i = 0; i < t->n_cols; i++)
+        t->cols[i].values =
+            bk_counts_get(&counts, &t->s, t->cols[i].kind, t->cols[i].name, mt.rows);
+    bk_counts_free(&counts);
     d->prog.lp_bytes = lp0 + mt.lp_bytes;
     d->prog.file_bytes = file0 + mt.file_bytes;
     mt.has_range = mt.rows > 0;

@@ -34,6 +34,7 @@ struct bk_file {
     bool eof;
     struct bk_row row;
     struct bk_key prev;
+    struct bk_counts counts;
     struct bk_sha256 *content;
     uint64_t rows, lp_bytes, line_no, file_bytes;
     int64_t min_ns, max_ns;
@@ -50,6 +51,7 @@ bk_file_close(struct bk_file *f)
     st_buf_cleanup(&f->canon);
     bk_row_free(&f->row);
     bk_key_cleanup(&f->prev);
+    bk_counts_free(&f->counts);
     bk_sha256_free(f->content);
     free(f->path);
     free(f);
@@ -101,7 +103,8 @@ bk_file_open(const char *dir, const struct bk_mtable *t, const struct bk_schema 
     bk_key_init(&f->prev);
     f->path = bk_path(dir, t->file);
     f->content = bk_sha256_new();
-    if (!f->path || !f->content || bk_row_alloc(&f->row, s, err) != ST_OK) {
+    if (!f->path || !f->content || bk_row_alloc(&f->row, s, err) != ST_OK ||
+        bk_counts_alloc(&f->counts, s, err) != ST_OK) {
         st_error_set(err, ST_ENOMEM, "out of memory");
         goto fail;
     }
@@ -162,6 +165,7 @@ bk_file_next(struct bk_file *f, const struct bk_row **row, const char **line, si
                 }
                 ST_TRY(bk_key_set(&f->prev, f->s, &f->row, err));
                 bk_sha256_update(f->content, p, ll);
+                bk_counts_add(&f->counts, f->s, &f->row);
                 if (f->rows == 0 || f->row.time < f->min_ns) f->min_ns = f->row.time;
                 if (f->rows == 0 || f->row.time > f->max_ns) f->max_ns = f->row.time;
                 f->rows++;
@@ -231,6 +235,14 @@ bk_file_check_end(struct bk_file *f, strata_backup_diff_fn fn, void *arg, uint32
                   "%s spans time %lld to %lld, the manifest says %lld to %lld", t->file,
                   (long long)f->min_ns, (long long)f->max_ns, (long long)t->time_min_ns,
                   (long long)t->time_max_ns);
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        uint64_t n = bk_counts_get(&f->counts, f->s, t->cols[i].kind, t->cols[i].name, f->rows);
+        if (n != t->cols[i].values)
+            bk_report(fn, arg, n_diffs, t->name, "content",
+                      "%s: column \"%s\" has a value in %llu rows, the manifest says %llu", t->file,
+                      t->cols[i].name, (unsigned long long)n,
+                      (unsigned long long)t->cols[i].values);
+    }
     if (f->lp_bytes != t->lp_bytes)
         bk_report(fn, arg, n_diffs, t->name, "content",
                   "%s holds %llu bytes of line protocol, the manifest says %llu", t->file,

@@ -139,6 +139,19 @@ enum st_code bk_key_set(struct bk_key *k, const struct bk_schema *s, const struc
 /* Canonical order of the key against a row of the same schema. */
 int bk_key_cmp(const struct bk_key *k, const struct bk_schema *s, const struct bk_row *r);
 
+/* Per-column counts of non-NULL values: tags[n_tags], fields[n_fields] in
+ * the schema's order. */
+struct bk_counts {
+    uint64_t *tags, *fields;
+};
+enum st_code bk_counts_alloc(struct bk_counts *c, const struct bk_schema *s, struct st_error *err);
+void bk_counts_free(struct bk_counts *c);
+void bk_counts_add(struct bk_counts *c, const struct bk_schema *s, const struct bk_row *r);
+/* The count of a column named by kind and name (rows for the time column; 0
+ * for a column the schema does not have). */
+uint64_t bk_counts_get(const struct bk_counts *c, const struct bk_schema *s, enum bk_kind kind,
+                       const char *name, uint64_t rows);
+
 /* "time=... host=a dc=x" for messages: the row's key, printable, cut to cap. */
 void bk_row_describe(const struct bk_schema *s, const struct bk_row *r, char *buf, size_t cap);
 
@@ -222,6 +235,7 @@ struct bk_mcol {
     char *name;
     enum bk_kind kind;
     enum st_type type;
+    uint64_t values; /* rows in which the column is not NULL */
 };
 
 struct bk_mtable {

@@ -20,9 +20,9 @@
  *         "rows": 1000,
  *         "time_min_ns": 1700000000000000000,           (null when rows is 0)
  *         "time_max_ns": 1700000999000000000,
- *         "columns": [{"name": "time", "kind": "time", "type": "time"},
- *                     {"name": "host", "kind": "tag", "type": "string"},
- *                     {"name": "usage", "kind": "field", "type": "float"}],
+ *         "columns": [{"name": "time", "kind": "time", "type": "time", "values": 1000},
+ *                     {"name": "host", "kind": "tag", "type": "string", "values": 990},
+ *                     {"name": "usage", "kind": "field", "type": "float", "values": 1000}],
  *         "lp_bytes": 52000,                             (uncompressed)
  *         "content_sha256": "…64 hex digits…",
  *         "file_bytes": 9000,
@@ -33,11 +33,11 @@
  *
  * Field types: "float", "integer", "unsigned", "boolean", "string"; tags
  * are "string", time is "time". Columns are listed in the source
- * database's order. Readers refuse a newer format_version and ignore keys
- * they do not know. The manifest is read from disk, so decoding validates
- * every value before anything uses it (file names in particular: one path
- * component of safe bytes, so a manifest cannot point outside its
- * directory).
+ * database's order; "values" counts the rows in which a column is not NULL
+ * (a column with 0 values cannot be recreated by a restore). Readers refuse a newer format_version
+ * and ignore keys they do not know. The manifest is read from disk, so decoding validates every
+ * value before anything uses it (file names in particular: one path component of safe bytes, so a
+ * manifest cannot point outside its directory).
  *
  * SHA256SUMS lists `<sha256>  <file>` for every table file and for
  * manifest.json, so `sha256sum -c SHA256SUMS` checks a backup with standard
@@ -163,6 +163,7 @@ table_json(const struct bk_mtable *t, bool *ok)
         put(c, "name", json_string(t->cols[i].name), ok);
         put(c, "kind", json_string(bk_kind_name(t->cols[i].kind)), ok);
         put(c, "type", json_string(bk_type_name(t->cols[i].type)), ok);
+        put(c, "values", json_integer((json_int_t)t->cols[i].values), ok);
         if (json_array_append_new(cols, c) != 0) *ok = false;
     }
     put(o, "columns", cols, ok);
@@ -302,8 +303,10 @@ decode_table(json_t *o, uint32_t idx, struct bk_mtable *t, struct st_error *err)
         const char *ck = json_is_object(c) ? get_str(c, "kind") : NULL;
         const char *ct = json_is_object(c) ? get_str(c, "type") : NULL;
         enum st_type type;
-        if (!cn || !*cn || strlen(cn) > BK_MAX_NAME || !ck || !ct || !type_parse(ct, &type))
-            return bad(err, where, "not a column {name, kind, type}");
+        int64_t values;
+        if (!cn || !*cn || strlen(cn) > BK_MAX_NAME || !ck || !ct || !type_parse(ct, &type) ||
+            !get_int(c, "values", 0, &values) || (uint64_t)values > t->rows)
+            return bad(err, where, "not a column {name, kind, type, values}");
         enum bk_kind kind;
         if (strcmp(ck, "time") == 0 && type == ST_TYPE_TIME)
             kind = BK_TIME;
@@ -317,6 +320,7 @@ decode_table(json_t *o, uint32_t idx, struct bk_mtable *t, struct st_error *err)
         if (!t->cols[t->n_cols].name) return st_error_set(err, ST_ENOMEM, "out of memory");
         t->cols[t->n_cols].kind = kind;
         t->cols[t->n_cols].type = type;
+        t->cols[t->n_cols].values = (uint64_t)values;
         t->n_cols++;
     }
     /* the columns must make a schema: one time column, unique names */

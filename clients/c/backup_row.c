@@ -507,6 +507,48 @@ bk_key_cmp(const struct bk_key *k, const struct bk_schema *s, const struct bk_ro
     return 0;
 }
 
+/* ---- value counts ------------------------------------------------------------------- */
+
+enum st_code
+bk_counts_alloc(struct bk_counts *c, const struct bk_schema *s, struct st_error *err)
+{
+    c->tags = calloc(s->n_tags ? s->n_tags : 1, sizeof *c->tags);
+    c->fields = calloc(s->n_fields ? s->n_fields : 1, sizeof *c->fields);
+    if (!c->tags || !c->fields) {
+        bk_counts_free(c);
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
+    return ST_OK;
+}
+
+void
+bk_counts_free(struct bk_counts *c)
+{
+    free(c->tags);
+    free(c->fields);
+    c->tags = c->fields = NULL;
+}
+
+void
+bk_counts_add(struct bk_counts *c, const struct bk_schema *s, const struct bk_row *r)
+{
+    for (uint32_t i = 0; i < s->n_tags; i++)
+        c->tags[i] += r->tags[i].present;
+    for (uint32_t i = 0; i < s->n_fields; i++)
+        c->fields[i] += r->fields[i].present;
+}
+
+uint64_t
+bk_counts_get(const struct bk_counts *c, const struct bk_schema *s, enum bk_kind kind,
+              const char *name, uint64_t rows)
+{
+    if (kind == BK_TIME) return rows;
+    int i = kind == BK_TAG ? bk_schema_tag(s, name, strlen(name))
+                           : bk_schema_field(s, name, strlen(name));
+    if (i < 0) return 0;
+    return kind == BK_TAG ? c->tags[i] : c->fields[i];
+}
+
 /* ---- messages ------------------------------------------------------------------------------ */
 
 /* Append printable text: bytes outside printable ASCII as \xNN. */

@@ -590,9 +590,9 @@ sample_manifest(struct bk_manifest *m)
     t.time_max_ns = 7;
     t.n_cols = 3;
     t.cols = calloc(3, sizeof *t.cols);
-    t.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME};
-    t.cols[1] = (struct bk_mcol){strdup("host"), BK_TAG, ST_TYPE_STRING};
-    t.cols[2] = (struct bk_mcol){strdup("v"), BK_FIELD, ST_TYPE_UINT};
+    t.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME, 2};
+    t.cols[1] = (struct bk_mcol){strdup("host"), BK_TAG, ST_TYPE_STRING, 1};
+    t.cols[2] = (struct bk_mcol){strdup("v"), BK_FIELD, ST_TYPE_UINT, 2};
     t.lp_bytes = 40;
     t.file_bytes = 60;
     memset(t.content_sha256, 'a', 64);
@@ -603,8 +603,8 @@ sample_manifest(struct bk_manifest *m)
     e.file = strdup("empty.lp.gz");
     e.n_cols = 2;
     e.cols = calloc(2, sizeof *e.cols);
-    e.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME};
-    e.cols[1] = (struct bk_mcol){strdup("f"), BK_FIELD, ST_TYPE_BOOL};
+    e.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME, 0};
+    e.cols[1] = (struct bk_mcol){strdup("f"), BK_FIELD, ST_TYPE_BOOL, 0};
     e.file_bytes = 20;
     memset(e.content_sha256, 'c', 64);
     memset(e.file_sha256, 'd', 64);
@@ -680,6 +680,8 @@ TEST(manifest_validation_refuses_each_bad_value)
         {"\"bbbb", "\"bbb", "file_sha256"},
         {"\"file_bytes\": 20", "\"file_bytes\": 0", "file_bytes"},
         {"\"kind\": \"tag\"", "\"kind\": \"label\"", "kind"},
+        {"\"values\": 1", "\"values\": 3", "values"}, /* more values than rows */
+        {"\"values\": 1", "\"values\": -1", "values"},
         {"\"kind\": \"tag\"", "\"kind\": \"time\"", "kind"},
         {"\"type\": \"unsigned\"", "\"type\": \"uint64\"", "column"},
         {"\"name\": \"host\"", "\"name\": \"time\"", "time column"},
@@ -777,9 +779,12 @@ make_backup(const char *text, uint64_t rows, int64_t lo, int64_t hi)
     t.time_max_ns = hi;
     t.n_cols = 3;
     t.cols = calloc(3, sizeof *t.cols);
-    t.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME};
-    t.cols[1] = (struct bk_mcol){strdup("h"), BK_TAG, ST_TYPE_STRING};
-    t.cols[2] = (struct bk_mcol){strdup("v"), BK_FIELD, ST_TYPE_INT};
+    uint64_t h = 0; /* rows with the tag h */
+    for (const char *q = text; (q = strstr(q, "m,h=")) != NULL; q++)
+        h++;
+    t.cols[0] = (struct bk_mcol){strdup("time"), BK_TIME, ST_TYPE_TIME, rows};
+    t.cols[1] = (struct bk_mcol){strdup("h"), BK_TAG, ST_TYPE_STRING, h};
+    t.cols[2] = (struct bk_mcol){strdup("v"), BK_FIELD, ST_TYPE_INT, rows};
     gz_write(dir, "m.lp.gz", text, t.content_sha256, t.file_sha256, &t.file_bytes);
     t.lp_bytes = strlen(text);
     ASSERT_OK_E(bk_manifest_add(&m, &t, &E), &E);
@@ -818,7 +823,8 @@ TEST(offline_check_of_a_backup_directory)
     /* the manifest's row count does not match the file */
     make_backup("m,h=a v=1i 1\nm v=2i 2\n", 3, 1, 2);
     ASSERT_CODE(verify_offline(&d), ST_ECORRUPT);
-    ASSERT_CONTAINS(d.last, "holds 2 rows, the manifest says 3");
+    ASSERT_CONTAINS(d.last, "column \"v\" has a value in 2 rows, the manifest says 3");
+    ASSERT_EQ_INT(d.n, 3); /* rows, time's and v's value counts */
 
     /* rows out of order, a duplicate, a non-canonical line: named with line and column */
     make_backup("m v=2i 2\nm,h=a v=1i 1\n", 2, 1, 2);
