@@ -433,7 +433,10 @@ commit(struct eng *e, struct stor_db *db, struct stor_wbatch *wb, bool no_sync,
     st_buf_cleanup(&rec);
     struct st_error werr;
     st_error_clear(&werr);
-    enum st_code wrc = no_sync ? ST_OK : wal_sync(e->wal, seq, &werr);
+    /* no_sync: acknowledge now, but never let unwritten records pile up */
+    enum st_code wrc = !no_sync || wal_pending_bytes(e->wal) > ((size_t)16 << 20)
+                           ? wal_sync(e->wal, seq, &werr)
+                           : ST_OK;
     rc = stor_commit_finish(db, wb, wrc == ST_OK, err);
     if (wrc != ST_OK) {
         if (err)

@@ -139,7 +139,20 @@ stor__part_start(const struct stor *s, int64_t t)
     int64_t q = t / w;
     if (t % w != 0 && t < 0)
         q--;
+    if (q < INT64_MIN / w)
+        return INT64_MIN; /* the first partition is cut at the smallest time */
     return q * w;
+}
+
+int64_t
+stor__part_end(const struct stor *s, int64_t start)
+{
+    int64_t w = s->o.partition_ns;
+    if (start == INT64_MIN) {
+        int64_t q = INT64_MIN / w; /* rounded toward zero: the first full partition */
+        return q * w > INT64_MIN ? q * w : INT64_MIN + w;
+    }
+    return start > INT64_MAX - w ? INT64_MAX : start + w;
 }
 
 /* A shallow copy of a version (every part and tombstone referenced again). */

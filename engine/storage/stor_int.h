@@ -495,6 +495,8 @@ void stor__part_unref(struct stor_part *p);
 struct stor_part *stor__part_new(uint32_t table_id, int64_t start);
 /* Publish a new version built by fn under ver_mu. */
 int64_t stor__part_start(const struct stor *s, int64_t t);
+/* Exclusive end of the partition starting at start (INT64_MAX for the last). */
+int64_t stor__part_end(const struct stor *s, int64_t start);
 /* Tombstones of a table in a version: [*first, *first + *n). */
 void stor__ver_tombs(const struct stor_dbver *v, uint32_t table_id, uint32_t *first, uint32_t *n);
 /* The catalog table of a db/table as of now. */

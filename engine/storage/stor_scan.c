@@ -255,7 +255,7 @@ stor__count_deleted(struct stor_db *db, const struct stor_tomb *t)
     for (uint32_t i = 0; i < v->n_parts && tab; i++) {
         const struct stor_part *p = v->parts[i];
         if (p->table_id != t->table_id || p->start >= t->t_hi ||
-            p->start + db->s->o.partition_ns <= t->t_lo)
+            stor__part_end(db->s, p->start) <= t->t_lo)
             continue;
         uint32_t n_ids;
         uint32_t *ids = part_series(p, &n_ids);
@@ -462,11 +462,9 @@ scan_setup(struct stor_view *v, const struct stor_scan_spec *spec, struct stor_s
         scan_free(s);
         return st_error_set(err, ST_ENOMEM, "out of memory");
     }
-    int64_t w = v->s->o.partition_ns;
     for (uint32_t i = 0; i < v->ver->n_parts; i++) {
         const struct stor_part *p = v->ver->parts[i];
-        if (p->table_id != ct->id || p->start >= s->hi ||
-            (p->start <= INT64_MAX - w && p->start + w <= s->lo))
+        if (p->table_id != ct->id || p->start >= s->hi || stor__part_end(v->s, p->start) <= s->lo)
             continue;
         s->parts[s->n_parts++] = i;
     }
@@ -494,9 +492,8 @@ stor_scan_open(struct stor_view *v, const struct stor_scan_spec *spec, struct st
         s->n_parts = 0;
         for (uint32_t i = v->ver->n_parts; i-- > 0;) {
             const struct stor_part *p = v->ver->parts[i];
-            int64_t w = v->s->o.partition_ns;
             if (p->table_id != s->ct->id || p->start >= s->hi ||
-                (p->start <= INT64_MAX - w && p->start + w <= s->lo))
+                stor__part_end(v->s, p->start) <= s->lo)
                 continue;
             s->parts[s->n_parts++] = i;
         }

@@ -890,3 +890,40 @@ TEST(compaction_merges_chunks_resolves_upserts_and_drops_applied_deletes)
     free(before);
     eng_close(e);
 }
+
+TEST(extreme_timestamps_and_small_partitions)
+{
+    struct eng_options o = {.data_dir = th_tmpdir(), .partition_ns = 1000};
+    struct eng *e = tu_open_opts(&o);
+    struct st_error err;
+    const char *lp = "m v=1i -9223372036854775806\n"
+                     "m v=2i -9223372036854775000\n"
+                     "m v=3i -1\nm v=4i 0\nm v=5i 999\nm v=6i 1000\n"
+                     "m v=7i 9223372036854775806\n";
+    tu_write(e, "db", lp);
+    char *d1 = tu_dump(e, "db", "m");
+    ASSERT_OK(eng_persist(e, &err));
+    char *d2 = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d2, d1);
+    ASSERT_EQ_U64(tu_count(e, "db", "m"), 7);
+    char *r = tu_dump_ex(e, "db", "m", INT64_MIN, -9223372036854775000LL + 1, false, 0);
+    ASSERT_EQ_STR(r, " -9223372036854775000 v=2i\n -9223372036854775806 v=1i\n");
+    free(r);
+    r = tu_dump_ex(e, "db", "m", -1, 1000, false, 0);
+    ASSERT_EQ_STR(r, " -1 v=3i\n 0 v=4i\n 999 v=5i\n");
+    free(r);
+    r = tu_dump_ex(e, "db", "m", 9223372036854775806LL, INT64_MAX, false, 0);
+    ASSERT_EQ_STR(r, " 9223372036854775806 v=7i\n");
+    free(r);
+    r = tu_dump_ex(e, "db", "m", INT64_MIN, INT64_MAX, true, 0);
+    ASSERT_EQ_STR(r, " 9223372036854775806 v=7i\n");
+    free(r);
+    eng_close(e);
+    e = tu_open_opts(&o);
+    char *d3 = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d3, d1);
+    free(d1);
+    free(d2);
+    free(d3);
+    eng_close(e);
+}
