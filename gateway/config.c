@@ -186,8 +186,8 @@ usage(void)
     printf("usage: stratad [flags]\n\n"
            "Strata server: Arrow Flight / Flight SQL (gRPC) and line-protocol writes (HTTP)\n"
            "on one port. Every flag can also be given as the environment variable shown, or\n"
-           "as a key of the JSON --config file (flag name without the dashes). Precedence:\n"
-           "flags > environment > config file > defaults.\n\n");
+           "as a key of the JSON --config file (the flag name without its leading --, e.g.\n"
+           "\"data-dir\"). Precedence: flags > environment > config file > defaults.\n\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const struct opt *o = &opts[i];
         const char *arg = o->kind == K_STR    ? " VALUE"

@@ -228,6 +228,7 @@ produce(struct gw_call *c)
     struct st_error *err = &c->out_err;
     st_error_clear(err);
     grpc_slice s;
+    bool first = !f->opened;
     if (!f->opened) {
         f->opened = true;
         int64_t t0 = st_mono_ns();
@@ -252,8 +253,9 @@ produce(struct gw_call *c)
          * batches are computed: a slow query shows its schema, then 0-row batches. */
         gw_call_nudge(c);
     }
-    /* Pull batches until the result ends or GW_READAHEAD_BYTES are queued: a small
-     * result goes out in one pool round trip; a large one is bounded by the client. */
+    /* Pull batches: the first task until the result ends or GW_READAHEAD_BYTES are
+     * queued, later tasks one batch each (see below); the queue bound holds the query
+     * when the client does not read. */
     for (;;) {
         const struct st_batch *b = NULL;
         int64_t t0 = st_mono_ns();
@@ -298,7 +300,10 @@ produce(struct gw_call *c)
             gw_call_queue(c, s);
         }
         gw_metrics_add_rows_sent(b->n_rows, bytes);
-        if (gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
+        /* The first task goes on while the result stays small (one round trip for small
+         * results); later tasks make one batch each, so that the worker sends it while
+         * the next task computes the following one. */
+        if (!first || gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
             return;
     }
 }
