@@ -561,6 +561,10 @@ cc_reader(void *p)
         if (stor_view_open(c->e, "cc", &v, &err) != ST_OK)
             continue;
         memset(count, 0, sizeof count);
+        int64_t newest[2][CC_SER];
+        for (int tb = 0; tb < 2; tb++)
+            for (int k = 0; k < CC_SER; k++)
+                newest[tb][k] = INT64_MIN;
         for (int tb = 0; tb < 2; tb++) {
             char name[8];
             snprintf(name, sizeof name, "t%d", tb);
@@ -583,13 +587,36 @@ cc_reader(void *p)
                 }
                 if (!b)
                     break;
+                int sn = atoi(b->series->tags[0] + 1);
                 for (uint32_t r = 0; r < b->n_rows; r++) {
                     int64_t x = b->fields[0].v.i64[r];
                     if (x < 0 || x >= CC_WRITERS * 1000 || b->time[r] != x)
                         c->bad++;
                     else
                         count[x]++;
+                    if (sn >= 0 && sn < CC_SER && b->time[r] > newest[tb][sn])
+                        newest[tb][sn] = b->time[r];
                 }
+            }
+            stor_scan_close(s);
+            /* the last-value answer in the same view agrees with the full scan */
+            sp.mode = STOR_SCAN_LAST;
+            if (stor_scan_open(v, &sp, &s, &err) != ST_OK) {
+                c->bad++;
+                continue;
+            }
+            for (;;) {
+                const struct stor_batch *b;
+                if (stor_scan_next(s, &b, &err) != ST_OK) {
+                    c->bad++;
+                    break;
+                }
+                if (!b)
+                    break;
+                int sn = atoi(b->series->tags[0] + 1);
+                if (b->n_rows != 1 || sn < 0 || sn >= CC_SER || b->time[0] != newest[tb][sn] ||
+                    b->fields[0].v.i64[0] != b->time[0])
+                    c->bad++;
             }
             stor_scan_close(s);
         }
