@@ -175,6 +175,24 @@ class FlightSqlTest(unittest.TestCase):
         types = [a.type for a in la(flight_pb2.Empty(), metadata=self.md(), timeout=10)]
         self.assertEqual(types, ["CreatePreparedStatement", "ClosePreparedStatement"])
 
+    def test_trailers(self):
+        """DoGet reports the engine's share (x-strata-engine-ns); a SQL error carries its
+        code (strata-code) and its byte offset in the SQL text (strata-error-offset)."""
+        f = self.ch.unary_stream(F + "DoGet", request_serializer=lambda m: m.SerializeToString(),
+                                 response_deserializer=flight_pb2.FlightData.FromString)
+        t = flight_pb2.Ticket(ticket=b'{"database":"fsql","sql_query":"SELECT host FROM cpu"}')
+        call = f(t, metadata=self.md(None), timeout=10)
+        self.assertGreater(len(list(call)), 0)
+        tm = dict(call.trailing_metadata())
+        self.assertGreaterEqual(int(tm["x-strata-engine-ns"]), 0)
+        t = flight_pb2.Ticket(ticket=b'{"database":"fsql","sql_query":"SELECT nope FROM cpu"}')
+        with self.assertRaises(grpc.RpcError) as e:
+            list(f(t, metadata=self.md(None), timeout=10))
+        tm = dict(e.exception.trailing_metadata())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(tm["strata-code"], "4")  # ST_EBIND
+        self.assertEqual(tm["strata-error-offset"], "7")
+
     def test_unimplemented_rpcs(self):
         for m in ("ListFlights", "PollFlightInfo", "DoExchange"):
             f = self.ch.unary_unary(F + m)
