@@ -206,6 +206,35 @@ class LimitsTest(unittest.TestCase):
         s.cleanup()
 
 
+class DeadlineTest(unittest.TestCase):
+    def test_expired_deadlines_free_their_queries(self):
+        s = Server()
+        lines = "\n".join("dl,h=h%d v=%di %d" % (i % 7, i, i) for i in range(50000))
+        self.assertEqual(s.write(lines, db="dl")[0], 204)
+        ch = grpc.insecure_channel(s.target)
+        f = ch.unary_stream("/arrow.flight.protocol.FlightService/DoGet")
+        t = b'{"database":"dl","sql_query":"SELECT * FROM dl ORDER BY v DESC"}'
+        codes = set()
+        for timeout in (0.0005, 0.001, 0.002, 0.005, 0.01) * 4:
+            try:
+                list(f(b"\x0a" + bytes([len(t)]) + t, timeout=timeout,
+                       metadata=(("authorization", "Bearer " + s.token),)))
+                codes.add("OK")
+            except grpc.RpcError as e:
+                codes.add(e.code().name)
+        self.assertIn("DEADLINE_EXCEEDED", codes)
+        self.assertLessEqual(codes, {"OK", "DEADLINE_EXCEEDED"})
+        for _ in range(100):
+            st, _, body = s.request("GET", "/metrics", scheme="Bearer")
+            if b"\nstrata_active_queries 0\n" in body:
+                break
+            time.sleep(0.05)
+        self.assertIn(b"\nstrata_active_queries 0\n", body)
+        ch.close()
+        self.assertEqual(s.stop(), 0)
+        s.cleanup()
+
+
 CHILD = """
 import sys, grpc
 ch = grpc.insecure_channel(sys.argv[1])
