@@ -55,6 +55,10 @@ stop() {
     local code=$?
     srv_pid=
     [ "$code" = 0 ] && ok || bad "stratad exited $code on SIGTERM"
+    # a sanitizer report or an alert in the server's log fails the test
+    if grep -E "runtime error|AddressSanitizer|LeakSanitizer|level=alert" "$work/stratad.log" >&2; then
+        bad "stratad logged a sanitizer report or an alert"
+    fi
 }
 
 unset STRATA_TOKEN STRATA_DATABASE STRATA_TLS_CA

@@ -193,9 +193,15 @@ class CrashLoopTest(unittest.TestCase):
         return self.srv
 
     def kill(self):
-        self.srv.stop(signal.SIGKILL)
-        self.srv.cleanup()  # its port and log files; the data directory stays
+        srv = self.srv
+        died = srv.proc.poll()
+        srv.stop(signal.SIGKILL)
+        log = srv.stderr()
+        srv.cleanup()  # its port and log files; the data directory stays
         self.srv = None
+        for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer", "level=alert"):
+            self.assertNotIn(bad, log, "stratad's log: " + log[-3000:])
+        self.assertIsNone(died, "stratad died on its own (status %s): %s" % (died, log[-3000:]))
 
     def check_data(self, ledger, rnd):
         """After a restart: every acknowledged batch whole, nothing else half there."""
