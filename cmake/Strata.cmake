@@ -2,7 +2,10 @@
 
 add_compile_definitions(_GNU_SOURCE)
 set(STRATA_WARNINGS -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-    -Wformat=2 -Wno-format-truncation -Wvla -Wno-unused-parameter -Wno-missing-field-initializers)
+    -Wformat=2 -Wvla -Wno-unused-parameter -Wno-missing-field-initializers)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  list(APPEND STRATA_WARNINGS -Wno-format-truncation) # snprintf truncation is deliberate
+endif()
 if(STRATA_WERROR)
   list(APPEND STRATA_WARNINGS -Werror)
 endif()

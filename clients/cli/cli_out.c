@@ -23,6 +23,7 @@
 #include <wchar.h>
 
 #include "cli.h"
+#include "strata/clock.h"
 #include "strata/buf.h"
 
 #define TABLE_SIZING_ROWS 10000
@@ -65,28 +66,7 @@ out_format_parse(const char *name, enum out_format *out)
 void
 fmt_time_rfc3339(int64_t ns, char *buf, size_t cap)
 {
-    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        sec -= 1;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(buf, cap, "%lld", (long long)ns);
-        return;
-    }
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (frac) {
-        char f[16];
-        snprintf(f, sizeof f, ".%09lld", (long long)frac);
-        size_t l = strlen(f);
-        while (f[l - 1] == '0')
-            f[--l] = '\0';
-        snprintf(buf + n, cap - n, "%sZ", f);
-    } else {
-        snprintf(buf + n, cap - n, "Z");
-    }
+    st_format_rfc3339(ns, buf, (unsigned)cap);
 }
 
 void
