@@ -12,6 +12,14 @@
  * aggregation: a bucketed time-series GROUP BY never pays a hash probe or
  * a state load/store per row.
  *
+ * Bucket directories: when one key is date_bin(time) (or a fixed-width
+ * date_trunc) and the other keys are constant over the chunk (tags of a
+ * series), the group of a run is found without hashing: the other keys'
+ * tuple is looked up once per chunk and owns a dense array from bucket
+ * number to group id, and consecutive buckets need no division either.
+ * Directories are capped (DIR_MAX_SLOTS each, DIR_MAX_BYTES in total);
+ * beyond that the hash table answers as usual.
+ *
  * Groups come out in the order they were first seen. Without GROUP BY
  * there is exactly one group, also for empty input.
  *
@@ -25,8 +33,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DIR_MAX_SLOTS (1u << 20)
+#define DIR_MAX_BYTES (64u << 20)
+
+/* Group ids of one tuple of the non-bucket keys, indexed by bucket number. */
+struct bucket_dir {
+    int64_t first;  /* bucket number of gid[0] */
+    uint32_t cap;
+    uint32_t *gid;  /* group id + 1; 0 = not yet seen */
+};
+
 struct agg_op {
     struct exec_op op;
+    /* bucket directories (see the file comment) */
+    int bkey;                 /* index of the date_bin key, -1 when none */
+    int64_t bstride, borigin;
+    struct exec_keytab dkeys; /* tuples of the other keys */
+    bool dkeys_init;
+    struct bucket_dir *dirs;
+    uint32_t n_dirs, cap_dirs;
+    uint64_t dir_bytes;
+    const struct exec_vec **dkeyv;
     uint32_t n_keys, n_aggs;
     struct exec_expr **key_x;
     struct exec_expr **arg_x;
@@ -76,11 +103,28 @@ ensure_groups(struct agg_op *g, uint32_t need, struct st_error *err)
     return ST_OK;
 }
 
+static void
+free_dirs(struct agg_op *g)
+{
+    struct exec_ctx *c = g->op.ctx;
+    for (uint32_t i = 0; i < g->n_dirs; i++)
+        free(g->dirs[i].gid);
+    free(g->dirs);
+    g->dirs = NULL;
+    g->n_dirs = g->cap_dirs = 0;
+    exec__mem(c, -(int64_t)g->dir_bytes, NULL);
+    g->dir_bytes = 0;
+    if (g->dkeys_init)
+        exec__keytab_free(c, &g->dkeys);
+    g->dkeys_init = false;
+}
+
 static enum st_code
 reset_groups(struct agg_op *g, struct st_error *err)
 {
     struct exec_ctx *c = g->op.ctx;
     const struct plan_node *pn = g->op.pn;
+    free_dirs(g);
     exec__keytab_free(c, &g->kt);
     for (uint32_t a = 0; a < g->n_aggs; a++) {
         exec__agg_state_free(c, &g->st[a], g->cap_groups);
@@ -188,6 +232,147 @@ restart_full(struct agg_op *g, struct st_error *err)
     return reset_groups(g, err);
 }
 
+/* The directory of the non-bucket keys of this chunk (they are const). */
+static enum st_code
+chunk_dir(struct agg_op *g, struct bucket_dir **out, struct st_error *err)
+{
+    struct exec_ctx *c = g->op.ctx;
+    uint32_t nd = 0;
+    for (uint32_t k = 0; k < g->n_keys; k++)
+        if ((int)k != g->bkey)
+            g->dkeyv[nd++] = g->keyv[k];
+    if (!g->dkeys_init) {
+        enum plan_type types[64];
+        for (uint32_t k = 0; k < nd; k++)
+            types[k] = g->dkeyv[k]->type;
+        ST_TRY(exec__keytab_init(c, &g->dkeys, nd, types, err));
+        g->dkeys_init = true;
+    }
+    uint32_t id;
+    bool added;
+    uint64_t h = exec__hash_row(&g->dkeys, g->dkeyv, 0);
+    ST_TRY(exec__keytab_lookup(c, &g->dkeys, g->dkeyv, 0, h, &id, &added, err));
+    if (added) {
+        if (g->n_dirs == g->cap_dirs) {
+            uint32_t cap = g->cap_dirs ? g->cap_dirs * 2 : 16;
+            struct bucket_dir *d = realloc(g->dirs, cap * sizeof *d);
+            if (!d)
+                return st_error_set(err, ST_ENOMEM, "out of memory");
+            g->dirs = d;
+            g->cap_dirs = cap;
+        }
+        memset(&g->dirs[g->n_dirs++], 0, sizeof *g->dirs);
+    }
+    *out = &g->dirs[id];
+    return ST_OK;
+}
+
+/* Make bucket number q addressable in d; false when over the caps. */
+static bool
+dir_cover(struct agg_op *g, struct bucket_dir *d, int64_t q)
+{
+    if (d->cap && q >= d->first && q - d->first < (int64_t)d->cap)
+        return true;
+    int64_t lo = d->cap ? (q < d->first ? q : d->first) : q;
+    int64_t hi = d->cap ? (q >= d->first + (int64_t)d->cap ? q + 1 : d->first + d->cap) : q + 1;
+    /* room to grow in the direction of travel */
+    uint64_t want = (uint64_t)(hi - lo);
+    if (want > DIR_MAX_SLOTS)
+        return false;
+    uint64_t cap = want < 64 ? 64 : want * 2;
+    if (cap > DIR_MAX_SLOTS)
+        cap = DIR_MAX_SLOTS;
+    uint64_t add = (cap - d->cap) * sizeof(uint32_t);
+    if (g->dir_bytes + add > DIR_MAX_BYTES ||
+        exec__mem(g->op.ctx, (int64_t)add, NULL) != ST_OK)
+        return false;
+    uint32_t *n = calloc(cap, sizeof *n);
+    if (!n) {
+        exec__mem(g->op.ctx, -(int64_t)add, NULL);
+        return false;
+    }
+    int64_t first = q < (d->cap ? d->first : q) ? lo - (int64_t)(cap - want) : lo;
+    if (d->cap)
+        memcpy(n + (d->first - first), d->gid, d->cap * sizeof *n);
+    free(d->gid);
+    d->gid = n;
+    d->first = first;
+    d->cap = (uint32_t)cap;
+    g->dir_bytes += add;
+    return true;
+}
+
+static enum st_code
+lookup_run(struct agg_op *g, uint32_t row, uint32_t *gid, struct st_error *err)
+{
+    bool added;
+    const struct exec_vec *k0 = g->keyv[0];
+    if (g->n_keys == 1 && !k0->is_const && !(k0->nulls && k0->nulls[row]) &&
+        (k0->type == PT_INT || k0->type == PT_UINT || k0->type == PT_TIME ||
+         k0->type == PT_INTERVAL)) {
+        ST_TRY(exec__keytab_lookup_i64(g->op.ctx, &g->kt, k0, row, gid, &added, err));
+        if (added)
+            ST_TRY(ensure_groups(g, n_groups(g), err));
+        return ST_OK;
+    }
+    uint64_t h = exec__hash_row(&g->kt, g->keyv, row);
+    ST_TRY(exec__keytab_lookup(g->op.ctx, &g->kt, g->keyv, row, h, gid, &added, err));
+    if (added)
+        ST_TRY(ensure_groups(g, n_groups(g), err));
+    return ST_OK;
+}
+
+/* Group ids of the runs through the bucket directory; false: not usable here. */
+static enum st_code
+runs_by_directory(struct agg_op *g, uint32_t n_runs, bool *used, struct st_error *err)
+{
+    *used = false;
+    const struct exec_vec *bv = g->keyv[g->bkey];
+    if (bv->is_const || bv->type != PT_TIME)
+        return ST_OK;
+    for (uint32_t k = 0; k < g->n_keys; k++)
+        if ((int)k != g->bkey && !g->keyv[k]->is_const)
+            return ST_OK;
+    struct bucket_dir *d;
+    ST_TRY(chunk_dir(g, &d, err));
+    int64_t prev_b = 0, prev_q = 0;
+    bool have_prev = false;
+    for (uint32_t r = 0; r < n_runs; r++) {
+        uint32_t row = g->run_start[r];
+        if (bv->nulls && bv->nulls[row]) {
+            ST_TRY(lookup_run(g, row, &g->run_gid[r], err));
+            continue;
+        }
+        int64_t b = bv->v.i64[row], q;
+        if (have_prev && b - prev_b == g->bstride && b > prev_b) {
+            q = prev_q + 1;
+        } else {
+            __int128 dq = ((__int128)b - g->borigin) / g->bstride;
+            if (dq > INT64_MAX / 2 || dq < INT64_MIN / 2) {
+                ST_TRY(lookup_run(g, row, &g->run_gid[r], err));
+                continue;
+            }
+            q = (int64_t)dq;
+        }
+        prev_b = b;
+        prev_q = q;
+        have_prev = true;
+        if (!dir_cover(g, d, q)) {
+            ST_TRY(lookup_run(g, row, &g->run_gid[r], err));
+            continue;
+        }
+        uint32_t *slot = &d->gid[q - d->first];
+        if (*slot == 0) {
+            uint32_t gid;
+            ST_TRY(lookup_run(g, row, &gid, err));
+            *slot = gid + 1;
+        }
+        g->run_gid[r] = *slot - 1;
+    }
+    *used = true;
+    return ST_OK;
+}
+
 static enum st_code
 consume(struct agg_op *g, const struct exec_chunk *in, bool *restart, struct st_error *err)
 {
@@ -219,6 +404,22 @@ consume(struct agg_op *g, const struct exec_chunk *in, bool *restart, struct st_
             timev[a] = &timebuf[a];
         }
     }
+    /* one integer key changing every few rows: a tight hash loop per row */
+    const struct exec_vec *k0 = g->n_keys == 1 ? g->keyv[0] : NULL;
+    if (k0 && !k0->is_const && !k0->nulls && g->bkey < 0 &&
+        (k0->type == PT_INT || k0->type == PT_UINT || k0->type == PT_TIME ||
+         k0->type == PT_INTERVAL) &&
+        n > 64 && k0->v.u64[0] != k0->v.u64[n / 2] && k0->v.u64[n / 2] != k0->v.u64[n - 1]) {
+        uint32_t *row_gid = g->row_gid;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t v = k0->v.u64[i];
+            if (!exec__keytab_find_i64(&g->kt, v, exec__keytab_hash_i64(&g->kt, v), &row_gid[i]))
+                ST_TRY(lookup_run(g, i, &row_gid[i], err));
+        }
+        for (uint32_t a = 0; a < g->n_aggs; a++)
+            ST_TRY(exec__agg_update_rows(c, &g->st[a], row_gid, argv[a], timev[a], n, err));
+        return ST_OK;
+    }
     /* runs of equal keys */
     uint32_t n_runs = 0;
     memset(g->diff, 0, n);
@@ -229,20 +430,17 @@ consume(struct agg_op *g, const struct exec_chunk *in, bool *restart, struct st_
         if (g->diff[i])
             g->run_start[n_runs++] = i;
     g->run_start[n_runs] = n;
-    /* one lookup per run */
+    /* one group per run: through a bucket directory, else one hash lookup */
     uint32_t *row_gid = g->row_gid, *rg = g->run_gid;
     enum st_code rc = ST_OK;
-    for (uint32_t r = 0; r < n_runs && rc == ST_OK; r++) {
-        uint32_t row = g->run_start[r];
-        if (g->n_keys == 0) {
+    bool by_dir = false;
+    if (g->bkey >= 0)
+        rc = runs_by_directory(g, n_runs, &by_dir, err);
+    for (uint32_t r = 0; !by_dir && r < n_runs && rc == ST_OK; r++) {
+        if (g->n_keys == 0)
             rg[r] = 0;
-            continue;
-        }
-        uint64_t h = exec__hash_row(&g->kt, g->keyv, row);
-        bool added;
-        rc = exec__keytab_lookup(c, &g->kt, g->keyv, row, h, &rg[r], &added, err);
-        if (rc == ST_OK && added)
-            rc = ensure_groups(g, n_groups(g), err);
+        else
+            rc = lookup_run(g, g->run_start[r], &rg[r], err);
     }
     if (rc == ST_OK) {
         if (n_runs * 4 <= n || n_runs == 1) {
@@ -344,8 +542,10 @@ agg_free(struct exec_op *op)
         if (g->obufs)
             exec__col_free(c, &g->obufs[a]);
     }
+    free_dirs(g);
     exec__keytab_free(c, &g->kt);
     free(g->key_x);
+    free(g->dkeyv);
     free(g->arg_x);
     free(g->time_x);
     free(g->st);
@@ -405,6 +605,21 @@ exec__agg_new(struct exec_ctx *c, const struct plan_node *pn, struct exec_op *ch
     g->out.cols = g->ovecs;
     for (uint32_t k = 0; k < g->n_keys; k++)
         ST_TRY(exec__expr_compile(c, pn->u.agg.keys[k], &g->key_x[k], err));
+    g->bkey = -1;
+    g->dkeyv = calloc(nk, sizeof *g->dkeyv);
+    if (!g->dkeyv)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    for (uint32_t k = 0; k < g->n_keys && g->n_keys <= 64; k++) {
+        const struct plan_expr *key = pn->u.agg.keys[k];
+        if (key->kind == PE_CALL && key->u.call.fn == PF_DATE_BIN &&
+            key->u.call.args[0]->kind == PE_CONST && key->u.call.args[2]->kind == PE_CONST &&
+            !key->u.call.args[0]->u.c.is_null && key->u.call.args[0]->u.c.v.i > 0) {
+            g->bkey = (int)k;
+            g->bstride = key->u.call.args[0]->u.c.v.i;
+            g->borigin = key->u.call.args[2]->u.c.v.i;
+            break;
+        }
+    }
     for (uint32_t a = 0; a < g->n_aggs; a++) {
         const struct plan_agg *pa = &pn->u.agg.aggs[a];
         if (pa->arg)

@@ -26,6 +26,7 @@
 
 #include "strata/exec.h"
 #include "strata/plan.h"
+#include "strata/hash.h"
 #include "strata/sql.h"
 
 #define EXEC_DEFAULT_ROWS 2048
@@ -178,6 +179,38 @@ uint64_t exec__hash_row(const struct exec_keytab *kt, const struct exec_vec *con
 enum st_code exec__keytab_lookup(struct exec_ctx *c, struct exec_keytab *kt,
                                  const struct exec_vec *const *keys, uint32_t row, uint64_t hash,
                                  uint32_t *id, bool *added, struct st_error *err);
+
+/* Hash of one non-NULL int64-like key, equal to exec__hash_row's. */
+static inline uint64_t
+exec__keytab_hash_i64(const struct exec_keytab *kt, uint64_t v)
+{
+    return st_mix64(0x9E3779B97F4A7C15ull ^ st_hash_u64(v ^ kt->seed), 0xBF58476D1CE4E5B9ull);
+}
+
+/* Find a one-key tuple holding integer v (hash h); false when absent. */
+static inline bool
+exec__keytab_find_i64(const struct exec_keytab *kt, uint64_t v, uint64_t h, uint32_t *id)
+{
+    if (!kt->slots)
+        return false;
+    const uint64_t *data = (const uint64_t *)kt->keys.cols[0].data;
+    const uint8_t *nulls = kt->keys.cols[0].nulls;
+    for (uint32_t s = (uint32_t)h & kt->mask;; s = (s + 1) & kt->mask) {
+        uint32_t e = kt->slots[s];
+        if (!e)
+            return false;
+        if (kt->hashes[e - 1] == h && data[e - 1] == v && !nulls[e - 1]) {
+            *id = e - 1;
+            return true;
+        }
+    }
+}
+
+/* The same as exec__keytab_lookup for one non-NULL, non-const int64-like
+ * key (INT, UINT, TIME, INTERVAL): hashed and compared inline. */
+enum st_code exec__keytab_lookup_i64(struct exec_ctx *c, struct exec_keytab *kt,
+                                     const struct exec_vec *key, uint32_t row, uint32_t *id,
+                                     bool *added, struct st_error *err);
 
 /* ---- expressions ----------------------------------------------------------------------- */
 

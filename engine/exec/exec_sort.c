@@ -8,8 +8,11 @@
  *
  * Top-N (plan sort.top = k): whenever the table holds more than
  * max(2k, 4096) rows, it is sorted and cut to its first k rows, so memory
- * stays O(k) and the cost O(n log k). Cancellation is checked during merge
- * passes.
+ * stays O(k). Once k rows are known, an incoming row is first compared with
+ * the k-th (the worst kept): unless it sorts strictly before it, it can
+ * never be in the answer (ties keep input order) and is not copied at all,
+ * so a small LIMIT over many rows costs about one comparison per row.
+ * Cancellation is checked during merge passes.
  */
 #include "exec_int.h"
 
@@ -21,6 +24,9 @@ struct sort_op {
     struct exec_table t;
     uint32_t *idx, *tmp;
     uint32_t idx_cap;
+    bool have_threshold;    /* top-N: row top-1 of t is the k-th best so far */
+    uint32_t *sel;
+    uint32_t sel_cap;
     bool sorted;
     uint32_t n_out, emit_pos;
     struct exec_col *bufs;
@@ -45,6 +51,63 @@ cmp_rows(const struct sort_op *s, uint32_t a, uint32_t b)
         int r = exec__table_cmp(&s->t, key->col, a, b);
         if (r)
             return key->desc ? -r : r;
+    }
+    return 0;
+}
+
+/* Compare row i of a chunk with row r of the table, by the sort keys. */
+static int
+cmp_chunk_row(const struct sort_op *s, const struct exec_chunk *in, uint32_t i, uint32_t r)
+{
+    const struct plan_node *pn = s->op.pn;
+    for (uint32_t k = 0; k < pn->u.sort.n_keys; k++) {
+        const struct plan_sort_key *key = &pn->u.sort.keys[k];
+        const struct exec_vec *v = &in->cols[key->col];
+        const struct exec_col *col = &s->t.cols[key->col];
+        uint32_t j = v->is_const ? 0 : i;
+        bool na = v->type == PT_NULL || (v->nulls && v->nulls[j]);
+        bool nb = s->t.any_null[key->col] && col->nulls[r];
+        if (na || nb) {
+            if (na && nb)
+                continue;
+            return na == key->nulls_first ? -1 : 1;
+        }
+        int c;
+        switch (col->type) {
+        case PT_FLOAT: {
+            double x = v->v.f64[j], y = ((const double *)col->data)[r];
+            c = x < y ? -1 : x > y;
+            break;
+        }
+        case PT_UINT: {
+            uint64_t x = v->v.u64[j], y = ((const uint64_t *)col->data)[r];
+            c = x < y ? -1 : x > y;
+            break;
+        }
+        case PT_BOOL:
+            c = (int)v->v.b[j] - (int)((const uint8_t *)col->data)[r];
+            break;
+        case PT_STRING: {
+            const struct plan_str *x = &v->v.s[j], *y = &((const struct plan_str *)col->data)[r];
+            uint32_t n = x->len < y->len ? x->len : y->len;
+            c = n ? memcmp(x->p, y->p, n) : 0;
+            if (c == 0)
+                c = x->len < y->len ? -1 : x->len > y->len;
+            else
+                c = c < 0 ? -1 : 1;
+            break;
+        }
+        case PT_NULL:
+            c = 0;
+            break;
+        default: {
+            int64_t x = v->v.i64[j], y = ((const int64_t *)col->data)[r];
+            c = x < y ? -1 : x > y;
+            break;
+        }
+        }
+        if (c)
+            return key->desc ? -c : c;
     }
     return 0;
 }
@@ -103,10 +166,28 @@ sort_next(struct exec_op *op, const struct exec_chunk **out, struct st_error *er
             ST_TRY(exec__op_next(op->child, &in, err));
             if (!in)
                 break;
-            ST_TRY(exec__table_append(c, &s->t, in, NULL, in->n, err));
+            if (s->have_threshold) {
+                /* keep only rows that sort before the k-th best */
+                if (in->n > s->sel_cap) {
+                    uint32_t *sel = realloc(s->sel, in->n * sizeof *sel);
+                    if (!sel)
+                        return st_error_set(err, ST_ENOMEM, "out of memory");
+                    s->sel = sel;
+                    s->sel_cap = in->n;
+                }
+                uint32_t m = 0, kth = (uint32_t)top - 1;
+                for (uint32_t i = 0; i < in->n; i++) {
+                    s->sel[m] = i;
+                    m += cmp_chunk_row(s, in, i, kth) < 0;
+                }
+                ST_TRY(exec__table_append(c, &s->t, in, s->sel, m, err));
+            } else {
+                ST_TRY(exec__table_append(c, &s->t, in, NULL, in->n, err));
+            }
             if (top && s->t.n_rows > (top * 2 > 4096 ? top * 2 : 4096)) {
                 ST_TRY(sort_idx(s, err));
                 ST_TRY(exec__table_compact(c, &s->t, s->idx, (uint32_t)top, err));
+                s->have_threshold = true;
             }
         }
         ST_TRY(sort_idx(s, err));
@@ -140,6 +221,7 @@ sort_free(struct exec_op *op)
     free(s->vecs);
     free(s->idx);
     free(s->tmp);
+    free(s->sel);
     free(s);
 }
 

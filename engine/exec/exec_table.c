@@ -379,6 +379,33 @@ grow_slots(struct exec_ctx *c, struct exec_keytab *kt, struct st_error *err)
 }
 
 enum st_code
+exec__keytab_lookup_i64(struct exec_ctx *c, struct exec_keytab *kt, const struct exec_vec *key,
+                        uint32_t row, uint32_t *id, bool *added, struct st_error *err)
+{
+    if (!kt->slots || (kt->keys.n_rows + 1) * 2 > kt->mask + 1)
+        ST_TRY(grow_slots(c, kt, err));
+    uint64_t v = key->v.u64[row];
+    /* the same value exec__hash_row computes for one non-NULL integer key */
+    uint64_t h = st_mix64(0x9E3779B97F4A7C15ull ^ st_hash_u64(v ^ kt->seed), 0xBF58476D1CE4E5B9ull);
+    const uint64_t *data = kt->keys.cols[0].data;
+    const uint8_t *nulls = kt->keys.cols[0].nulls;
+    uint32_t s = (uint32_t)h & kt->mask;
+    for (;;) {
+        uint32_t e = kt->slots[s];
+        if (!e)
+            break;
+        if (kt->hashes[e - 1] == h && data[e - 1] == v && !nulls[e - 1]) {
+            *id = e - 1;
+            *added = false;
+            return ST_OK;
+        }
+        s = (s + 1) & kt->mask;
+    }
+    const struct exec_vec *keys[1] = {key};
+    return exec__keytab_lookup(c, kt, keys, row, h, id, added, err);
+}
+
+enum st_code
 exec__keytab_lookup(struct exec_ctx *c, struct exec_keytab *kt, const struct exec_vec *const *keys,
                     uint32_t row, uint64_t hash, uint32_t *id, bool *added, struct st_error *err)
 {
