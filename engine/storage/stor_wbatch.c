@@ -481,7 +481,11 @@ stor_wbatch_fields_set(struct stor_wbatch *wb, const struct stor_field_val *f, u
     uint32_t r = s->n - 1;
     uint8_t bit = (uint8_t)(1u << (r & 7));
     for (uint32_t i = 0; i < n; i++) {
-        struct wb_col *c = ws_col(s, f[i].col_id, f[i].type);
+        struct wb_col *c;
+        if (s->hint < s->n_cols && s->cols[s->hint].col_id == f[i].col_id)
+            c = &s->cols[s->hint++]; /* the usual case: same fields in the same order */
+        else
+            c = ws_col(s, f[i].col_id, f[i].type);
         if (!c)
             return st_error_set(err, ST_ENOMEM, "out of memory");
         if (c->type != f[i].type)
