@@ -445,9 +445,8 @@ consume(struct agg_op *g, const struct exec_chunk *in, bool *restart, struct st_
     if (rc == ST_OK) {
         if (n_runs * 4 <= n || n_runs == 1) {
             for (uint32_t a = 0; a < g->n_aggs && rc == ST_OK; a++)
-                for (uint32_t r = 0; r < n_runs && rc == ST_OK; r++)
-                    rc = exec__agg_update_range(c, &g->st[a], rg[r], argv[a], timev[a],
-                                                g->run_start[r], g->run_start[r + 1], err);
+                rc = exec__agg_update_runs(c, &g->st[a], g->run_start, rg, n_runs, argv[a],
+                                           timev[a], err);
         } else {
             for (uint32_t r = 0; r < n_runs; r++)
                 for (uint32_t i = g->run_start[r]; i < g->run_start[r + 1]; i++)

@@ -432,6 +432,62 @@ exec__agg_update_range(struct exec_ctx *c, struct agg_state *s, uint32_t g,
     return ST_OK;
 }
 
+/* ---- all the runs of a chunk ----------------------------------------------------------------- */
+
+#define RUNS_MINMAX(T, FIELD, CMPOP)                                                              \
+    do {                                                                                          \
+        const T *x = (const T *)v->v.p;                                                           \
+        for (uint32_t r = 0; r < n_runs; r++) {                                                   \
+            uint32_t a = run_start[r], b = run_start[r + 1], g = run_gid[r];                      \
+            T m = x[a];                                                                           \
+            for (uint32_t i = a + 1; i < b; i++)                                                  \
+                m = x[i] CMPOP m ? x[i] : m;                                                      \
+            if (!s->has[g] || m CMPOP s->val[g].FIELD) {                                          \
+                s->val[g].FIELD = m;                                                              \
+                s->has[g] = 1;                                                                    \
+            }                                                                                     \
+        }                                                                                         \
+        return ST_OK;                                                                             \
+    } while (0)
+
+enum st_code
+exec__agg_update_runs(struct exec_ctx *c, struct agg_state *s, const uint32_t *run_start,
+                      const uint32_t *run_gid, uint32_t n_runs, const struct exec_vec *v,
+                      const struct exec_vec *t, struct st_error *err)
+{
+    enum plan_agg_fn fn = s->pa->fn;
+    /* the common kernels without NULLs, with the dispatch hoisted out of the run loop */
+    if (fn == PA_COUNT_STAR || ((fn == PA_COUNT) && !v->nulls)) {
+        for (uint32_t r = 0; r < n_runs; r++)
+            s->cnt[run_gid[r]] += run_start[r + 1] - run_start[r];
+        return ST_OK;
+    }
+    if (v && !v->nulls && (fn == PA_MIN || fn == PA_MAX)) {
+        switch (s->in) {
+        case PT_INT:
+        case PT_TIME:
+        case PT_INTERVAL:
+            if (fn == PA_MIN)
+                RUNS_MINMAX(int64_t, i, <);
+            RUNS_MINMAX(int64_t, i, >);
+        case PT_FLOAT:
+            if (fn == PA_MIN)
+                RUNS_MINMAX(double, f, <);
+            RUNS_MINMAX(double, f, >);
+        default:
+            break;
+        }
+    }
+    if (v && !v->nulls && (fn == PA_SUM || fn == PA_AVG) && uses_s128(s)) {
+        for (uint32_t r = 0; r < n_runs; r++)
+            sum_i64_range(s, run_gid[r], v, run_start[r], run_start[r + 1]);
+        return ST_OK;
+    }
+    for (uint32_t r = 0; r < n_runs; r++)
+        ST_TRY(exec__agg_update_range(c, s, run_gid[r], v, t, run_start[r], run_start[r + 1], err));
+    return ST_OK;
+}
+
 /* ---- row updates (row i goes to group gid[i]) --------------------------------------------- */
 
 enum st_code

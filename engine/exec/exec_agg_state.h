@@ -43,6 +43,12 @@ void exec__agg_state_free(struct exec_ctx *c, struct agg_state *s, uint32_t cap)
 enum st_code exec__agg_update_range(struct exec_ctx *c, struct agg_state *s, uint32_t g,
                                     const struct exec_vec *v, const struct exec_vec *t,
                                     uint32_t a, uint32_t b, struct st_error *err);
+/* Update group run_gid[r] with rows [run_start[r], run_start[r + 1]) of v,
+ * for every run r < n_runs (one call for all the runs of a chunk). */
+enum st_code exec__agg_update_runs(struct exec_ctx *c, struct agg_state *s,
+                                   const uint32_t *run_start, const uint32_t *run_gid,
+                                   uint32_t n_runs, const struct exec_vec *v,
+                                   const struct exec_vec *t, struct st_error *err);
 /* Update group gid[i] with row i of v, for i < n. */
 enum st_code exec__agg_update_rows(struct exec_ctx *c, struct agg_state *s, const uint32_t *gid,
                                    const struct exec_vec *v, const struct exec_vec *t, uint32_t n,

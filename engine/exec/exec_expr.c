@@ -520,9 +520,17 @@ date_bin_kernel(struct exec_expr *x, const struct exec_vec *t, int64_t stride, i
     for (uint32_t i = 0; i < n; i++) {
         int64_t v = in[i];
         if (v < lo || v >= hi) {
-            cur = plan_date_bin(v, stride, origin);
-            lo = cur;
-            hi = __builtin_add_overflow(cur, stride, &hi) ? INT64_MAX : cur + stride;
+            int64_t next;
+            if (v >= hi && lo <= hi && !__builtin_add_overflow(hi, stride, &next) && v < next) {
+                /* the next bucket: no division */
+                cur = hi;
+                lo = hi;
+                hi = next;
+            } else {
+                cur = plan_date_bin(v, stride, origin);
+                lo = cur;
+                hi = __builtin_add_overflow(cur, stride, &hi) ? INT64_MAX : cur + stride;
+            }
         }
         o[i] = cur;
     }

@@ -595,7 +595,16 @@ plan_like_match(const char *s, size_t n, const char *pat, size_t pn, bool icase)
 int64_t
 plan_date_bin(int64_t t, int64_t stride, int64_t origin)
 {
-    /* floor division of (t - origin) by stride, exact in 128 bits */
+    /* floor division of (t - origin) by stride: 64-bit when nothing can
+     * overflow (always, for real timestamps), else exact in 128 bits */
+    int64_t d64, r64;
+    if (!__builtin_sub_overflow(t, origin, &d64)) {
+        int64_t q = d64 / stride;
+        if (d64 % stride < 0)
+            q--;
+        if (!__builtin_mul_overflow(q, stride, &r64) && !__builtin_add_overflow(r64, origin, &r64))
+            return r64;
+    }
     __int128 d = (__int128)t - origin;
     __int128 q = d / stride;
     if (d % stride < 0)

@@ -478,6 +478,8 @@ parse_case(struct parser *p)
     struct sql_expr *e = new_expr(p, SQL_EXPR_CASE, start, start);
     if (!e)
         return NULL;
+    if (is_kw(p, KW_END) || is_kw(p, KW_ELSE))
+        return unexpected(p, "WHEN");
     if (!is_kw(p, KW_WHEN)) {
         e->u.cas.operand = parse_expr(p);
         if (!e->u.cas.operand || !child(p, e, e->u.cas.operand))
@@ -1063,6 +1065,12 @@ parse_select_items(struct parser *p, struct sql_select *s)
                 return false;
             it->e->end = p->cur.pos + 1;
             advance(p);
+            enum sql_op op;
+            if (binop_at(p, &op) || p->cur.kind == TK_CAST) {
+                fail(p, ST_EPARSE, it->e->pos,
+                     "\"*\" is only allowed in a select list or count(*)");
+                return false;
+            }
         } else {
             it->e = parse_expr(p);
             if (!it->e)
