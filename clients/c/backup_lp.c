@@ -56,8 +56,8 @@ fail(struct lp *l, size_t at, const char *fmt, ...)
 static bool
 have(struct lp *l, size_t pos)
 {
-    if (pos < l->n) return true;
     if (pos >= BK_MAX_LINE) return fail(l, pos, "line is longer than 64 MiB");
+    if (pos < l->n) return true;
     if (l->at_eof) return fail(l, pos, "unexpected end of file inside a line");
     l->status = BK_LP_MORE;
     return false;

@@ -578,7 +578,10 @@ bk_row_describe(const struct bk_schema *s, const struct bk_row *r, char *buf, si
         if (at + 2 < cap) buf[at++] = '=';
         at = put_printable(buf, at, cap, r->tags[i].v.s.p, r->tags[i].v.s.len);
     }
-    if (at + 4 >= cap && cap > 4) memcpy(buf + cap - 4, "...", 3), at = cap - 1;
+    if (at + 4 >= cap && cap > 4) { /* cut short: say so */
+        memcpy(buf + cap - 4, "...", 3);
+        at = cap - 1;
+    }
     buf[at < cap ? at : cap - 1] = '\0';
 }
 

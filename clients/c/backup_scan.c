@@ -437,6 +437,17 @@ bk_live_next(struct bk_live *l, const struct bk_row **row, struct st_error *err)
             break;
         }
     }
+    bool any = false;
+    for (uint32_t f = 0; f < s->n_fields && !any; f++)
+        any = r->fields[f].present;
+    if (!any) {
+        char key[200];
+        bk_row_describe(s, r, key, sizeof key);
+        return st_error_set(err, ST_ECORRUPT,
+                            "table \"%s\": the row %s has no value in the fields read (was a "
+                            "field added while this ran? then run it again)",
+                            s->table, key);
+    }
     if (l->prev.set) {
         int cmp = bk_key_cmp(&l->prev, s, r);
         if (cmp >= 0) {

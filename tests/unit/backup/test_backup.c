@@ -403,6 +403,35 @@ TEST(parser_asks_for_more_until_the_end_of_input)
     bk_schema_cleanup(&s);
 }
 
+TEST(parser_refuses_a_line_over_64_mib)
+{
+    static const char *const cols[] = {"f:s:s"};
+    struct bk_schema s;
+    schema(&s, "m", cols, 1);
+    struct bk_row r;
+    ASSERT_OK_E(bk_row_alloc(&r, &s, &E), &E);
+    struct st_buf scratch, canon;
+    st_buf_init(&scratch, SIZE_MAX);
+    st_buf_init(&canon, SIZE_MAX);
+    size_t n = BK_MAX_LINE + 100, len;
+    char *big = malloc(n);
+    ASSERT_TRUE(big != NULL);
+    memset(big, 'a', n);
+    memcpy(big, "m s=\"", 5);
+    big[n - 4] = '"';
+    memcpy(big + n - 3, " 1\n", 3);
+    ASSERT_EQ_INT(bk_lp_parse(&s, big, n, true, &r, &scratch, &canon, &len, &E), BK_LP_ERROR);
+    ASSERT_CONTAINS(E.msg, "longer than 64 MiB");
+    ASSERT_EQ_INT(E.offset, (int64_t)BK_MAX_LINE);
+    /* not more input: the same answer before the end of the file */
+    ASSERT_EQ_INT(bk_lp_parse(&s, big, n, false, &r, &scratch, &canon, &len, &E), BK_LP_ERROR);
+    free(big);
+    st_buf_cleanup(&scratch);
+    st_buf_cleanup(&canon);
+    bk_row_free(&r);
+    bk_schema_cleanup(&s);
+}
+
 /* ---- gzip files -------------------------------------------------------------------- */
 
 static void
