@@ -2,7 +2,9 @@
  * exec_distinct.c: DISTINCT and DISTINCT ON. A key table (exec_keytab)
  * remembers the tuples seen; a row passes when its tuple (every column,
  * or the DISTINCT ON columns) is new. The first row of each tuple wins, so
- * after a sort DISTINCT ON keeps the first row in ORDER BY order.
+ * after a sort DISTINCT ON keeps the first row in ORDER BY order. When every
+ * key is constant over a chunk (tags of a series) the chunk costs one
+ * lookup.
  */
 #include "exec_int.h"
 
@@ -41,10 +43,24 @@ distinct_next(struct exec_op *op, const struct exec_chunk **out, struct st_error
             d->sel = s;
             d->sel_cap = in->n;
         }
-        for (uint32_t k = 0; k < d->n_on; k++)
+        bool all_const = true;
+        for (uint32_t k = 0; k < d->n_on; k++) {
             d->keys[k] = &in->cols[d->on[k]];
+            all_const &= d->keys[k]->is_const;
+        }
         uint32_t m = 0;
-        for (uint32_t i = 0; i < in->n; i++) {
+        if (all_const) {
+            /* every row has the same key (tags of one series): one lookup */
+            uint32_t id;
+            bool added;
+            uint64_t h = exec__hash_row(&d->kt, d->keys, 0);
+            ST_TRY(exec__keytab_lookup(c, &d->kt, d->keys, 0, h, &id, &added, err));
+            if (!added)
+                continue;
+            d->sel[0] = 0;
+            m = 1;
+        }
+        for (uint32_t i = 0; !all_const && i < in->n; i++) {
             uint64_t h = exec__hash_row(&d->kt, d->keys, i);
             uint32_t id;
             bool added;
