@@ -343,8 +343,8 @@ runs_by_directory(struct agg_op *g, uint32_t n_runs, bool *used, struct st_error
             ST_TRY(lookup_run(g, row, &g->run_gid[r], err));
             continue;
         }
-        int64_t b = bv->v.i64[row], q;
-        if (have_prev && b - prev_b == g->bstride && b > prev_b) {
+        int64_t b = bv->v.i64[row], q, step;
+        if (have_prev && !__builtin_sub_overflow(b, prev_b, &step) && step == g->bstride) {
             q = prev_q + 1;
         } else {
             __int128 dq = ((__int128)b - g->borigin) / g->bstride;

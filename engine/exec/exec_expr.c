@@ -510,9 +510,9 @@ arith_kernel(struct exec_expr *x, const struct exec_vec *a, const struct exec_ve
 }
 
 /* date_bin over a time vector: one division per bucket while time ascends. */
-static void
+static enum st_code
 date_bin_kernel(struct exec_expr *x, const struct exec_vec *t, int64_t stride, int64_t origin,
-                uint32_t n)
+                uint32_t n, struct st_error *err)
 {
     int64_t *o = x->buf.data;
     const int64_t *in = t->v.i64;
@@ -527,13 +527,24 @@ date_bin_kernel(struct exec_expr *x, const struct exec_vec *t, int64_t stride, i
                 lo = hi;
                 hi = next;
             } else {
-                cur = plan_date_bin(v, stride, origin);
+                if (!plan_date_bin_exact(v, stride, origin, &cur)) {
+                    if (t->nulls && t->nulls[i]) {
+                        o[i] = 0;
+                        lo = 1;
+                        hi = 0;
+                        continue;
+                    }
+                    return st_error_set_at(err, ST_EINVAL, x->pe->pos,
+                                           "date_bin(): the bucket start is outside the "
+                                           "timestamp range");
+                }
                 lo = cur;
                 hi = __builtin_add_overflow(cur, stride, &hi) ? INT64_MAX : cur + stride;
             }
         }
         o[i] = cur;
     }
+    return ST_OK;
 }
 
 static enum st_code
@@ -583,7 +594,7 @@ eval_call(struct exec_expr *x, const struct exec_chunk *in, struct st_error *err
     case PF_DATE_BIN:
         if (a[0]->is_const && a[2]->is_const && !a[1]->is_const) {
             ST_TRY(out_reserve(x, n, err));
-            date_bin_kernel(x, a[1], a[0]->v.i64[0], a[2]->v.i64[0], n);
+            ST_TRY(date_bin_kernel(x, a[1], a[0]->v.i64[0], a[2]->v.i64[0], n, err));
             merge_nulls(x, &a[1], 1, n);
             return ST_OK;
         }

@@ -592,8 +592,8 @@ plan_like_match(const char *s, size_t n, const char *pat, size_t pn, bool icase)
 
 /* ---- time ------------------------------------------------------------------ */
 
-int64_t
-plan_date_bin(int64_t t, int64_t stride, int64_t origin)
+bool
+plan_date_bin_exact(int64_t t, int64_t stride, int64_t origin, int64_t *out)
 {
     /* floor division of (t - origin) by stride: 64-bit when nothing can
      * overflow (always, for real timestamps), else exact in 128 bits */
@@ -602,17 +602,27 @@ plan_date_bin(int64_t t, int64_t stride, int64_t origin)
         int64_t q = d64 / stride;
         if (d64 % stride < 0)
             q--;
-        if (!__builtin_mul_overflow(q, stride, &r64) && !__builtin_add_overflow(r64, origin, &r64))
-            return r64;
+        if (!__builtin_mul_overflow(q, stride, &r64) && !__builtin_add_overflow(r64, origin, &r64)) {
+            *out = r64;
+            return true;
+        }
     }
     __int128 d = (__int128)t - origin;
     __int128 q = d / stride;
     if (d % stride < 0)
         q--;
     __int128 r = q * stride + origin;
-    if (r < INT64_MIN)
-        return INT64_MIN;
-    return (int64_t)r;
+    if (r < INT64_MIN || r > INT64_MAX)
+        return false;
+    *out = (int64_t)r;
+    return true;
+}
+
+int64_t
+plan_date_bin(int64_t t, int64_t stride, int64_t origin)
+{
+    int64_t r;
+    return plan_date_bin_exact(t, stride, origin, &r) ? r : INT64_MIN;
 }
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
@@ -799,7 +809,9 @@ plan_eval_fn(enum plan_fn fn, const struct plan_value *args, uint32_t n_args,
         out->v.b = cmp_result(fn, plan_value_cmp(&args[0], &args[1]));
         return ST_OK;
     case PF_DATE_BIN:
-        out->v.i = plan_date_bin(args[1].v.i, args[0].v.i, args[2].v.i);
+        if (!plan_date_bin_exact(args[1].v.i, args[0].v.i, args[2].v.i, &out->v.i))
+            return st_error_set_at(err, ST_EINVAL, pos,
+                                   "date_bin(): the bucket start is outside the timestamp range");
         return ST_OK;
     case PF_DATE_TRUNC: {
         char unit[16];

@@ -445,6 +445,10 @@ TEST(date_bin_and_calendar_truncation)
     ASSERT_EQ_INT(plan_date_bin(-1, m, 0), -m);
     ASSERT_EQ_INT(plan_date_bin(10 * m + 5, m, 30000000000LL), 9 * m + 30000000000LL);
     ASSERT_EQ_INT(plan_date_bin(INT64_MIN + 5, m, 0), INT64_MIN);
+    int64_t exact;
+    ASSERT_FALSE(plan_date_bin_exact(INT64_MIN + 5, m, 0, &exact));
+    ASSERT_TRUE(plan_date_bin_exact(INT64_MAX, m, 0, &exact));
+    ASSERT_EQ_INT(exact, INT64_MAX - INT64_MAX % m);
     int64_t out;
     ASSERT_TRUE(plan_date_trunc_calendar("month", 1458045296000000000LL, &out)); /* 2016-03-15 */
     ASSERT_EQ_INT(out, 1456790400000000000LL);                                  /* 2016-03-01 */

@@ -357,7 +357,10 @@ enum st_code plan_cast_value(const struct plan_value *v, enum plan_type to, stru
 int plan_value_cmp(const struct plan_value *a, const struct plan_value *b);
 /* LIKE matching (% and _; backslash escapes); icase folds ASCII. */
 bool plan_like_match(const char *s, size_t n, const char *pat, size_t pn, bool icase);
-/* date_bin on one value: floor((t - origin) / stride) * stride + origin. */
+/* date_bin on one value: floor((t - origin) / stride) * stride + origin;
+ * false when that bucket start lies outside the int64 range. */
+bool plan_date_bin_exact(int64_t t, int64_t stride, int64_t origin, int64_t *out);
+/* The same, saturated to INT64_MIN (for planning ranges, never for results). */
 int64_t plan_date_bin(int64_t t, int64_t stride, int64_t origin);
 /* date_trunc for calendar units ("month", "quarter", "year"): false if unknown. */
 bool plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out);
