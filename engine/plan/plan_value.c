@@ -669,7 +669,11 @@ plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out)
     else
         return false;
     __int128 r = (__int128)days_from_civil(y, m, d) * day;
-    *out = r < INT64_MIN ? INT64_MIN : (int64_t)r;
+    if (r < INT64_MIN) {
+        *out = INT64_MIN;
+        return false;
+    }
+    *out = (int64_t)r;
     return true;
 }
 
@@ -818,8 +822,15 @@ plan_eval_fn(enum plan_fn fn, const struct plan_value *args, uint32_t n_args,
         uint32_t n = args[0].v.s.len < 15 ? args[0].v.s.len : 15;
         memcpy(unit, args[0].v.s.p, n);
         unit[n] = '\0';
-        if (!plan_date_trunc_calendar(unit, args[1].v.i, &out->v.i))
-            return st_error_set_at(err, ST_EINVAL, pos, "unknown date_trunc unit '%s'", unit);
+        if (!plan_date_trunc_calendar(unit, args[1].v.i, &out->v.i)) {
+            int64_t dummy;
+            if (!plan_date_trunc_calendar(unit, 0, &dummy))
+                return st_error_set_at(err, ST_EINVAL, pos, "unknown date_trunc unit '%s'", unit);
+            return st_error_set_at(err, ST_EINVAL, pos,
+                                   "date_trunc(): the start of the %s is outside the timestamp "
+                                   "range",
+                                   unit);
+        }
         return ST_OK;
     }
     case PF_ABS:

@@ -362,7 +362,8 @@ bool plan_like_match(const char *s, size_t n, const char *pat, size_t pn, bool i
 bool plan_date_bin_exact(int64_t t, int64_t stride, int64_t origin, int64_t *out);
 /* The same, saturated to INT64_MIN (for planning ranges, never for results). */
 int64_t plan_date_bin(int64_t t, int64_t stride, int64_t origin);
-/* date_trunc for calendar units ("month", "quarter", "year"): false if unknown. */
+/* date_trunc for calendar units ("month", "quarter", "year"): false if the
+ * unit is unknown or the start lies before the timestamp range. */
 bool plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out);
 
 /* ---- EXPLAIN -------------------------------------------------------------- */
