@@ -574,3 +574,92 @@ TEST(distinct_keeps_the_first_row)
     run_free(&r);
     fake_db_free(&f);
 }
+
+/* ---- through the real engine ------------------------------------------------------------------- */
+
+#include <pthread.h>
+
+#include "strata/engine.h"
+
+struct qthread {
+    struct eng *e;
+    int errors;
+    long long last_count;
+    int regressions;
+    atomic_int *stop;
+};
+
+static void *
+query_loop(void *arg)
+{
+    struct qthread *t = arg;
+    const char *sqls[] = {"SELECT count(*) FROM cpu",
+                          "SELECT host, max(v), last(v, time) FROM cpu GROUP BY host",
+                          "SELECT date_bin(INTERVAL '1 minute', time) AS m, avg(v) FROM cpu GROUP "
+                          "BY m ORDER BY m DESC LIMIT 3"};
+    for (int iter = 0; !atomic_load(t->stop); iter++) {
+        const char *sql = sqls[iter % 3];
+        struct eng_cursor *c;
+        struct st_error err;
+        if (eng_query(t->e, "db", sql, strlen(sql), NULL, &c, &err) != ST_OK) {
+            t->errors++;
+            continue;
+        }
+        const struct st_batch *b;
+        enum st_code rc;
+        while ((rc = eng_cursor_next(c, &b, &err)) == ST_OK && b)
+            if (iter % 3 == 0) {
+                long long n = b->cols[0].v.i64[0];
+                if (n < t->last_count)
+                    t->regressions++;
+                t->last_count = n;
+            }
+        if (rc != ST_OK)
+            t->errors++;
+        eng_cursor_free(c);
+    }
+    return NULL;
+}
+
+TEST(concurrent_queries_while_writing_and_persisting)
+{
+    struct eng_options o = {.data_dir = th_path("data")};
+    struct st_error err;
+    struct eng *e = eng_open(&o, &err);
+    ASSERT_TRUE(e != NULL);
+    struct eng_write_opts wo = {.create_db = true, .no_sync = true};
+    struct eng_write_result wr = {0};
+    const char *first = "cpu,host=a v=0i 0\n";
+    ASSERT_OK_E(eng_write(e, "db", first, strlen(first), &wo, &wr, &err), &err);
+    eng_write_result_cleanup(&wr);
+    atomic_int stop = 0;
+    struct qthread t[2] = {{.e = e, .stop = &stop}, {.e = e, .stop = &stop}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ_INT(pthread_create(&th[i], NULL, query_loop, &t[i]), 0);
+    char lp[64 * 100];
+    for (int round = 1; round <= 40; round++) {
+        size_t n = 0;
+        for (int k = 0; k < 100; k++)
+            n += (size_t)snprintf(lp + n, sizeof lp - n, "cpu,host=%c v=%di %lld\n", 'a' + k % 4,
+                                  round * 100 + k, (long long)(round * 100 + k) * 1000000000LL);
+        ASSERT_OK_E(eng_write(e, "db", lp, n, &wo, &wr, &err), &err);
+        eng_write_result_cleanup(&wr);
+        if (round % 10 == 0)
+            ASSERT_OK_E(eng_persist(e, &err), &err);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_EQ_INT(t[i].errors, 0);
+        ASSERT_EQ_INT(t[i].regressions, 0);
+    }
+    struct eng_cursor *c;
+    const char *q = "SELECT count(*) FROM cpu";
+    ASSERT_OK_E(eng_query(e, "db", q, strlen(q), NULL, &c, &err), &err);
+    const struct st_batch *b;
+    ASSERT_OK_E(eng_cursor_next(c, &b, &err), &err);
+    ASSERT_EQ_INT(b->cols[0].v.i64[0], 4001);
+    eng_cursor_free(c);
+    eng_close(e);
+}
