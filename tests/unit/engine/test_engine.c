@@ -336,6 +336,7 @@ TEST(max_rows_splits_batches_and_time_ranges_prune)
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -953,4 +954,97 @@ TEST(extreme_timestamps_and_small_partitions)
     free(d2);
     free(d3);
     eng_close(e);
+}
+
+static void
+flip_byte(const char *path, off_t off)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t b;
+    ASSERT_EQ_INT(pread(fd, &b, 1, off), 1);
+    b ^= 0x20;
+    ASSERT_EQ_INT(pwrite(fd, &b, 1, off), 1);
+    close(fd);
+}
+
+TEST(damaged_manifest_or_missing_chunk_stops_the_open)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m,h=a v=1i 1\n");
+    ASSERT_OK(eng_persist(e, &err));
+    eng_close(e);
+    char man[1024];
+    snprintf(man, sizeof man, "%s/db/1/MANIFEST", th_tmpdir());
+    flip_byte(man, 20);
+    struct eng_options o = {.data_dir = th_tmpdir()};
+    ASSERT_TRUE(eng_open(&o, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_ECORRUPT);
+    ASSERT_CONTAINS(err.msg, "MANIFEST");
+    flip_byte(man, 20);
+    e = tu_open(th_tmpdir(), false);
+    eng_close(e);
+    char chunk[2048];
+    ASSERT_EQ_INT(find_chunk(th_tmpdir(), chunk, sizeof chunk), 0);
+    char moved[2100];
+    snprintf(moved, sizeof moved, "%s.away", chunk);
+    ASSERT_EQ_INT(rename(chunk, moved), 0);
+    ASSERT_TRUE(eng_open(&o, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_EIO);
+    ASSERT_CONTAINS(err.msg, ".chk");
+    ASSERT_EQ_INT(rename(moved, chunk), 0);
+    /* a chunk cut short does not match its manifest entry */
+    ASSERT_EQ_INT(truncate(chunk, 40), 0);
+    ASSERT_TRUE(eng_open(&o, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_ECORRUPT);
+}
+
+TEST(unlisted_chunk_files_are_removed_on_open)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m,h=a v=1i 1\n");
+    ASSERT_OK(eng_persist(e, &err));
+    eng_close(e);
+    char orphan[1024];
+    snprintf(orphan, sizeof orphan, "%s/db/1/1/00000000000000ff.chk", th_tmpdir());
+    int fd = open(orphan, O_WRONLY | O_CREAT, 0600);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ_INT(write(fd, "junk", 4), 4);
+    close(fd);
+    e = tu_open(th_tmpdir(), false);
+    ASSERT_TRUE(access(orphan, F_OK) != 0);
+    char *d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\n");
+    free(d);
+    eng_close(e);
+}
+
+TEST(corrupt_wal_in_the_middle_stops_the_open_and_a_torn_tail_does_not)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng *e = tu_open(th_tmpdir(), false);
+    tu_write(e, "db", "m v=1i 1\n");
+    tu_write(e, "db", "m v=2i 2\n");
+    tu_write(e, "db", "m v=3i 3\n");
+    eng_close(e);
+    char seg[1024];
+    snprintf(seg, sizeof seg, "%s/wal/0000000000000001.wal", th_tmpdir());
+    struct stat st;
+    ASSERT_EQ_INT(stat(seg, &st), 0);
+    /* torn tail: cut into the last record */
+    ASSERT_EQ_INT(truncate(seg, st.st_size - 3), 0);
+    e = tu_open(th_tmpdir(), false);
+    char *d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, " 1 v=1i\n 2 v=2i\n");
+    free(d);
+    eng_close(e);
+    /* damage in the first record, valid ones after it */
+    flip_byte(seg, 32 + 20);
+    struct eng_options o = {.data_dir = th_tmpdir()};
+    struct st_error err;
+    ASSERT_TRUE(eng_open(&o, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_ECORRUPT);
+    ASSERT_CONTAINS(err.msg, "refusing to drop acknowledged writes");
 }
