@@ -83,9 +83,21 @@ struct stor_sent {
     struct lvc_row lvc;
 };
 
+/* Series ids holding one tag value (ascending: ids grow). */
+struct posting {
+    uint64_t h;
+    uint32_t col_id;
+    uint32_t vlen;
+    char *val;
+    uint32_t n, cap;
+    uint32_t *ids;
+};
+
 struct stor_table {
     uint32_t id;
-    pthread_mutex_t mu; /* registry inserts and the last-value cache */
+    pthread_mutex_t mu; /* registry inserts, tag postings and the last-value cache */
+    struct posting **posts; /* open addressing on (column, value) */
+    uint32_t n_posts, post_cap;
     atomic_uint n_series;
     _Atomic(struct stor_sent **) pages[SER_DIR];
     uint32_t *slots; /* open addressing: series id + 1 */
@@ -111,6 +123,10 @@ stor__series_at(struct stor_table *t, uint32_t id)
                                                  memory_order_acquire);
     return pg ? pg[id & (SER_PAGE - 1)] : NULL;
 }
+/* Append to ids the series with tag col_id = value (sorted, may repeat
+ * across calls). Returns -1 on ENOMEM. */
+int stor__tag_series(struct stor_table *t, uint32_t col_id, const char *value, uint32_t len,
+                     uint32_t **ids, uint32_t *n, uint32_t *cap);
 /* The tag value of a series for a tag column id, or NULL. */
 const char *stor__series_tag(const struct stor_sent *s, uint32_t col_id, uint32_t *len);
 /* Parse a canonical key (for decoding records and chunk indexes). */

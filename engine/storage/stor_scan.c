@@ -327,6 +327,10 @@ struct stor_scan {
     size_t zeros_len;
     /* LAST mode */
     uint32_t last_next, last_end;
+    /* series that can match an EQ/IN tag predicate (from the tag postings) */
+    uint32_t *cand;
+    uint32_t n_cand;
+    bool use_cand;
     /* output */
     struct stor_batch batch;
     struct st_column *cols;
@@ -356,6 +360,7 @@ scan_free(struct stor_scan *s)
     if (s->gc)
         group_release(s);
     free(s->gc);
+    free(s->cand);
     free(s->srcs);
     free(s->zeros);
     stor__rs_cleanup(&s->rs);
@@ -456,6 +461,50 @@ scan_setup(struct stor_view *v, const struct stor_scan_spec *spec, struct stor_s
     for (uint32_t i = 0; i < nt; i++)
         if (v->ver->tombs[first + i]->seq <= v->vis)
             s->tombs[s->n_tombs++] = v->ver->tombs[first + i];
+    /* Candidate series from the tag postings of the most selective EQ/IN
+     * predicate (every candidate is still checked against all predicates). */
+    uint32_t total = atomic_load(&s->tab->n_series);
+    for (uint32_t i = 0; i < spec->n_tag_preds; i++) {
+        const struct stor_tag_pred *tp = &spec->tag_preds[i];
+        if (tp->op != STOR_TAG_EQ && tp->op != STOR_TAG_IN)
+            continue;
+        const struct cat_column *col = NULL;
+        for (uint32_t k = 0; k < ct->n_columns && !col; k++)
+            if (ct->columns[k].kind == CAT_COL_TAG && ct->columns[k].tag_index == tp->tag_index)
+                col = &ct->columns[k];
+        uint32_t *ids = NULL, n = 0, cap = 0;
+        bool ok = true;
+        for (uint32_t k = 0; col && k < tp->n_values && ok; k++)
+            if (tp->values[k])
+                ok = stor__tag_series(s->tab, col->id, tp->values[k],
+                                      (uint32_t)strlen(tp->values[k]), &ids, &n, &cap) == 0;
+        if (!ok) {
+            free(ids);
+            continue;
+        }
+        if (!s->use_cand || n < s->n_cand) {
+            free(s->cand);
+            s->cand = ids;
+            s->n_cand = n;
+            s->use_cand = true;
+        } else {
+            free(ids);
+        }
+    }
+    if (s->use_cand && (uint64_t)s->n_cand * 4 > total && s->n_cand > 64) {
+        free(s->cand); /* not selective: walk the partitions' series instead */
+        s->cand = NULL;
+        s->n_cand = 0;
+        s->use_cand = false;
+    }
+    if (s->use_cand && s->n_cand > 1) {
+        qsort(s->cand, s->n_cand, sizeof *s->cand, u32_cmp);
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < s->n_cand; i++)
+            if (!k || s->cand[i] != s->cand[k - 1])
+                s->cand[k++] = s->cand[i];
+        s->n_cand = k;
+    }
     /* Partitions overlapping the time range. */
     s->parts = calloc(v->ver->n_parts + 1, sizeof *s->parts);
     if (!s->parts) {
@@ -835,6 +884,27 @@ series_start(struct stor_scan *s, const struct stor_part *p, struct st_error *er
                   &s->rs, err);
 }
 
+/* The candidate series that have data in part p. */
+static uint32_t *
+cand_in_part(struct stor_scan *s, const struct stor_part *p, uint32_t *n_out)
+{
+    uint32_t *ids = malloc((s->n_cand + 1) * sizeof *ids);
+    if (!ids)
+        return NULL;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n_cand; i++) {
+        bool in = false;
+        for (uint32_t c = 0; c < p->n_chunks && !in; c++)
+            in = stor__chunk_find(p->chunks[c], s->cand[i]) != NULL;
+        if (!in)
+            in = mem_has_series(p, s->cand[i]);
+        if (in)
+            ids[n++] = s->cand[i];
+    }
+    *n_out = n;
+    return ids;
+}
+
 static enum st_code
 next_all(struct stor_scan *s, const struct stor_batch **out, struct st_error *err)
 {
@@ -895,7 +965,7 @@ next_all(struct stor_scan *s, const struct stor_batch **out, struct st_error *er
         }
         const struct stor_part *p = s->v->ver->parts[s->parts[s->pi++]];
         free(s->sids);
-        s->sids = part_series(p, &s->n_sids);
+        s->sids = s->use_cand ? cand_in_part(s, p, &s->n_sids) : part_series(p, &s->n_sids);
         s->si = 0;
         if (!s->sids)
             return st_error_set(err, ST_ENOMEM, "out of memory");
@@ -906,8 +976,9 @@ next_all(struct stor_scan *s, const struct stor_batch **out, struct st_error *er
 static enum st_code
 next_last(struct stor_scan *s, const struct stor_batch **out, struct st_error *err)
 {
-    while (s->last_next < s->last_end) {
-        struct stor_sent *se = stor__series_at(s->tab, s->last_next++);
+    while (s->last_next < (s->use_cand ? s->n_cand : s->last_end)) {
+        uint32_t sid = s->use_cand ? s->cand[s->last_next++] : s->last_next++;
+        struct stor_sent *se = stor__series_at(s->tab, sid);
         if (!se || !series_passes(&s->sp, &s->dc, se))
             continue;
         s->cur = se;

@@ -66,6 +66,14 @@ stor__table_free(struct stor_table *t)
     }
     for (uint32_t i = 0; i < SER_DIR; i++)
         free(atomic_load(&t->pages[i]));
+    for (uint32_t i = 0; i < t->post_cap; i++) {
+        if (!t->posts[i])
+            continue;
+        free(t->posts[i]->val);
+        free(t->posts[i]->ids);
+        free(t->posts[i]);
+    }
+    free(t->posts);
     free(t->slots);
     pthread_mutex_destroy(&t->mu);
     free(t);
@@ -204,6 +212,8 @@ series_tags(struct stor_sent *s, const struct cat_table *ct)
     return 0;
 }
 
+static int postings_add(struct stor_table *t, const struct stor_sent *s);
+
 enum st_code
 stor__series_get(struct stor_table *t, const struct cat_table *ct, const uint8_t *key,
                  uint32_t key_len, bool from_chunk, struct stor_sent **out, struct st_error *err)
@@ -261,6 +271,14 @@ stor__series_get(struct stor_table *t, const struct cat_table *ct, const uint8_t
     }
     s->lvc_state = from_chunk ? LVC_UNKNOWN : LVC_VALID;
     s->lvc.t = INT64_MIN;
+    if (postings_add(t, s) != 0) {
+        /* postings are only a scan accelerator, but a series missing from them
+         * would be skipped by a tag scan: refuse the series instead */
+        free((void *)s->pub.tags);
+        free(s->key);
+        free(s);
+        goto nomem;
+    }
     pg[id & (SER_PAGE - 1)] = s;
     atomic_store_explicit(&t->n_series, id + 1, memory_order_release);
     uint32_t j = (uint32_t)h & (t->slot_cap - 1);
@@ -273,6 +291,113 @@ stor__series_get(struct stor_table *t, const struct cat_table *ct, const uint8_t
 nomem:
     pthread_mutex_unlock(&t->mu);
     return st_error_set(err, ST_ENOMEM, "out of memory adding a series");
+}
+
+/* ---- tag postings ------------------------------------------------------------ */
+
+static uint64_t
+post_hash(uint32_t col_id, const char *v, uint32_t len)
+{
+    return st_hash(v, len, st_hash_seed() ^ ((uint64_t)col_id * 0x9E3779B97F4A7C15ull));
+}
+
+static struct posting **
+post_slot(struct stor_table *t, uint64_t h, uint32_t col_id, const char *v, uint32_t len)
+{
+    uint32_t j = (uint32_t)h & (t->post_cap - 1);
+    for (;;) {
+        struct posting *p = t->posts[j];
+        if (!p || (p->h == h && p->col_id == col_id && p->vlen == len &&
+                   memcmp(p->val, v, len) == 0))
+            return &t->posts[j];
+        j = (j + 1) & (t->post_cap - 1);
+    }
+}
+
+/* Record series id under each of its tags (table mutex held). */
+static int
+postings_add(struct stor_table *t, const struct stor_sent *s)
+{
+    const uint8_t *p = s->key, *end = s->key + s->key_len;
+    uint32_t c, l;
+    const char *v;
+    while (p < end && stor__key_next(&p, end, &c, &v, &l) == 0) {
+        if ((t->n_posts + 1) * 2 > t->post_cap) {
+            uint32_t cap = t->post_cap ? t->post_cap * 2 : 64;
+            struct posting **a = calloc(cap, sizeof *a);
+            if (!a)
+                return -1;
+            for (uint32_t i = 0; i < t->post_cap; i++) {
+                struct posting *x = t->posts[i];
+                if (!x)
+                    continue;
+                uint32_t j = (uint32_t)x->h & (cap - 1);
+                while (a[j])
+                    j = (j + 1) & (cap - 1);
+                a[j] = x;
+            }
+            free(t->posts);
+            t->posts = a;
+            t->post_cap = cap;
+        }
+        uint64_t h = post_hash(c, v, l);
+        struct posting **sl = post_slot(t, h, c, v, l);
+        struct posting *x = *sl;
+        if (!x) {
+            x = calloc(1, sizeof *x);
+            if (!x || !(x->val = malloc(l + 1))) {
+                free(x);
+                return -1;
+            }
+            memcpy(x->val, v, l);
+            x->h = h;
+            x->col_id = c;
+            x->vlen = l;
+            *sl = x;
+            t->n_posts++;
+        }
+        if (x->n == x->cap) {
+            uint32_t cap = x->cap ? x->cap * 2 : 4;
+            uint32_t *a = realloc(x->ids, cap * sizeof *a);
+            if (!a)
+                return -1;
+            x->ids = a;
+            x->cap = cap;
+        }
+        x->ids[x->n++] = s->pub.id;
+    }
+    return 0;
+}
+
+int
+stor__tag_series(struct stor_table *t, uint32_t col_id, const char *value, uint32_t len,
+                 uint32_t **ids, uint32_t *n, uint32_t *cap)
+{
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    if (t->post_cap) {
+        struct posting *x = *post_slot(t, post_hash(col_id, value, len), col_id, value, len);
+        if (x && x->n) {
+            if (*n + x->n > *cap) {
+                uint32_t c = *cap ? *cap : 16;
+                while (c < *n + x->n)
+                    c *= 2;
+                uint32_t *a = realloc(*ids, c * sizeof *a);
+                if (!a)
+                    rc = -1;
+                else {
+                    *ids = a;
+                    *cap = c;
+                }
+            }
+            if (!rc) {
+                memcpy(*ids + *n, x->ids, x->n * sizeof **ids);
+                *n += x->n;
+            }
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
 }
 
 /* ---- last-value cache ------------------------------------------------------ */
