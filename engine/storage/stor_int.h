@@ -2,11 +2,13 @@
  * stor_int.h: storage's private structures, shared by its files:
  *
  *   stor_codec.c    column block encodings (delta-of-delta, bit packing, ...)
- *   stor_series.c   per-table series registry and last-value cache
+ *   stor_series.c   per-table series registry, tag postings, last-value cache
  *   stor_mem.c      memtables: the in-memory buffers of one table partition
+ *   stor_rowset.c   rows of one series gathered from sources; upsert folding
  *   stor_wbatch.c   write batches and their WAL record format
  *   stor_db.c       databases, versions, the commit protocol, deletes
  *   stor_chunk.c    chunk files: writing, index loading, block reads
+ *   stor_cache.c    decoded-block cache shared by scans
  *   stor_persist.c  persist, compaction, the manifest
  *   stor_scan.c     read views, scans, estimates, series lists
  *
