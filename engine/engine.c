@@ -15,6 +15,7 @@
  * then the WAL, replaying each record above its database's persisted
  * sequence. Torn WAL tails are cut (wal.c).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,35 @@ replay_cb(void *ctx, uint64_t seq, const uint8_t *rec, size_t len, struct st_err
 }
 
 static void *bg_main(void *arg);
+
+/* Remove db/<id> directories of databases the catalog no longer has (a
+ * drop interrupted by a crash after the catalog was saved). */
+static void
+remove_dropped_dirs(struct eng *e)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/db", e->data_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct cat_snapshot *s = cat_store_snapshot(e->cat);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long id = strtoul(de->d_name, &end, 10);
+        if (*end || end == de->d_name || id > UINT32_MAX ||
+            cat_snapshot_db_by_id(s, (uint32_t)id))
+            continue;
+        char path[4200];
+        struct st_error err;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        st_log(ST_LOG_NOTICE, "engine", "removing \"%s\": its database was dropped", path);
+        if (st_remove_tree(path, &err) != ST_OK)
+            st_log(ST_LOG_WARN, "engine", "%s", err.msg);
+    }
+    cat_snapshot_unref(s);
+    closedir(d);
+}
 
 static enum st_code
 lock_dir(struct eng *e, struct st_error *err)
@@ -103,6 +133,8 @@ eng_open(const struct eng_options *opts, struct st_error *err)
         for (uint32_t i = 0; i < cat_snapshot_n_dbs(s) && rc == ST_OK; i++)
             rc = stor_db_load(e->stor, cat_snapshot_db_at(s, i), err);
         cat_snapshot_unref(s);
+        if (rc == ST_OK)
+            remove_dropped_dirs(e);
     }
     if (rc == ST_OK) {
         char wdir[4096];

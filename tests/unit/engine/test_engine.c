@@ -1117,3 +1117,20 @@ TEST(tag_predicates_select_series_through_the_postings)
     }
     eng_close(e);
 }
+
+TEST(directories_of_dropped_databases_are_removed_on_open)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    tu_write(e, "db", "m v=1i 1\n");
+    ASSERT_OK(eng_persist(e, &err));
+    eng_close(e);
+    char left[1024];
+    snprintf(left, sizeof left, "%s/db/77/3", th_tmpdir()); /* as a crashed drop leaves it */
+    ASSERT_OK(st_mkdir_p(left, 0700, &err));
+    e = tu_open(th_tmpdir(), false);
+    snprintf(left, sizeof left, "%s/db/77", th_tmpdir());
+    ASSERT_TRUE(access(left, F_OK) != 0);
+    ASSERT_EQ_U64(tu_count(e, "db", "m"), 1);
+    eng_close(e);
+}
