@@ -7,12 +7,17 @@
  *   - exactly one value in total: two headers, a header plus `p=`, or two
  *     `p=` are refused, never "pick the stronger";
  *   - "<scheme> SP <credential>": one space, no tabs, no leading or trailing
- *     whitespace; the scheme compares case-insensitively (RFC 7235);
+ *     whitespace; the scheme compares case-insensitively (RFC 7235), or
+ *     exactly when the caller asks for InfluxDB's rule (scheme_exact);
  *   - gRPC takes Bearer; HTTP takes Bearer, Token and Basic (the password is
  *     the token, the user name is ignored); v1 adds `p=`;
- *   - a credential contains only A-Z a-z 0-9 . _ - (a Strata token or a
- *     compact JWS cannot contain anything else), which also keeps CR, LF,
- *     NUL, commas and non-ASCII out;
+ *   - a credential is printable non-space ASCII: a Strata token or a compact
+ *     JWS is A-Z a-z 0-9 . _ - only, but an operator token provisioned by a
+ *     deployment tool may be any 32..256 such characters. CR, LF, NUL,
+ *     spaces and non-ASCII never get through;
+ *   - classification: "strata_" prefix -> opaque; three non-empty base64url
+ *     segments -> JWT; any other 32..256 characters -> opaque (it can only
+ *     ever match a provisioned operator token); anything else is refused;
  *   - size caps before any decoding.
  * Failures carry one generic message; the reason is for the audit log.
  */
@@ -24,8 +29,14 @@
 static bool
 cred_char(uint8_t c)
 {
+    return c > 0x20 && c < 0x7f;
+}
+
+static bool
+b64url_char(uint8_t c)
+{
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+           c == '_' || c == '-';
 }
 
 static enum st_code
@@ -46,17 +57,24 @@ classify(const uint8_t *p, size_t n)
     if (n >= 7 && memcmp(p, "strata_", 7) == 0)
         return RBAC_CRED_OPAQUE;
     size_t dots = 0, seg = 0;
-    for (size_t i = 0; i < n; i++) {
+    bool jws = true;
+    for (size_t i = 0; i < n && jws; i++) {
         if (p[i] == '.') {
             if (seg == 0)
-                return RBAC_CRED_NONE;
+                jws = false;
             dots++;
             seg = 0;
-        } else {
+        } else if (b64url_char(p[i])) {
             seg++;
+        } else {
+            jws = false;
         }
     }
-    return dots == 2 && seg > 0 ? RBAC_CRED_JWT : RBAC_CRED_NONE;
+    if (jws && dots == 2 && seg > 0)
+        return RBAC_CRED_JWT;
+    if (rbac_operator_token_text_ok(p, n))
+        return RBAC_CRED_OPAQUE;
+    return RBAC_CRED_NONE;
 }
 
 static bool
@@ -122,11 +140,12 @@ rbac_authz_parse(const struct rbac_authz_input *in, struct rbac_credential *out,
         for (size_t i = 0; i < slen; i++)
             if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z')))
                 return fail(RBAC_AUTHZ_MALFORMED, why, out, err);
-        if (slen == 6 && strncasecmp((const char *)v, "bearer", 6) == 0)
+        int (*cmp)(const char *, const char *, size_t) = in->scheme_exact ? strncmp : strncasecmp;
+        if (slen == 6 && cmp((const char *)v, "Bearer", 6) == 0)
             scheme = RBAC_SCHEME_BEARER;
-        else if (slen == 5 && strncasecmp((const char *)v, "token", 5) == 0)
+        else if (slen == 5 && cmp((const char *)v, "Token", 5) == 0)
             scheme = RBAC_SCHEME_TOKEN;
-        else if (slen == 5 && strncasecmp((const char *)v, "basic", 5) == 0)
+        else if (slen == 5 && cmp((const char *)v, "Basic", 5) == 0)
             scheme = RBAC_SCHEME_BASIC;
         else
             return fail(RBAC_AUTHZ_SCHEME, why, out, err);

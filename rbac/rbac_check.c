@@ -301,3 +301,39 @@ rbac_db_list(const struct rbac_snapshot *s, const struct rbac_principal *p, cons
     *n_out = n;
     return ST_OK;
 }
+
+enum st_code
+rbac_principal_grants(const struct rbac_snapshot *s, const struct rbac_principal *p,
+                      struct rbac_grant_info **out, size_t *n_out, struct st_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!p || (p->kind != RBAC_PRINCIPAL_USER && p->kind != RBAC_PRINCIPAL_DATABASE))
+        return ST_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_grants; i++)
+        if (!strcmp(s->grants[i].tenant, p->tenant) && user_matches(&s->grants[i], p))
+            n++;
+    if (n == 0)
+        return ST_OK;
+    struct rbac_grant_info *v = calloc(n, sizeof *v);
+    if (!v)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_grants && k < n; i++) {
+        const struct rbac__grant *g = &s->grants[i];
+        if (strcmp(g->tenant, p->tenant) != 0 || !user_matches(g, p))
+            continue;
+        struct rbac_grant_info *gi = &v[k++];
+        rbac__copy(gi->tenant, sizeof gi->tenant, g->tenant);
+        rbac__copy(gi->database, sizeof gi->database, g->db);
+        gi->subject_kind = g->kind;
+        rbac__copy(gi->subject, sizeof gi->subject, g->subject);
+        gi->roles = g->roles;
+        rbac__copy(gi->creator, sizeof gi->creator, g->creator);
+        gi->created_ns = g->created_ns;
+    }
+    *out = v;
+    *n_out = k;
+    return ST_OK;
+}

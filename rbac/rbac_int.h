@@ -171,6 +171,7 @@ struct rbac__token {
     char *tenant;
     char *name;
     char *creator;
+    char *description;           /* "" = none */
     int64_t created_ns;
     int64_t expires_ns;          /* 0 = never */
     _Atomic int64_t last_used_ns; /* coarse; the only mutable field */

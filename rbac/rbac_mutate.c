@@ -152,6 +152,7 @@ drop_token(struct rbac_snapshot *c, uint64_t id)
         free(t->tenant);
         free(t->name);
         free(t->creator);
+        free(t->description);
         rbac__wipe(t->hash, sizeof t->hash);
         free(t);
         memmove(&c->tokens[i], &c->tokens[i + 1], (c->n_tokens - i - 1) * sizeof *c->tokens);
@@ -413,6 +414,10 @@ rbac_policy_token_create(const struct rbac_snapshot *s, const struct rbac_princi
     }
     if (!spec->name || rbac_name_check(RBAC_NAME_TOKEN, spec->name, strlen(spec->name), NULL))
         REFUSE(RBAC_DENY_INVALID, "invalid token name");
+    const char *desc = spec->description ? spec->description : "";
+    if (strlen(desc) > RBAC_DESCRIPTION_MAX || !rbac__text_ok(desc, strlen(desc)))
+        REFUSE(RBAC_DENY_INVALID, "invalid description (at most %d bytes of text without "
+                                  "control characters)", RBAC_DESCRIPTION_MAX);
     for (size_t i = 0; i < s->n_tokens; i++)
         if (!strcmp(s->tokens[i]->tenant, t) && !strcmp(s->tokens[i]->name, spec->name))
             REFUSE(RBAC_DENY_EXISTS, "a token named \"%s\" already exists", spec->name);
@@ -445,7 +450,7 @@ rbac_policy_token_create(const struct rbac_snapshot *s, const struct rbac_princi
     char hex[17];
     token_hex(id, hex);
     bool ok = (tok->tenant = rbac__strdup(t)) && (tok->name = rbac__strdup(spec->name)) &&
-              (tok->creator = rbac__strdup(actor->id));
+              (tok->creator = rbac__strdup(actor->id)) && (tok->description = rbac__strdup(desc));
     for (size_t i = 0; ok && i < spec->n_perms; i++)
         ok = push_grant(c, t, spec->perms[i].database, RBAC_SUBJECT_TOKEN, hex,
                         spec->perms[i].roles, actor->id, now_ns) == 0;
@@ -541,9 +546,9 @@ rbac_policy_token_revoke(const struct rbac_snapshot *s, const struct rbac_princi
 
 enum st_code
 rbac_policy_token_rotate(const struct rbac_snapshot *s, const struct rbac_principal *actor,
-                         uint64_t token_id, int64_t now_ns, struct rbac_snapshot **out,
-                         struct rbac_secret *secret, struct rbac_decision *why,
-                         struct st_error *err)
+                         uint64_t token_id, int64_t now_ns, int64_t new_expires_ns,
+                         struct rbac_snapshot **out, struct rbac_secret *secret,
+                         struct rbac_decision *why, struct st_error *err)
 {
     const struct rbac__token *tok;
     *out = NULL;
@@ -551,6 +556,10 @@ rbac_policy_token_rotate(const struct rbac_snapshot *s, const struct rbac_princi
     enum st_code rc = token_authority(s, actor, token_id, true, &tok, why, err);
     if (rc != ST_OK)
         return rc;
+    if (new_expires_ns != 0 && new_expires_ns <= now_ns)
+        REFUSE(RBAC_DENY_INVALID, "expiry is not in the future");
+    if (new_expires_ns != 0 && tok->kind == RBAC_TOKEN_OPERATOR)
+        REFUSE(RBAC_DENY_INVALID, "the operator token does not expire");
     struct rbac_secret sec;
     uint8_t hash[64];
     if (new_secret(s, tok->kind, &sec, hash) != 0) {
@@ -565,7 +574,8 @@ rbac_policy_token_rotate(const struct rbac_snapshot *s, const struct rbac_princi
     struct rbac__token *t = rbac__find_token(c, token_id);
     memcpy(t->hash, hash, sizeof hash);
     atomic_store_explicit(&t->last_used_ns, 0, memory_order_relaxed);
-    (void)now_ns;
+    if (new_expires_ns != 0)
+        t->expires_ns = new_expires_ns;
     char hex[17];
     token_hex(token_id, hex);
     rc = publish(s, c, out, why, err);
@@ -585,9 +595,12 @@ rbac_policy_operator_install(const struct rbac_snapshot *s, const char *tenant,
                              struct rbac_snapshot **out, struct st_error *err)
 {
     *out = NULL;
-    if (!tok || !rbac_token_well_formed(tok, len) || tok[7] != 'o')
-        return st_error_set(err, ST_EINVAL, "operator token is not a well-formed operator "
-                                            "token");
+    if (!tok || !(rbac_token_well_formed(tok, len) ? tok[7] == 'o'
+                                                    : rbac_operator_token_text_ok(tok, len)))
+        return st_error_set(err, ST_EINVAL,
+                            "the operator token must be a minted operator token or %d..%d printable "
+                            "non-space ASCII characters",
+                            RBAC_OPERATOR_TOKEN_MIN, RBAC_OPERATOR_TOKEN_MAX);
     const struct rbac__token *old = NULL;
     for (size_t i = 0; i < s->n_tokens; i++)
         if (s->tokens[i]->kind == RBAC_TOKEN_OPERATOR)
@@ -628,7 +641,7 @@ rbac_policy_operator_install(const struct rbac_snapshot *s, const char *tenant,
     atomic_init(&nt->last_used_ns, 0);
     memcpy(nt->hash, hash, sizeof hash);
     if (!(nt->tenant = rbac__strdup(t)) || !(nt->name = rbac__strdup("_operator")) ||
-        !(nt->creator = rbac__strdup("system"))) {
+        !(nt->creator = rbac__strdup("system")) || !(nt->description = rbac__strdup(""))) {
         rbac__snapshot_destroy(c);
         return st_error_set(err, ST_ENOMEM, "out of memory");
     }
@@ -764,6 +777,7 @@ fill_token_info(const struct rbac__token *t, struct rbac_token_info *i)
     i->expires_ns = t->expires_ns;
     i->last_used_ns = atomic_load_explicit(&((struct rbac__token *)t)->last_used_ns,
                                            memory_order_relaxed);
+    rbac__copy(i->description, sizeof i->description, t->description ? t->description : "");
 }
 
 enum st_code
@@ -830,5 +844,28 @@ rbac_policy_grant_list(const struct rbac_snapshot *s, const struct rbac_principa
     }
     *out = v;
     *n_out = n;
+    return ST_OK;
+}
+
+enum st_code
+rbac_tenant_list(const struct rbac_snapshot *s, const struct rbac_principal *actor,
+                 char ***names_out, size_t *n_out, struct rbac_decision *why,
+                 struct st_error *err)
+{
+    *names_out = NULL;
+    *n_out = 0;
+    WHY_LOCAL;
+    CHECK(RBAC_PRIV_TENANT_ADMIN, NULL, NULL);
+    char **v = calloc(s->n_tenants ? s->n_tenants : 1, sizeof *v);
+    if (!v)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_tenants; i++) {
+        if (!(v[i] = rbac__strdup(s->tenants[i].name))) {
+            rbac_strv_free(v, i);
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        }
+    }
+    *names_out = v;
+    *n_out = s->n_tenants;
     return ST_OK;
 }

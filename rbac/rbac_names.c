@@ -61,12 +61,18 @@ rbac_name_check(enum rbac_name_kind kind, const char *name, size_t len, struct s
         if (len > RBAC_NAME_MAX)
             return st_error_set(err, ST_EINVAL, "%s name is longer than %d bytes", what,
                                 RBAC_NAME_MAX);
-        for (size_t i = 0; i < len; i++)
+        for (size_t i = 0; i < len; i++) {
             if (!ident_char(name[i], i == 0))
                 return st_error_set_at(err, ST_EINVAL, (int64_t)i,
                                        "%s name may contain only A-Z a-z 0-9 _ - and must start "
                                        "with a letter or digit (byte %zu)",
                                        what, i);
+            /* "--" is reserved: the gateway joins tenant and database with it to name
+             * storage, and no name may contain the separator */
+            if (i > 0 && name[i] == '-' && name[i - 1] == '-')
+                return st_error_set_at(err, ST_EINVAL, (int64_t)i - 1,
+                                       "%s name may not contain \"--\" (byte %zu)", what, i - 1);
+        }
         return ST_OK;
     case RBAC_NAME_TOKEN:
         if (!name || len == 0)

@@ -19,7 +19,8 @@
  *   databases       [{tenant, name, creator, created_ns}]
  *   tokens          [{id (16 hex), kind ("operator"|"management"|"database"),
  *                     tenant, name, creator, created_ns, expires_ns (0 = never),
- *                     last_used_ns, hash (128 hex)}]
+ *                     last_used_ns, hash (128 hex), description (optional, only
+ *                     written when not empty)}]
  *   grants          [{tenant, database ("" tenant-level, "*", or a name),
  *                     subject ("user:<name>"|"group:<name>"|"token:<16 hex>"),
  *                     roles (subset of ["read","write","owner","tenant_admin"]),
@@ -96,12 +97,14 @@ rbac_policy_describe(const struct rbac_snapshot *s, struct st_buf *out, struct s
         rbac__hex(t->hash, 64, hex);
         int64_t lu = atomic_load_explicit(&((struct rbac__token *)t)->last_used_ns,
                                           memory_order_relaxed);
-        bad |= json_array_append_new(
-            toks, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "id", id, "kind",
-                            rbac__token_kind_name(t->kind), "tenant", t->tenant, "name", t->name,
-                            "creator", t->creator, "created_ns", (json_int_t)t->created_ns,
-                            "expires_ns", (json_int_t)t->expires_ns, "last_used_ns",
-                            (json_int_t)lu, "hash", hex));
+        json_t *to = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "id", id, "kind",
+                               rbac__token_kind_name(t->kind), "tenant", t->tenant, "name",
+                               t->name, "creator", t->creator, "created_ns",
+                               (json_int_t)t->created_ns, "expires_ns", (json_int_t)t->expires_ns,
+                               "last_used_ns", (json_int_t)lu, "hash", hex);
+        if (to && t->description && *t->description)
+            bad |= json_object_set_new(to, "description", jstr(t->description));
+        bad |= json_array_append_new(toks, to);
     }
     for (size_t i = 0; !bad && i < s->n_grants; i++) {
         const struct rbac__grant *g = &s->grants[i];
@@ -331,7 +334,8 @@ load_tokens(struct loader *L, json_t *arr, struct rbac_snapshot *s)
 {
     static const char *const members[] = {"id",      "kind",       "tenant",
                                           "name",    "creator",    "created_ns",
-                                          "expires_ns", "last_used_ns", "hash", NULL};
+                                          "expires_ns", "last_used_ns", "hash",
+                                          "description", NULL};
     size_t n = json_array_size(arr);
     if (n && !(s->tokens = calloc(n, sizeof *s->tokens)))
         return -1;
@@ -372,7 +376,18 @@ load_tokens(struct loader *L, json_t *arr, struct rbac_snapshot *s)
             lerr(L, ww, "not 128 lower-case hex digits");
             ok = false;
         }
-        if (!ok || !id || !kind || !t || !name || !cr || !hash)
+        const char *desc = "";
+        if (json_object_get(o, "description")) {
+            desc = get_str(L, o, "description", w, true);
+            if (desc && (!*desc || strlen(desc) > RBAC_DESCRIPTION_MAX ||
+                         !rbac__text_ok(desc, strlen(desc)))) {
+                snprintf(ww, sizeof ww, "%s.description", w);
+                lerr(L, ww, "not 1..%d bytes of text without control characters",
+                     RBAC_DESCRIPTION_MAX);
+                ok = false;
+            }
+        }
+        if (!ok || !id || !kind || !t || !name || !cr || !hash || !desc)
             continue;
         struct rbac__token *tok = calloc(1, sizeof *tok);
         if (!tok)
@@ -385,7 +400,7 @@ load_tokens(struct loader *L, json_t *arr, struct rbac_snapshot *s)
         atomic_init(&tok->last_used_ns, last);
         memcpy(tok->hash, hb, 64);
         if (!(tok->tenant = rbac__strdup(t)) || !(tok->name = rbac__strdup(name)) ||
-            !(tok->creator = rbac__strdup(cr)))
+            !(tok->creator = rbac__strdup(cr)) || !(tok->description = rbac__strdup(desc)))
             return -1;
     }
     return 0;

@@ -28,6 +28,7 @@ free_token(struct rbac__token *t)
     free(t->tenant);
     free(t->name);
     free(t->creator);
+    free(t->description);
     rbac__wipe(t->hash, sizeof t->hash);
     free(t);
 }
@@ -149,7 +150,8 @@ rbac__snapshot_clone(const struct rbac_snapshot *s)
                                          memory_order_relaxed));
         memcpy(u->hash, t->hash, sizeof u->hash);
         if (!dup_ok(&u->tenant, t->tenant) || !dup_ok(&u->name, t->name) ||
-            !dup_ok(&u->creator, t->creator)) {
+            !dup_ok(&u->creator, t->creator) ||
+            !dup_ok(&u->description, t->description ? t->description : "")) {
             c->n_tokens++;
             goto fail;
         }
@@ -375,5 +377,83 @@ rbac_snapshot_new(const char *cluster_id, const char *first_tenant, const uint8_
     s->n_tenants = 1;
     s->tenants[0].created_ns = now_ns;
     *out = s;
+    return ST_OK;
+}
+
+/* ---- lookups for the caller's own use (no authority check: see rbac.h 4b) ---- */
+
+const char *
+rbac_snapshot_default_tenant(const struct rbac_snapshot *s)
+{
+    return s->default_tenant;
+}
+
+static void
+fill_db_info(const struct rbac__db *d, struct rbac_db_info *out)
+{
+    memset(out, 0, sizeof *out);
+    rbac__copy(out->tenant, sizeof out->tenant, d->tenant);
+    rbac__copy(out->name, sizeof out->name, d->name);
+    rbac__copy(out->creator, sizeof out->creator, d->creator);
+    out->created_ns = d->created_ns;
+}
+
+bool
+rbac_db_info_get(const struct rbac_snapshot *s, const char *tenant, const char *db,
+                 struct rbac_db_info *out)
+{
+    const struct rbac__db *d = tenant && db ? rbac__find_db(s, tenant, db) : NULL;
+    if (d && out)
+        fill_db_info(d, out);
+    return d != NULL;
+}
+
+enum st_code
+rbac_snapshot_databases(const struct rbac_snapshot *s, struct rbac_db_info **out, size_t *n_out,
+                        struct st_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (s->n_dbs == 0)
+        return ST_OK;
+    struct rbac_db_info *v = calloc(s->n_dbs, sizeof *v);
+    if (!v)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_dbs; i++)
+        fill_db_info(&s->dbs[i], &v[i]);
+    *out = v;
+    *n_out = s->n_dbs;
+    return ST_OK;
+}
+
+enum st_code
+rbac_token_id_by_name(const struct rbac_snapshot *s, const char *tenant, const char *name,
+                      uint64_t *id_out, struct st_error *err)
+{
+    for (size_t i = 0; tenant && name && i < s->n_tokens; i++)
+        if (!strcmp(s->tokens[i]->tenant, tenant) && !strcmp(s->tokens[i]->name, name)) {
+            *id_out = s->tokens[i]->id;
+            return ST_OK;
+        }
+    return st_error_set(err, ST_ENOTFOUND, "no token with this name");
+}
+
+enum st_code
+rbac_token_info_get(const struct rbac_snapshot *s, uint64_t id, struct rbac_token_info *out,
+                    struct st_error *err)
+{
+    struct rbac__token *t = rbac__find_token(s, id);
+    if (!t)
+        return st_error_set(err, ST_ENOTFOUND, "no token with this id");
+    memset(out, 0, sizeof *out);
+    out->id = t->id;
+    out->kind = t->kind;
+    rbac__copy(out->name, sizeof out->name, t->name);
+    rbac__copy(out->tenant, sizeof out->tenant, t->tenant);
+    rbac__copy(out->creator, sizeof out->creator, t->creator);
+    rbac__copy(out->description, sizeof out->description, t->description ? t->description : "");
+    out->created_ns = t->created_ns;
+    out->expires_ns = t->expires_ns;
+    out->last_used_ns = atomic_load_explicit(&t->last_used_ns, memory_order_relaxed);
     return ST_OK;
 }

@@ -15,6 +15,12 @@
  * pepper — is kept, with id, name, kind, tenant, creator, times. A presented
  * token is hashed, the hash is looked up, and the stored hash compared with
  * CRYPTO_memcmp. The secret is returned once, at creation or rotation.
+ *
+ * The one exception to the format is the operator token read from
+ * --admin-token-file: deployment tools provision it, so it may be any 32..256
+ * printable non-space ASCII characters. It is hashed and looked up the same
+ * way, and a text that is not a well-formed Strata token can only ever match
+ * the operator's record.
  */
 #include "rbac_int.h"
 
@@ -86,6 +92,17 @@ rbac_token_well_formed(const uint8_t *tok, size_t len)
     return tok && token_kind_of(tok, len) >= 0;
 }
 
+bool
+rbac_operator_token_text_ok(const uint8_t *tok, size_t len)
+{
+    if (!tok || len < RBAC_OPERATOR_TOKEN_MIN || len > RBAC_OPERATOR_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (tok[i] <= 0x20 || tok[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 /* The principal a token stands for; holds no secret. */
 static void
 fill_principal(const struct rbac__token *t, struct rbac_principal *out)
@@ -124,13 +141,16 @@ rbac_token_authenticate(const struct rbac_snapshot *s, const uint8_t *tok, size_
     if (len > RBAC_CRED_MAX)
         return auth_fail(why, RBAC_AUTH_TOO_LARGE, "token over the size cap", err);
     int kind = token_kind_of(tok, len);
-    if (kind < 0)
+    if (kind < 0 && !rbac_operator_token_text_ok(tok, len))
         return auth_fail(why, RBAC_AUTH_MALFORMED, "not a well-formed strata token", err);
     if (rbac__token_hash(s, tok, len, h) != 0)
         return auth_fail(why, RBAC_AUTH_INTERNAL, "hash failed", err);
     struct rbac__token *t = rbac__find_token_hash(s, h);
     rbac__wipe(h, sizeof h);
-    if (!t || (int)t->kind != kind)
+    /* A minted token must carry its record's kind letter; any other text can only be
+     * a provisioned operator token. */
+    if (!t || (kind >= 0 ? (int)t->kind != kind && t->kind != RBAC_TOKEN_OPERATOR
+                         : t->kind != RBAC_TOKEN_OPERATOR))
         return auth_fail(why, RBAC_AUTH_UNKNOWN, "no such token (never issued, revoked or "
                                                  "rotated)", err);
     if (t->expires_ns != 0 && now_ns >= t->expires_ns) {

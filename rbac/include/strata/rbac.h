@@ -57,6 +57,11 @@ extern "C" {
 #define RBAC_GROUPS_MAX 256       /* hard cap on groups taken from a JWT */
 #define RBAC_PEPPER_MIN 32        /* bytes */
 #define RBAC_PEPPER_MAX 128       /* bytes */
+#define RBAC_DESCRIPTION_MAX 256  /* token descriptions, bytes */
+/* A provisioned operator token (the --admin-token-file line) may be any 32..256
+ * printable non-space ASCII characters; minted tokens are RBAC_TOKEN_LEN. */
+#define RBAC_OPERATOR_TOKEN_MIN 32
+#define RBAC_OPERATOR_TOKEN_MAX 256
 
 /* The one message every authentication failure carries to a client. */
 #define RBAC_UNAUTHENTICATED_MSG "the request was not authenticated"
@@ -66,8 +71,9 @@ extern "C" {
 /* ---- names ----------------------------------------------------------- */
 
 enum rbac_name_kind {
-    RBAC_NAME_TENANT = 0, /* 1..64 of [A-Za-z0-9_-], first alphanumeric */
-    RBAC_NAME_DATABASE,   /* same rule as tenants */
+    RBAC_NAME_TENANT = 0, /* 1..64 of [A-Za-z0-9_-], first alphanumeric, no "--" */
+    RBAC_NAME_DATABASE,   /* same rule as tenants ("--" is reserved: the gateway joins
+                             tenant and database names with it for storage) */
     RBAC_NAME_TOKEN,      /* 1..128 printable ASCII, no leading/trailing space */
     RBAC_NAME_SUBJECT,    /* 1..256 bytes UTF-8, no control or bidi characters */
 };
@@ -176,8 +182,10 @@ enum rbac_transport {
 
 enum rbac_cred_kind {
     RBAC_CRED_NONE = 0,
-    RBAC_CRED_OPAQUE, /* "strata_..." token */
-    RBAC_CRED_JWT,    /* three base64url segments */
+    RBAC_CRED_OPAQUE, /* "strata_..." token, or a provisioned operator token (32..256
+                         printable non-space ASCII that is not JWT-shaped) */
+    RBAC_CRED_JWT,    /* three base64url segments (a provisioned operator token of that
+                         shape is also tried as an opaque token by the caller) */
 };
 
 struct rbac_bytes {
@@ -192,6 +200,8 @@ struct rbac_authz_input {
     size_t n_values;
     const struct rbac_bytes *p_params; /* every raw `p` query value (v1 only) */
     size_t n_p_params;
+    bool scheme_exact; /* schemes must be spelt exactly "Bearer", "Token", "Basic"
+                          (InfluxDB's rule) instead of case-insensitively (RFC 7235) */
 };
 
 enum rbac_authz_reason {
@@ -216,8 +226,10 @@ struct rbac_credential {
 };
 
 /*
- * Find exactly one credential. Scheme names compare case-insensitively;
- * exactly one space separates scheme and credential; no other whitespace.
+ * Find exactly one credential. Scheme names compare case-insensitively
+ * (exactly with in->scheme_exact); exactly one space separates scheme and
+ * credential; no other whitespace. A credential is printable non-space ASCII
+ * (0x21..0x7e): that keeps CR, LF, NUL, spaces and non-ASCII out.
  * Any failure returns ST_EUNAUTHENTICATED (generic message) and the reason.
  * The credential bytes are never copied into err.
  */
@@ -419,6 +431,7 @@ struct rbac_token_spec {
     int64_t expires_ns;        /* 0 = never; else must be after now */
     const struct rbac_perm *perms; /* DATABASE: at least one */
     size_t n_perms;
+    const char *description;   /* NULL or "" = none; printable text, <= RBAC_DESCRIPTION_MAX */
 };
 
 /* What listing shows about a token: never the secret, never the hash. */
@@ -431,6 +444,7 @@ struct rbac_token_info {
     int64_t created_ns;
     int64_t expires_ns;
     int64_t last_used_ns;
+    char description[RBAC_DESCRIPTION_MAX + 1];
 };
 
 /* ---- 3a. decisions ------------------------------------------------------ */
@@ -558,17 +572,20 @@ enum st_code rbac_policy_token_revoke(const struct rbac_snapshot *s,
                                       int64_t now_ns, struct rbac_snapshot **out,
                                       struct rbac_decision *why, struct st_error *err);
 /* Rotate: new secret, same id, name and permissions; the old secret stops
- * working on the next check. The operator token is rotated by the operator. */
+ * working on the next check. new_expires_ns 0 keeps the expiry, otherwise it
+ * must be in the future. The operator token is rotated by the operator. */
 enum st_code rbac_policy_token_rotate(const struct rbac_snapshot *s,
                                       const struct rbac_principal *actor, uint64_t token_id,
-                                      int64_t now_ns, struct rbac_snapshot **out,
-                                      struct rbac_secret *secret, struct rbac_decision *why,
-                                      struct st_error *err);
+                                      int64_t now_ns, int64_t new_expires_ns,
+                                      struct rbac_snapshot **out, struct rbac_secret *secret,
+                                      struct rbac_decision *why, struct st_error *err);
 /*
  * Install (or replace) the operator token from its secret, e.g. the contents
- * of --admin-token-file (must be a well-formed "strata_o_" token; see
- * rbac_token_generate). Not a principal's action: the process does it at
- * start. The operator's home tenant is `tenant` (NULL = the first tenant).
+ * of --admin-token-file: a minted "strata_o_" token (rbac_token_generate) or
+ * any RBAC_OPERATOR_TOKEN_MIN..MAX printable non-space ASCII characters that
+ * a deployment tool provisioned; either way only its (keyed) hash is kept.
+ * Not a principal's action: the process does it at start. The operator's
+ * home tenant is `tenant` (NULL = the first tenant).
  */
 enum st_code rbac_policy_operator_install(const struct rbac_snapshot *s, const char *tenant,
                                           const uint8_t *tok, size_t len, int64_t now_ns,
@@ -578,6 +595,9 @@ enum st_code rbac_token_generate(enum rbac_token_kind kind, struct rbac_secret *
                                  struct st_error *err);
 /* Whether bytes have the shape of a Strata token (prefix, length, checksum). */
 bool rbac_token_well_formed(const uint8_t *tok, size_t len);
+/* Whether bytes may be a provisioned operator token: RBAC_OPERATOR_TOKEN_MIN..MAX
+ * printable non-space ASCII characters. */
+bool rbac_operator_token_text_ok(const uint8_t *tok, size_t len);
 
 /*
  * Grant roles (added to any the subject holds). db NULL with
@@ -614,6 +634,48 @@ enum st_code rbac_policy_grant_list(const struct rbac_snapshot *s,
                                     const char *database, struct rbac_grant_info **out,
                                     size_t *n_out, struct rbac_decision *why,
                                     struct st_error *err);
+
+/* ---- 4b. lookups for the caller's own use ------------------------------------------ */
+/*
+ * These read a snapshot without an authority check: they serve the gateway's
+ * plumbing (naming a token by name, describing the caller to itself, listing
+ * storage at start). Never hand their results to a principal without the
+ * matching rbac_check / listing function having allowed it.
+ */
+
+/* The tenant the operator lives in and unnamed tenants default to. */
+const char *rbac_snapshot_default_tenant(const struct rbac_snapshot *s);
+
+struct rbac_db_info {
+    char tenant[RBAC_NAME_MAX + 1];
+    char name[RBAC_NAME_MAX + 1];
+    char creator[RBAC_ID_MAX];
+    int64_t created_ns;
+};
+
+/* One database record; false when (tenant, db) does not exist. */
+bool rbac_db_info_get(const struct rbac_snapshot *s, const char *tenant, const char *db,
+                      struct rbac_db_info *out);
+/* Every database record of every tenant, sorted by (tenant, name); free() *out. */
+enum st_code rbac_snapshot_databases(const struct rbac_snapshot *s, struct rbac_db_info **out,
+                                     size_t *n_out, struct st_error *err);
+/* The id of the token named `name` in `tenant`; ST_ENOTFOUND otherwise. */
+enum st_code rbac_token_id_by_name(const struct rbac_snapshot *s, const char *tenant,
+                                   const char *name, uint64_t *id_out, struct st_error *err);
+/* Metadata of one token (never the secret or hash); ST_ENOTFOUND. */
+enum st_code rbac_token_info_get(const struct rbac_snapshot *s, uint64_t id,
+                                 struct rbac_token_info *out, struct st_error *err);
+/*
+ * The grants that apply to principal p in its home tenant: its user name and
+ * groups (users) or its id (database tokens). Caller frees *out with free().
+ */
+enum st_code rbac_principal_grants(const struct rbac_snapshot *s, const struct rbac_principal *p,
+                                   struct rbac_grant_info **out, size_t *n_out,
+                                   struct st_error *err);
+/* Tenant names, sorted: the operator only (RBAC_PRIV_TENANT_ADMIN). Free with rbac_strv_free. */
+enum st_code rbac_tenant_list(const struct rbac_snapshot *s, const struct rbac_principal *actor,
+                              char ***names_out, size_t *n_out, struct rbac_decision *why,
+                              struct st_error *err);
 
 /* ---- 4a. persistence --------------------------------------------------- */
 

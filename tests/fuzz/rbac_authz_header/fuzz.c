@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rbac_authz_input in = {.transport = (enum rbac_transport)(ctl % 3),
                                   .schemes = (ctl & 0x80) ? RBAC_SCHEME_BEARER : 0,
                                   .values = v, .n_values = n_hdr, .p_params = v + n_hdr,
-                                  .n_p_params = n - n_hdr};
+                                  .n_p_params = n - n_hdr, .scheme_exact = (ctl & 0x40) != 0};
     struct rbac_credential *c = malloc(sizeof *c);
     enum rbac_authz_reason why;
     if (rbac_authz_parse(&in, c, &why, NULL) == ST_OK) {
@@ -42,10 +42,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        (c->ptr >= c->buf && c->ptr + c->len <= c->buf + sizeof c->buf);
         if (!inside || c->len == 0 || c->len > RBAC_CRED_MAX || c->kind == RBAC_CRED_NONE)
             abort();
+        /* printable non-space ASCII only; JWTs are base64url and dots only */
         for (size_t i = 0; i < c->len; i++) {
             uint8_t ch = c->ptr[i];
-            if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '_' || ch == '-'))
+            if (ch <= 0x20 || ch >= 0x7f)
+                abort();
+            if (c->kind == RBAC_CRED_JWT &&
+                !((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
                 abort();
         }
     } else if (why == RBAC_AUTHZ_OK) {

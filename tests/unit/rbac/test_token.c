@@ -72,15 +72,18 @@ TEST(token_authentication_and_look_alikes)
 
     char v[128];
     const char *t = fx.read_sec.text;
-    /* upper/lower-cased, truncated by one, first 12 chars, one extra char */
+    /* upper/lower-cased, truncated by one, first 12 chars, one extra char. Texts of
+     * 32..256 printable characters that are not well-formed tokens are still looked up
+     * (they could be a provisioned operator token), so they come back UNKNOWN, shorter
+     * ones MALFORMED: refused either way. */
     for (size_t i = 0; t[i]; i++)
         v[i] = (char)((t[i] >= 'a' && t[i] <= 'z') ? t[i] - 32 : t[i]);
     v[strlen(t)] = '\0';
-    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_MALFORMED);
-    ASSERT_EQ_INT(auth_bytes(&fx, t, strlen(t) - 1), RBAC_AUTH_MALFORMED);
+    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_UNKNOWN);
+    ASSERT_EQ_INT(auth_bytes(&fx, t, strlen(t) - 1), RBAC_AUTH_UNKNOWN);
     ASSERT_EQ_INT(auth_bytes(&fx, t, 12), RBAC_AUTH_MALFORMED);
     snprintf(v, sizeof v, "%sA", t);
-    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_MALFORMED);
+    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_UNKNOWN);
     ASSERT_EQ_INT(auth_str(&fx, ""), RBAC_AUTH_MALFORMED);
     /* a well-formed token nobody issued */
     struct rbac_secret other;
@@ -90,12 +93,13 @@ TEST(token_authentication_and_look_alikes)
     const struct rbac__token *rec = rbac__find_token(fx.s, fx.read_id);
     char hex[129];
     rbac__hex(rec->hash, 64, hex);
-    ASSERT_EQ_INT(auth_str(&fx, hex), RBAC_AUTH_MALFORMED);
+    ASSERT_EQ_INT(auth_str(&fx, hex), RBAC_AUTH_UNKNOWN);
     ASSERT_EQ_INT(auth_str(&fx, id), RBAC_AUTH_MALFORMED);
-    /* the same random part under another kind letter */
+    /* the same random part under another kind letter: the checksum covers the letter,
+     * and as a text it matches no operator token */
     strcpy(v, t);
     v[7] = 'm';
-    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_MALFORMED); /* checksum covers the letter */
+    ASSERT_EQ_INT(auth_str(&fx, v), RBAC_AUTH_UNKNOWN);
     /* big inputs */
     char *big = malloc(1 << 20);
     memset(big, 'a', 1 << 20);
@@ -173,7 +177,7 @@ TEST(token_revoke_and_rotate_take_effect_on_the_next_check)
     rbac_snapshot_unref(old);
     /* rotate: same id, new secret; the old secret stops working */
     struct rbac_secret fresh;
-    ASSERT_OK_E(rbac_policy_token_rotate(fx.s, &fx.mgmt, fx.rw_id, TU_NOW, &n, &fresh, &why, &e),
+    ASSERT_OK_E(rbac_policy_token_rotate(fx.s, &fx.mgmt, fx.rw_id, TU_NOW, 0, &n, &fresh, &why, &e),
                 &e);
     tu_fx_swap(&fx, n);
     ASSERT_CODE(tu_auth(&fx, &fx.rw_sec, &p), ST_EUNAUTHENTICATED);
@@ -183,9 +187,9 @@ TEST(token_revoke_and_rotate_take_effect_on_the_next_check)
     /* the operator token is never revoked; only the operator rotates it */
     ASSERT_CODE(rbac_policy_token_revoke(fx.s, &fx.op, fx.op_id, TU_NOW, &n, &why, &e),
                 ST_EPERMISSION);
-    ASSERT_CODE(rbac_policy_token_rotate(fx.s, &fx.mgmt, fx.op_id, TU_NOW, &n, &fresh, &why, &e),
+    ASSERT_CODE(rbac_policy_token_rotate(fx.s, &fx.mgmt, fx.op_id, TU_NOW, 0, &n, &fresh, &why, &e),
                 ST_EPERMISSION);
-    ASSERT_OK(rbac_policy_token_rotate(fx.s, &fx.op, fx.op_id, TU_NOW, &n, &fresh, &why, &e));
+    ASSERT_OK(rbac_policy_token_rotate(fx.s, &fx.op, fx.op_id, TU_NOW, 0, &n, &fresh, &why, &e));
     tu_fx_swap(&fx, n);
     ASSERT_CODE(tu_auth(&fx, &fx.op_sec, &p), ST_EUNAUTHENTICATED);
     ASSERT_OK(tu_auth(&fx, &fresh, &p));
@@ -199,8 +203,16 @@ TEST(token_operator_install_from_a_file_value)
     struct rbac_snapshot *s, *n;
     struct st_error e;
     ASSERT_OK(rbac_snapshot_new("c1", "main", NULL, 0, TU_NOW, &s, &e));
-    const char *bad[] = {"", "apiv3_abc", "strata_d_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
-    for (int i = 0; i < 3; i++)
+    /* too short, a space inside, a non-ASCII byte, 257 characters, a minted token of
+     * another kind */
+    char longest[300];
+    memset(longest, 'k', 257);
+    longest[257] = '\0';
+    struct rbac_secret dtok;
+    ASSERT_OK(rbac_token_generate(RBAC_TOKEN_DATABASE, &dtok, NULL));
+    const char *bad[] = {"", "apiv3_abc", "provisioned token with spaces 0123456789",
+                         "provisioned-token-\xc3\xa9-0123456789-0123456789", longest, dtok.text};
+    for (int i = 0; i < 6; i++)
         ASSERT_CODE(rbac_policy_operator_install(s, NULL, (const uint8_t *)bad[i], strlen(bad[i]),
                                                  TU_NOW, &n, &e),
                     ST_EINVAL);
