@@ -111,9 +111,12 @@ void bk_row_free(struct bk_row *r);
 enum st_code bk_row_format(const struct bk_schema *s, const struct bk_row *r, struct st_buf *out,
                            struct st_error *err);
 
-/* Shortest text that reads back (strtod) to exactly d; finite d only.
- * buf of at least 32 bytes; returns the length. */
+/* The text of a float in a canonical line: %.15g when that reads back
+ * (strtod) to exactly d, else %.16g, else %.17g; finite d only. buf of at
+ * least 40 bytes; returns the length. bk_format_float takes a fast path for
+ * short decimals; bk_format_float_printf is the definition (for tests). */
 size_t bk_format_float(double d, char *buf, size_t cap);
+size_t bk_format_float_printf(double d, char *buf, size_t cap);
 /* strtod in the C locale over exactly [p, p+n); false when not a whole number. */
 bool bk_parse_float(const char *p, size_t n, double *out);
 

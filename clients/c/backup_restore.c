@@ -119,6 +119,17 @@ send_chunk(struct rctx *r, const struct bk_mtable *t, const struct st_buf *chunk
     return rc;
 }
 
+struct first_diff {
+    char msg[256];
+};
+
+static void
+keep_first(const struct strata_backup_diff *d, void *arg)
+{
+    struct first_diff *fd = arg;
+    if (!fd->msg[0]) snprintf(fd->msg, sizeof fd->msg, "%s", d->message);
+}
+
 /* Step 4 for one table. */
 static enum st_code
 restore_table(struct rctx *r, const struct bk_mtable *t, struct st_error *err)
@@ -158,6 +169,16 @@ restore_table(struct rctx *r, const struct bk_mtable *t, struct st_error *err)
             tick(r, false);
         }
         if (!row) break;
+    }
+    if (rc == ST_OK) { /* the file was checked before; it must not have changed since */
+        struct first_diff fd = {0};
+        uint32_t n = 0;
+        bk_file_check_end(f, keep_first, &fd, &n);
+        if (n)
+            rc = st_error_set(err, ST_ECORRUPT,
+                              "table \"%s\": %s changed while it was being restored (%s); the "
+                              "database holds what was read",
+                              t->name, t->file, fd.msg);
     }
     bk_file_close(f);
     bk_schema_cleanup(&s);

@@ -20,8 +20,9 @@
  *     written (line protocol forbids it) and is an error;
  *   - values: integers `-12i`, unsigned `12u`, booleans `true` / `false`,
  *     strings in double quotes (newlines and other bytes as they are),
- *     floats as the shortest %.{15,16,17}g text that reads back to the same
- *     double (`-0` for negative zero; NaN and infinities are errors).
+ *     floats as %.15g when that reads back (strtod) to the same double,
+ *     else %.16g, else %.17g (`-0` for negative zero; NaN and infinities
+ *     are errors).
  *
  * The canonical order of rows: by time, then by the tag values in tag-name
  * order, an absent tag before any value, values compared bytewise (memcmp,
@@ -56,8 +57,47 @@ numeric_c(void)
     return c_locale;
 }
 
+static const double pow10_exact[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/*
+ * The %.15g text of d without printf, for the common case of a value that
+ * is exactly the double nearest to a short decimal in fixed notation:
+ * |d| in [1e-4, 1e15) and |d| == c / 10^k (IEEE division, so the double
+ * nearest to the decimal c * 10^-k, which is what strtod returns for it)
+ * for an integer c < 10^15, k <= 15. Such a decimal has at most 15
+ * significant digits, and at most one decimal of 15 digits or fewer reads
+ * back to a given double (DBL_DIG), so it is the one %.15g prints; with the
+ * smallest k it has no trailing zero, and %g's fixed style applies for
+ * exponents -4 .. 14. Returns 0 when the case does not apply.
+ */
+static size_t
+format_short(double d, char *buf, size_t cap)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15) || cap < 40) return 0;
+    for (int k = 0; k <= 15; k++) {
+        double scaled = a * pow10_exact[k];
+        if (scaled >= 1e15) return 0;
+        double c = nearbyint(scaled);
+        if (c / pow10_exact[k] != a) continue;
+        uint64_t ci = (uint64_t)c, p = (uint64_t)pow10_exact[k];
+        int n = snprintf(buf, cap, "%s%llu", signbit(d) ? "-" : "", (unsigned long long)(ci / p));
+        if (k > 0) {
+            uint64_t frac = ci % p;
+            buf[n++] = '.';
+            for (int i = k - 1; i >= 0; i--, frac /= 10)
+                buf[n + i] = (char)('0' + frac % 10);
+            n += k;
+            buf[n] = '\0';
+        }
+        return (size_t)n;
+    }
+    return 0;
+}
+
 size_t
-bk_format_float(double d, char *buf, size_t cap)
+bk_format_float_printf(double d, char *buf, size_t cap)
 {
     locale_t loc = numeric_c();
     locale_t old = loc ? uselocale(loc) : (locale_t)0;
@@ -70,9 +110,38 @@ bk_format_float(double d, char *buf, size_t cap)
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
+size_t
+bk_format_float(double d, char *buf, size_t cap)
+{
+    size_t n = format_short(d, buf, cap);
+    return n ? n : bk_format_float_printf(d, buf, cap);
+}
+
 bool
 bk_parse_float(const char *p, size_t n, double *out)
 {
+    /* fast path: [-]digits[.digits] with at most 15 digits is c / 10^k with c and
+     * 10^k exact doubles, and IEEE division rounds the quotient correctly, as
+     * strtod rounds the decimal */
+    size_t i = n > 0 && p[0] == '-', digits = 0, frac = 0;
+    bool dot = false;
+    uint64_t c = 0;
+    for (; i < n && digits <= 15; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            c = c * 10 + (uint64_t)(p[i] - '0');
+            digits++;
+            frac += dot;
+        } else if (p[i] == '.' && !dot && digits > 0 && i + 1 < n) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (i == n && digits > 0 && digits <= 15) {
+        double v = (double)c / pow10_exact[frac];
+        *out = p[0] == '-' ? -v : v;
+        return true;
+    }
     char tmp[64];
     if (n == 0 || n >= sizeof tmp) return false;
     memcpy(tmp, p, n);

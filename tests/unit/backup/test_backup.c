@@ -243,6 +243,77 @@ TEST(floats_round_trip_exactly_in_any_locale)
     setlocale(LC_NUMERIC, "C");
 }
 
+TEST(float_fast_path_is_printf_exactly)
+{
+    /* short decimals of every magnitude, near the edges of the fast path, and
+     * arbitrary bit patterns: the fast text is always the %.15g..17g text */
+    uint64_t x = 88172645463325252ull;
+    char a[48], b[48];
+    size_t checked = 0;
+    for (int i = 0; i < 400000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double d;
+        switch (i % 4) {
+        case 0: { /* n / 10^k */
+            static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+            d = (double)(int64_t)(x % 2000000000000ull - 1000000000000ull) / p10[(x >> 50) % 10];
+            break;
+        }
+        case 1: /* any finite double */
+            memcpy(&d, &x, sizeof d);
+            if (!isfinite(d)) continue;
+            break;
+        case 2: /* around the limits 1e-4 and 1e15 */
+            d = ((x >> 40) & 1 ? 1e15 : 1e-4) * (1 + ((double)(x % 2001) - 1000) * 1e-16);
+            break;
+        default: /* two-digit money-like values */
+            d = (double)(x % 100000) / 100.0 * ((x >> 60) & 1 ? -1 : 1);
+            break;
+        }
+        size_t na = bk_format_float(d, a, sizeof a), nb = bk_format_float_printf(d, b, sizeof b);
+        if (na != nb || strcmp(a, b) != 0)
+            th_fail(__FILE__, __LINE__, "%.17g: fast \"%s\", printf \"%s\"", d, a, b);
+        checked++;
+    }
+    ASSERT_TRUE(checked > 350000);
+    /* and reading: the fast decimal path agrees with strtod bit for bit */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char t[40];
+        int digits = 1 + (int)(x % 17), dot = (int)((x >> 8) % (unsigned)(digits + 1));
+        size_t k = 0;
+        if ((x >> 20) & 1) t[k++] = '-';
+        uint64_t y = x;
+        for (int j = 0; j < digits; j++) {
+            if (j == dot && j > 0) t[k++] = '.';
+            t[k++] = (char)('0' + y % 10);
+            y = y / 10 ^ (y << 7);
+        }
+        t[k] = '\0';
+        double fast, slow = strtod(t, NULL);
+        ASSERT_TRUE(bk_parse_float(t, k, &fast));
+        if (memcmp(&fast, &slow, sizeof fast) != 0)
+            th_fail(__FILE__, __LINE__, "\"%s\": %.17g, strtod %.17g", t, fast, slow);
+    }
+    static const double edge[] = {1e-4,
+                                  0.00011,
+                                  999999999999999.0,
+                                  999999999999999.9,
+                                  1e15,
+                                  -0.0,
+                                  0.0,
+                                  123456789012345.0,
+                                  0.1,
+                                  0.5,
+                                  100,
+                                  -2.5e-5};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        bk_format_float(edge[i], a, sizeof a);
+        bk_format_float_printf(edge[i], b, sizeof b);
+        ASSERT_EQ_STR(a, b);
+    }
+}
+
 /* ---- order ------------------------------------------------------------------------ */
 
 TEST(order_time_then_tags_absent_first_bytewise)
