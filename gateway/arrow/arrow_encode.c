@@ -55,6 +55,12 @@ struct arrow_encoder {
     const struct st_batch *batch;
     uint32_t next_row;
     bool active;
+    /* arrow_encode_empty's batch (flat encoders) */
+    struct st_column *empty_cols;
+    struct st_batch empty;
+    /* nested encoders (arrow_nested.c): the rows of the current batch */
+    struct arrow_nested *nested;
+    int64_t nested_rows, nested_next;
 };
 
 static uint32_t
@@ -107,8 +113,8 @@ pad8(size_t n)
 
 /* ---- messages ------------------------------------------------------------- */
 
-static enum st_code
-fb_done(struct fbw *w, struct st_error *err)
+enum st_code
+arrow__fb_done(struct fbw *w, struct st_error *err)
 {
     fbw_pad(w, 8, 0);
     if (w->rc != ST_OK)
@@ -116,9 +122,8 @@ fb_done(struct fbw *w, struct st_error *err)
     return ST_OK;
 }
 
-/* Message{version, header_type, header, bodyLength}; returns the header slot. */
-static size_t
-write_message(struct fbw *w, uint8_t header_type, int64_t body_len)
+size_t
+arrow__write_message(struct fbw *w, uint8_t header_type, int64_t body_len)
 {
     size_t root = fbw_root(w);
     struct fbw_field f[] = {
@@ -132,8 +137,8 @@ write_message(struct fbw *w, uint8_t header_type, int64_t body_len)
     return f[2].pos;
 }
 
-static void
-write_kv_vector(struct fbw *w, size_t slot, const struct arrow_kv *kv, uint32_t n)
+void
+arrow__write_kv_vector(struct fbw *w, size_t slot, const struct arrow_kv *kv, uint32_t n)
 {
     size_t vec = fbw_offset_vector(w, n);
     fbw_patch(w, slot, vec);
@@ -194,10 +199,15 @@ write_type(struct fbw *w, enum st_type t)
 enum st_code
 arrow_encode_schema(struct arrow_encoder *enc, struct arrow_msg *out, struct st_error *err)
 {
+    if (enc->nested) {
+        ST_TRY(arrow__nested_schema(enc->nested, &enc->header, enc->md, enc->n_md, err));
+        *out = (struct arrow_msg){.header = enc->header.data, .header_len = enc->header.len};
+        return ST_OK;
+    }
     struct fbw w;
     st_buf_reset(&enc->header);
     fbw_init(&w, &enc->header);
-    size_t hdr = write_message(&w, ARROW_HDR_SCHEMA, 0);
+    size_t hdr = arrow__write_message(&w, ARROW_HDR_SCHEMA, 0);
 
     struct fbw_field sf[] = {{SCHEMA_FIELDS, FBW_OFFSET, 0, 0},
                              {SCHEMA_METADATA, FBW_OFFSET, 0, 0}};
@@ -224,11 +234,11 @@ arrow_encode_schema(struct arrow_encoder *enc, struct arrow_msg *out, struct st_
         fbw_patch(&w, ff[4].pos, fbw_offset_vector(&w, 0));
         if (iox) {
             struct arrow_kv kv = {ARROW_IOX_COLUMN_TYPE, iox};
-            write_kv_vector(&w, ff[5].pos, &kv, 1);
+            arrow__write_kv_vector(&w, ff[5].pos, &kv, 1);
         }
     }
-    if (enc->n_md) write_kv_vector(&w, sf[1].pos, enc->md, enc->n_md);
-    ST_TRY(fb_done(&w, err));
+    if (enc->n_md) arrow__write_kv_vector(&w, sf[1].pos, enc->md, enc->n_md);
+    ST_TRY(arrow__fb_done(&w, err));
     out->header = enc->header.data;
     out->header_len = enc->header.len;
     out->body = NULL;
@@ -245,7 +255,7 @@ write_record_batch_header(struct arrow_encoder *enc, uint32_t n_rows, size_t bod
     struct fbw w;
     st_buf_reset(&enc->header);
     fbw_init(&w, &enc->header);
-    size_t hdr = write_message(&w, ARROW_HDR_RECORD_BATCH, (int64_t)body_len);
+    size_t hdr = arrow__write_message(&w, ARROW_HDR_RECORD_BATCH, (int64_t)body_len);
     struct fbw_field f[] = {
         {RB_LENGTH, FBW_I64, n_rows, 0},
         {RB_NODES, FBW_OFFSET, 0, 0},
@@ -255,16 +265,16 @@ write_record_batch_header(struct arrow_encoder *enc, uint32_t n_rows, size_t bod
     fbw_patch(&w, hdr, t);
     fbw_patch(&w, f[1].pos, fbw_struct16_vector(&w, enc->nodes, enc->n_fields));
     fbw_patch(&w, f[2].pos, fbw_struct16_vector(&w, enc->buffers, enc->n_buffers));
-    return fb_done(&w, err);
+    return arrow__fb_done(&w, err);
 }
 
 /* ---- bodies --------------------------------------------------------------- */
 
-static int64_t
-count_valid(const uint8_t *bm, uint32_t lo, uint32_t hi)
+int64_t
+arrow__count_valid(const uint8_t *bm, uint64_t lo, uint64_t hi)
 {
     int64_t c = 0;
-    uint32_t i = lo;
+    uint64_t i = lo;
     while (i < hi && (i & 7)) {
         c += (bm[i >> 3] >> (i & 7)) & 1;
         i++;
@@ -280,9 +290,8 @@ count_valid(const uint8_t *bm, uint32_t lo, uint32_t hi)
     return c;
 }
 
-/* Bits [lo, lo + n) of src (src_bytes long) to dst starting at bit 0; tail bits 0. */
-static void
-copy_bits(uint8_t *dst, const uint8_t *src, size_t src_bytes, uint32_t lo, uint32_t n)
+void
+arrow__copy_bits(uint8_t *dst, const uint8_t *src, size_t src_bytes, uint64_t lo, uint64_t n)
 {
     size_t nb = ((size_t)n + 7) / 8;
     unsigned s = lo & 7;
@@ -372,13 +381,13 @@ encode_rows(struct arrow_encoder *enc, uint32_t lo, uint32_t hi, struct st_error
         if (col->type == ST_TYPE_NULL)
             nulls = n;
         else if (col->validity && col->null_count > 0)
-            nulls = (int64_t)n - count_valid(col->validity, lo, hi);
+            nulls = (int64_t)n - arrow__count_valid(col->validity, lo, hi);
         enc->nodes[c][0] = n;
         enc->nodes[c][1] = nulls;
         if (col->type == ST_TYPE_NULL) continue;
         if (nulls > 0) {
             uint8_t *dst = add_buffer(enc, &bi, NULL, bm_bytes, &rc);
-            if (dst) copy_bits(dst, col->validity, src_bm_bytes, lo, n);
+            if (dst) arrow__copy_bits(dst, col->validity, src_bm_bytes, lo, n);
         } else {
             add_buffer(enc, &bi, NULL, 0, &rc);
         }
@@ -429,9 +438,9 @@ check_schema_type(enum st_type t, const char *name, struct st_error *err)
     return st_error_set(err, ST_EINVAL, "column \"%s\" has unknown type %d", name, (int)t);
 }
 
-struct arrow_encoder *
-arrow_encoder_new(const struct st_schema *schema, const struct arrow_encoder_opts *opts,
-                  struct st_error *err)
+/* The parts of an encoder both kinds share: budgets, buffers, schema metadata. */
+static struct arrow_encoder *
+encoder_alloc(const struct arrow_encoder_opts *opts, struct st_error *err)
 {
     struct arrow_encoder *enc = calloc(1, sizeof *enc);
     if (!enc) {
@@ -443,6 +452,41 @@ arrow_encoder_new(const struct st_schema *schema, const struct arrow_encoder_opt
     if (enc->max_bytes < enc->target_bytes) enc->max_bytes = enc->target_bytes;
     st_buf_init(&enc->header, SIZE_MAX); /* bounded by the schema's size */
     st_buf_init(&enc->body, SIZE_MAX);   /* bounded by max_bytes through splitting */
+    if (opts && opts->n_schema_metadata) {
+        enc->md = calloc(opts->n_schema_metadata, sizeof *enc->md);
+        if (!enc->md) goto nomem;
+        for (uint32_t i = 0; i < opts->n_schema_metadata; i++) {
+            enc->n_md = i + 1;
+            enc->md[i].key = strdup(opts->schema_metadata[i].key);
+            enc->md[i].value = strdup(opts->schema_metadata[i].value);
+            if (!enc->md[i].key || !enc->md[i].value) goto nomem;
+        }
+    }
+    return enc;
+nomem:
+    st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
+    arrow_encoder_free(enc);
+    return NULL;
+}
+
+/* Every RecordBatch header of the schema has rb_header_len bytes: it must fit the budget. */
+static enum st_code
+check_header_budget(const struct arrow_encoder *enc, struct st_error *err)
+{
+    if (arrow__flightdata_size(enc->rb_header_len, 0, false, 0) > enc->target_bytes)
+        return st_error_set(err, ST_ELIMIT,
+                            "arrow record batch header of %zu bytes exceeds the "
+                            "message budget of %zu bytes",
+                            enc->rb_header_len, enc->target_bytes);
+    return ST_OK;
+}
+
+struct arrow_encoder *
+arrow_encoder_new(const struct st_schema *schema, const struct arrow_encoder_opts *opts,
+                  struct st_error *err)
+{
+    struct arrow_encoder *enc = encoder_alloc(opts, err);
+    if (!enc) return NULL;
     enc->n_fields = schema->n_fields;
     enc->fields = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *enc->fields);
     enc->nodes = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *enc->nodes);
@@ -460,32 +504,32 @@ arrow_encoder_new(const struct st_schema *schema, const struct arrow_encoder_opt
     }
     enc->buffers = calloc(enc->n_buffers ? enc->n_buffers : 1, sizeof *enc->buffers);
     if (!enc->buffers) goto nomem;
-    if (opts && opts->n_schema_metadata) {
-        enc->md = calloc(opts->n_schema_metadata, sizeof *enc->md);
-        if (!enc->md) goto nomem;
-        for (uint32_t i = 0; i < opts->n_schema_metadata; i++) {
-            enc->n_md = i + 1;
-            enc->md[i].key = strdup(opts->schema_metadata[i].key);
-            enc->md[i].value = strdup(opts->schema_metadata[i].value);
-            if (!enc->md[i].key || !enc->md[i].value) goto nomem;
-        }
-    }
     /* Every RecordBatch header of this schema has this length. */
     if (write_record_batch_header(enc, 0, 0, err) != ST_OK) goto fail;
     enc->rb_header_len = enc->header.len;
-    if (arrow__flightdata_size(enc->rb_header_len, 0, false, 0) > enc->target_bytes) {
-        st_error_set(err, ST_ELIMIT,
-                     "arrow record batch header of %zu bytes exceeds the "
-                     "message budget of %zu bytes",
-                     enc->rb_header_len, enc->target_bytes);
-        goto fail;
-    }
+    if (check_header_budget(enc, err) != ST_OK) goto fail;
     return enc;
 nomem:
     st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
 fail:
     arrow_encoder_free(enc);
     return NULL;
+}
+
+struct arrow_encoder *
+arrow_encoder_new_nested(const struct arrow_type *fields, uint32_t n_fields,
+                         const struct arrow_encoder_opts *opts, struct st_error *err)
+{
+    struct arrow_encoder *enc = encoder_alloc(opts, err);
+    if (!enc) return NULL;
+    enc->nested = arrow__nested_new(fields, n_fields, err);
+    if (!enc->nested ||
+        arrow__nested_header_len(enc->nested, &enc->header, &enc->rb_header_len, err) != ST_OK ||
+        check_header_budget(enc, err) != ST_OK) {
+        arrow_encoder_free(enc);
+        return NULL;
+    }
+    return enc;
 }
 
 void
@@ -499,6 +543,8 @@ arrow_encoder_free(struct arrow_encoder *enc)
         free((char *)enc->md[i].value);
     }
     free(enc->md);
+    free(enc->empty_cols);
+    arrow__nested_free(enc->nested);
     free(enc->fields);
     free(enc->nodes);
     free(enc->buffers);
@@ -511,6 +557,8 @@ enum st_code
 arrow_encode_batch(struct arrow_encoder *enc, const struct st_batch *batch, struct st_error *err)
 {
     enc->active = false;
+    if (enc->nested)
+        return st_error_set(err, ST_EINVAL, "a nested arrow encoder takes arrow_encode_arrays");
     if (batch->n_cols != enc->n_fields)
         return st_error_set(err, ST_EINVAL, "batch has %u columns, schema has %u", batch->n_cols,
                             enc->n_fields);
@@ -526,6 +574,100 @@ arrow_encode_batch(struct arrow_encoder *enc, const struct st_batch *batch, stru
     return ST_OK;
 }
 
+enum st_code
+arrow_encode_arrays(struct arrow_encoder *enc, const struct arrow_array *cols, int64_t n_rows,
+                    struct st_error *err)
+{
+    enc->active = false;
+    if (!enc->nested)
+        return st_error_set(err, ST_EINVAL, "a flat arrow encoder takes arrow_encode_batch");
+    if (!cols) return st_error_set(err, ST_EINVAL, "arrow_encode_arrays without arrays");
+    ST_TRY(arrow__nested_begin(enc->nested, cols, n_rows, err));
+    enc->nested_rows = n_rows;
+    enc->nested_next = 0;
+    enc->active = true;
+    return ST_OK;
+}
+
+enum st_code
+arrow_encode_empty(struct arrow_encoder *enc, struct st_error *err)
+{
+    static const int32_t zero_offset[1] = {0};
+    static const uint64_t zero_value[1] = {0};
+    enc->active = false;
+    if (enc->nested) {
+        ST_TRY(arrow__nested_begin(enc->nested, NULL, 0, err));
+        enc->nested_rows = 0;
+        enc->nested_next = 0;
+        enc->active = true;
+        return ST_OK;
+    }
+    if (!enc->empty_cols) {
+        enc->empty_cols = calloc(enc->n_fields ? enc->n_fields : 1, sizeof *enc->empty_cols);
+        if (!enc->empty_cols) return st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
+        for (uint32_t i = 0; i < enc->n_fields; i++) {
+            struct st_column *c = &enc->empty_cols[i];
+            c->type = enc->fields[i].type;
+            if (c->type == ST_TYPE_STRING) {
+                c->v.offsets = zero_offset;
+                c->str_data = "";
+            } else {
+                c->v.raw = zero_value;
+            }
+        }
+        enc->empty = (struct st_batch){0, enc->n_fields, enc->empty_cols};
+    }
+    return arrow_encode_batch(enc, &enc->empty, err);
+}
+
+static bool
+nested_fits(struct arrow_encoder *enc, int64_t lo, int64_t hi, size_t budget)
+{
+    size_t body = arrow__nested_body_len(enc->nested, lo, hi);
+    return arrow__flightdata_size(enc->rb_header_len, body, false, 0) <= budget;
+}
+
+/* arrow_encode_next of a nested encoder: the longest run of top-level rows that fits. */
+static enum st_code
+nested_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got, struct st_error *err)
+{
+    int64_t lo = enc->nested_next, end = enc->nested_rows, hi;
+    if (end == 0) {
+        hi = 0;
+    } else if (nested_fits(enc, lo, end, enc->target_bytes)) {
+        hi = end;
+    } else {
+        int64_t good = lo, bad = end;
+        while (bad - good > 1) {
+            int64_t mid = good + (bad - good) / 2;
+            if (nested_fits(enc, lo, mid, enc->target_bytes))
+                good = mid;
+            else
+                bad = mid;
+        }
+        hi = good;
+        if (hi == lo) {
+            if (!nested_fits(enc, lo, lo + 1, enc->max_bytes))
+                return st_error_set(err, ST_ELIMIT,
+                                    "row %lld needs more than %zu bytes in one arrow message",
+                                    (long long)lo, enc->max_bytes);
+            hi = lo + 1;
+        }
+    }
+    ST_TRY(arrow__nested_encode(enc->nested, lo, hi, &enc->header, &enc->body, err));
+    if (enc->header.len != enc->rb_header_len)
+        return st_error_set(err, ST_EINTERNAL, "arrow record batch header length changed");
+    enc->nested_next = hi;
+    if (hi >= end) enc->active = false;
+    out->header = enc->header.data;
+    out->header_len = enc->header.len;
+    out->body = enc->body.data;
+    out->body_len = enc->body.len;
+    out->n_rows = (uint32_t)(hi - lo);
+    *got = true;
+    return ST_OK;
+}
+
 static bool
 fits(const struct arrow_encoder *enc, uint32_t lo, uint32_t hi, size_t budget)
 {
@@ -537,6 +679,7 @@ arrow_encode_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got, s
 {
     *got = false;
     if (!enc->active) return ST_OK;
+    if (enc->nested) return nested_next(enc, out, got, err);
     const struct st_batch *b = enc->batch;
     uint32_t lo = enc->next_row, hi;
     if (b->n_rows == 0) {

@@ -196,6 +196,17 @@ fbw_struct16_vector(struct fbw *w, const int64_t (*items)[2], uint32_t n)
     return at;
 }
 
+size_t
+fbw_i32_vector(struct fbw *w, const int32_t *v, uint32_t n)
+{
+    fbw_pad(w, 4, 0);
+    size_t at = w->b->len;
+    put_u32(w, n);
+    for (uint32_t i = 0; i < n; i++)
+        put_u32(w, (uint32_t)v[i]);
+    return at;
+}
+
 /* ---- reader -------------------------------------------------------------- */
 
 /* [pos, pos + n) lies inside the buffer. */

@@ -41,6 +41,10 @@ enum arrow_type_tag {
     ARROW_T_UTF8 = 5,
     ARROW_T_BOOL = 6,
     ARROW_T_TIMESTAMP = 10,
+    ARROW_T_LIST = 12,
+    ARROW_T_STRUCT = 13,
+    ARROW_T_UNION = 14,
+    ARROW_T_MAP = 17,
     ARROW_T_LARGE_UTF8 = 20,
 };
 
@@ -71,10 +75,51 @@ enum {
     RB_NODES = 1,
     RB_BUFFERS = 2,
     RB_COMPRESSION = 3,
+    UNION_MODE = 0,     /* int16: Sparse = 0, Dense = 1 */
+    UNION_TYPE_IDS = 1, /* vector of int32 */
+    MAP_KEYS_SORTED = 0,
 };
+
+enum { ARROW_UNION_DENSE = 1 };
 
 /* Size of a serialized FlightData with these parts (arrow_frame.c). */
 size_t arrow__flightdata_size(size_t header_len, size_t body_len, bool has_app, size_t app_len);
+
+/* ---- shared by the flat encoder (arrow_encode.c) and the nested one (arrow_nested.c) ---- */
+
+struct fbw;
+/* Message{version V5, header_type, header, bodyLength}; returns the slot of `header`. */
+size_t arrow__write_message(struct fbw *w, uint8_t header_type, int64_t body_len);
+/* A vector of KeyValue tables patched into `slot`. */
+void arrow__write_kv_vector(struct fbw *w, size_t slot, const struct arrow_kv *kv, uint32_t n);
+/* Pad the flatbuffer to 8 and report a sticky writer error. */
+enum st_code arrow__fb_done(struct fbw *w, struct st_error *err);
+/* Set bits of bm in [lo, hi). */
+int64_t arrow__count_valid(const uint8_t *bm, uint64_t lo, uint64_t hi);
+/* Bits [lo, lo + n) of src (src_bytes long) to dst from bit 0; trailing bits 0. */
+void arrow__copy_bits(uint8_t *dst, const uint8_t *src, size_t src_bytes, uint64_t lo, uint64_t n);
+
+/* The nested encoder behind arrow_encoder_new_nested (arrow_nested.c). It writes into
+ * the encoder's header and body buffers. */
+struct arrow_nested;
+struct arrow_nested *arrow__nested_new(const struct arrow_type *fields, uint32_t n_fields,
+                                       struct st_error *err);
+void arrow__nested_free(struct arrow_nested *n);
+enum st_code arrow__nested_schema(struct arrow_nested *n, struct st_buf *header,
+                                  const struct arrow_kv *md, uint32_t n_md,
+                                  struct st_error *err);
+/* Length of every RecordBatch header of this schema. */
+enum st_code arrow__nested_header_len(struct arrow_nested *n, struct st_buf *header,
+                                      size_t *len, struct st_error *err);
+/* Check and take (borrow) cols for n_rows rows; cols NULL = an empty batch. */
+enum st_code arrow__nested_begin(struct arrow_nested *n, const struct arrow_array *cols,
+                                 int64_t n_rows, struct st_error *err);
+/* Encode rows [lo, hi) of the current batch into header and body. */
+enum st_code arrow__nested_encode(struct arrow_nested *n, int64_t lo, int64_t hi,
+                                  struct st_buf *header, struct st_buf *body,
+                                  struct st_error *err);
+/* Exact body length of rows [lo, hi) (what arrow__nested_encode would write). */
+size_t arrow__nested_body_len(struct arrow_nested *n, int64_t lo, int64_t hi);
 
 /* ---- forward flatbuffer writer ----------------------------------------- */
 
@@ -109,6 +154,8 @@ size_t fbw_string(struct fbw *w, const char *s, size_t len);
 size_t fbw_offset_vector(struct fbw *w, uint32_t n);
 /* Write a vector of n structs of two int64 each (FieldNode, Buffer). */
 size_t fbw_struct16_vector(struct fbw *w, const int64_t (*items)[2], uint32_t n);
+/* Write a vector of n int32 scalars (Union.typeIds). */
+size_t fbw_i32_vector(struct fbw *w, const int32_t *v, uint32_t n);
 
 /* ---- bounds-checked flatbuffer reader ------------------------------------ */
 

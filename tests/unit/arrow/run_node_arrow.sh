@@ -1,13 +1,17 @@
 #!/bin/sh
-# run_node_arrow.sh FIXTURES_BIN NODE_DIR OUT_DIR
+# run_node_arrow.sh FIXTURES_BIN NODE_DIR OUT_DIR [TEST_SCRIPT [DIR_VAR]]
 # Writes the Arrow fixtures with Strata's encoder, then has the real
-# apache-arrow npm package decode them (tests/node/arrow_decode.test.mjs).
+# apache-arrow npm package decode them (TEST_SCRIPT in NODE_DIR, by default
+# arrow_decode.test.mjs, which finds the fixtures in $DIR_VAR, by default
+# ARROW_FIXTURES).
 # Exit 77 (ctest SKIP) only when node itself is missing; missing npm
 # packages are a failure, because `make test` installs them (tools/deps.sh).
 set -eu
 fixtures_bin=$1
 node_dir=$2
 out=$3
+script=${4:-arrow_decode.test.mjs}
+dir_var=${5:-ARROW_FIXTURES}
 if ! command -v node >/dev/null 2>&1; then
     echo "node is not installed: skipping the apache-arrow check"
     exit 77
@@ -19,4 +23,4 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 "$fixtures_bin" "$out"
-ARROW_FIXTURES="$out" exec node --test "$node_dir/arrow_decode.test.mjs"
+env "$dir_var=$out" node --test "$node_dir/$script"

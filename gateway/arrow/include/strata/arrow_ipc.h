@@ -112,6 +112,73 @@ enum st_code arrow_encode_batch(struct arrow_encoder *enc, const struct st_batch
 enum st_code arrow_encode_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got,
                                struct st_error *err);
 
+/*
+ * A 0-row RecordBatch of the encoder's schema (flat or nested): start it like a batch,
+ * then take its one message with arrow_encode_next. The keep-alive message.
+ */
+enum st_code arrow_encode_empty(struct arrow_encoder *enc, struct st_error *err);
+
+/* ---- nested and extra types (Flight SQL metadata results) -------------- */
+
+/*
+ * Flight SQL's metadata results need Arrow types that no query column has: dense unions
+ * (CommandGetSqlInfo), lists, maps and binary (CommandGetTables' serialized schemas).
+ * A nested encoder takes a tree of arrow_type per column and, per batch, a matching
+ * tree of arrow_array; it emits the same Schema and RecordBatch messages (V5, 8-aligned,
+ * split by top-level rows to the byte budget) with the layouts of docs/formats/arrow.md.
+ */
+enum arrow_kind {
+    ARROW_KIND_BOOL = 1,    /* values: one byte per row, 0 or 1 (bit-packed on the wire) */
+    ARROW_KIND_INT,         /* values: bit_width / 8 bytes per row, native (little) endian */
+    ARROW_KIND_UTF8,        /* offsets: length + 1 int32 into values (the bytes) */
+    ARROW_KIND_BINARY,      /* as UTF8, any bytes */
+    ARROW_KIND_LIST,        /* offsets: length + 1 int32 into the one child */
+    ARROW_KIND_STRUCT,      /* children of the same length */
+    ARROW_KIND_MAP,         /* offsets into the one child: a non-nullable STRUCT "entries"
+                               of a non-nullable key and a value */
+    ARROW_KIND_DENSE_UNION, /* type_ids (int8) and offsets (int32, one per row) into the
+                               children; no validity of its own */
+};
+
+struct arrow_type {
+    const char *name;
+    enum arrow_kind kind;
+    bool nullable;
+    uint8_t bit_width;  /* INT: 8, 16, 32 or 64 */
+    bool is_signed;     /* INT */
+    bool keys_sorted;   /* MAP */
+    uint32_t n_children; /* LIST, MAP: 1; STRUCT: >= 0; DENSE_UNION: 1..127 */
+    const struct arrow_type *children;
+    const int8_t *type_ids; /* DENSE_UNION: the id of each child, distinct, 0..127 */
+};
+
+struct arrow_array {
+    int64_t length;
+    int64_t null_count;      /* exact; 0 for unions and non-nullable fields */
+    const uint8_t *validity; /* bit i (LSB first) = row i valid; may be NULL when null_count 0 */
+    const void *values;      /* BOOL, INT: the values; UTF8, BINARY: the bytes */
+    const int32_t *offsets;  /* UTF8, BINARY, LIST, MAP: length + 1; DENSE_UNION: length */
+    const int8_t *type_ids;  /* DENSE_UNION: length */
+    const struct arrow_array *children; /* one per child of the type */
+};
+
+/* Create an encoder for columns of these types (deep-copied). opts may be NULL.
+ * ST_EINVAL for an inconsistent type tree (bad width, child counts, type ids). */
+struct arrow_encoder *arrow_encoder_new_nested(const struct arrow_type *fields, uint32_t n_fields,
+                                               const struct arrow_encoder_opts *opts,
+                                               struct st_error *err);
+
+/*
+ * Start encoding n_rows rows of a nested encoder's columns (borrowed until the batch's
+ * last message is taken). Every array is checked against its type first: lengths, null
+ * counts against bitmaps, offsets (non-decreasing, inside the child), union type ids and
+ * offsets; ST_EINVAL names the column and the problem. Messages come from
+ * arrow_encode_next. arrow_encode_batch is ST_EINVAL on a nested encoder and this on a
+ * flat one.
+ */
+enum st_code arrow_encode_arrays(struct arrow_encoder *enc, const struct arrow_array *cols,
+                                 int64_t n_rows, struct st_error *err);
+
 /* ---- framing --------------------------------------------------------- */
 
 /* Size in bytes of the FlightData protobuf that arrow_flightdata_append writes. */
