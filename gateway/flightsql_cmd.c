@@ -44,8 +44,12 @@ gw_flightsql_decode(const uint8_t *anyb, size_t n, const char *db, struct gw_que
     const char *u = any->type_url;
     const uint8_t *v = any->value.data;
     size_t vl = any->value.len;
-    if (!db || !*db)
+    /* Every command but CommandGetSqlInfo (server-wide facts) works on one database. */
+    bool needs_db = strcmp(u, URL("CommandGetSqlInfo")) != 0;
+    if (needs_db && (!db || !*db))
         rc = st_error_set(err, ST_EINVAL, "no 'database' header in request");
+    else if (!db)
+        q->db[0] = 0;
     else if (strlen(db) >= sizeof q->db)
         rc = st_error_set(err, ST_EINVAL, "Invalid 'database' header in request");
     else
@@ -108,22 +112,32 @@ gw_flightsql_decode(const uint8_t *anyb, size_t n, const char *db, struct gw_que
             copy_opt(q->table_pat, sizeof q->table_pat, &q->has_table_pat,
                      m->table_name_filter_pattern);
         q->include_schema = m->include_schema;
-        if (m->n_table_types) {
+        if (m->n_table_types > 16) {
+            rc = st_error_set(err, ST_ELIMIT, "CommandGetTables names %zu table types (limit 16)",
+                              m->n_table_types);
+        } else if (m->n_table_types) {
             q->table_types = calloc(m->n_table_types, sizeof *q->table_types);
-            for (size_t i = 0; q->table_types && i < m->n_table_types && i < 16; i++)
+            for (size_t i = 0; q->table_types && i < m->n_table_types; i++)
                 if ((q->table_types[i] = strdup(m->table_types[i])))
                     q->n_table_types++;
+            if (q->n_table_types != m->n_table_types)
+                rc = st_error_set(err, ST_ENOMEM, "out of memory");
         }
         arrow__flight__protocol__sql__command_get_tables__free_unpacked(m, NULL);
-        if (q->include_schema)
-            rc = st_error_set(err, ST_EUNSUPPORTED,
-                              "CommandGetTables with include_schema is not supported yet "
-                              "(query information_schema.columns instead)");
-    } else if (!strcmp(u, URL("CommandGetSqlInfo")) || !strcmp(u, URL("CommandGetXdbcTypeInfo"))) {
-        /* Their result schemas need Arrow dense unions and nested lists, which the
-         * encoder does not produce yet: say so precisely instead of "unsupported". */
-        rc = st_error_set(err, ST_EUNSUPPORTED, "%s is not supported yet",
-                          u + sizeof(URL("")) - 1);
+    } else if (!strcmp(u, URL("CommandGetSqlInfo"))) {
+        DECODE(Arrow__Flight__Protocol__Sql__CommandGetSqlInfo,
+               arrow__flight__protocol__sql__command_get_sql_info, m);
+        q->kind = GW_Q_SQL_INFO;
+        if (m->n_info > GW_MAX_SQL_INFO_IDS)
+            rc = st_error_set(err, ST_ELIMIT, "CommandGetSqlInfo asks for %zu ids (limit %d)",
+                              m->n_info, GW_MAX_SQL_INFO_IDS);
+        else {
+            memcpy(q->info, m->info, m->n_info * sizeof *q->info);
+            q->n_info = (uint32_t)m->n_info;
+        }
+        arrow__flight__protocol__sql__command_get_sql_info__free_unpacked(m, NULL);
+    } else if (!strcmp(u, URL("CommandGetXdbcTypeInfo"))) {
+        rc = st_error_set(err, ST_EUNSUPPORTED, "%s is not supported", u + sizeof(URL("")) - 1);
     } else if (!strcmp(u, URL("CommandGetTableTypes"))) {
         q->kind = GW_Q_TABLE_TYPES;
     } else

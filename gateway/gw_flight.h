@@ -17,9 +17,11 @@ enum gw_qkind {
     GW_Q_DB_SCHEMAS,   /* CommandGetDbSchemas */
     GW_Q_TABLES,       /* CommandGetTables */
     GW_Q_TABLE_TYPES,  /* CommandGetTableTypes */
+    GW_Q_SQL_INFO,     /* CommandGetSqlInfo */
 };
 
 #define GW_MAX_PARAMS 256
+#define GW_MAX_SQL_INFO_IDS 1024 /* ids one CommandGetSqlInfo may ask for */
 #define GW_MAX_SQL_BYTES (1u << 20)
 
 struct gw_query {
@@ -39,6 +41,8 @@ struct gw_query {
     size_t n_table_types;
     bool include_schema;
     bool plain_table_type;     /* x-influxdata-base-table-type: TABLE */
+    uint32_t info[GW_MAX_SQL_INFO_IDS]; /* CommandGetSqlInfo ids, in request order */
+    uint32_t n_info;           /* 0 = every id the server knows */
     /* the Flight SQL command bytes (Any) this query came from, for tickets */
     uint8_t *cmd;
     size_t cmd_len;
@@ -90,12 +94,22 @@ enum st_code gw_params_from_batch(const struct st_schema *s, const struct st_bat
 /* ---- results (h_flightsql.c) -------------------------------------------------------------- */
 
 struct gw_result;
-/* Run q (on a pool thread). */
+struct arrow_encoder;
+struct arrow_encoder_opts;
+/* Run q (on a pool thread): start the engine query, or build the metadata result. */
 enum st_code gw_result_open(const struct gw_query *q, const struct eng_query_opts *o,
                             struct gw_result **out, struct st_error *err);
-const struct st_schema *gw_result_schema(const struct gw_result *r);
-/* Next batch, NULL at the end. */
-enum st_code gw_result_next(struct gw_result *r, const struct st_batch **b, struct st_error *err);
+/* An Arrow encoder for the result's schema: flat for queries and most metadata, nested
+ * for CommandGetSqlInfo (dense union) and CommandGetTables with schemas (binary). */
+struct arrow_encoder *gw_result_encoder(const struct gw_result *r,
+                                        const struct arrow_encoder_opts *o,
+                                        struct st_error *err);
+/* The result schema, IPC-encapsulated (FlightInfo.schema, SchemaResult). malloc'd. */
+uint8_t *gw_result_schema_ipc(const struct gw_result *r, size_t *out_len, struct st_error *err);
+/* Pull the next batch and start encoding it into enc (made by gw_result_encoder); *more is
+ * false at the end; *n_rows = its rows. */
+enum st_code gw_result_next(struct gw_result *r, struct arrow_encoder *enc, bool *more,
+                            uint32_t *n_rows, struct st_error *err);
 void gw_result_free(struct gw_result *r);
 
 /* The IPC-encapsulated schema (FF FF FF FF, length, flatbuffer) of a result schema. */

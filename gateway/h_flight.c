@@ -163,7 +163,7 @@ admit(struct gw_call *c, struct fstate *f)
 {
     struct st_error err;
     st_error_clear(&err);
-    enum st_code rc = gw_call_authorize(c, priv_of(&f->q), f->q.db, &err);
+    enum st_code rc = gw_call_authorize(c, priv_of(&f->q), f->q.db[0] ? f->q.db : NULL, &err);
     if (rc != ST_OK) {
         gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
         return -1;
@@ -191,33 +191,18 @@ stream_fail(struct gw_call *c, enum st_code rc, const struct st_error *err)
 
 /* A 0-row batch of the schema, as the keep-alive message. */
 static void
-make_keepalive(struct fstate *f, const struct st_schema *s)
+make_keepalive(struct fstate *f)
 {
-    static const int32_t zero_off[1] = {0};
-    static const uint64_t dummy[1];
-    struct st_column *cols = calloc(s->n_fields ? s->n_fields : 1, sizeof *cols);
-    if (!cols)
-        return;
-    for (uint32_t i = 0; i < s->n_fields; i++) {
-        cols[i].type = s->fields[i].type;
-        if (cols[i].type == ST_TYPE_STRING) {
-            cols[i].v.offsets = zero_off;
-            cols[i].str_data = "";
-        } else
-            cols[i].v.raw = dummy;
-    }
-    struct st_batch b = {0, s->n_fields, cols};
     struct st_error err;
     struct arrow_msg m;
     bool got = false;
-    if (arrow_encode_batch(f->enc, &b, &err) == ST_OK &&
+    if (arrow_encode_empty(f->enc, &err) == ST_OK &&
         arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got &&
         flightdata(&m, false, &f->ka, &err) == ST_OK) {
         f->ka_ready = true;
         while (arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got)
             ;
     }
-    free(cols);
 }
 
 /* Pool: open the query (first time) or encode the next engine batch. */
@@ -238,9 +223,8 @@ produce(struct gw_call *c)
             stream_fail(c, rc, err);
             return;
         }
-        const struct st_schema *sch = gw_result_schema(f->res);
         struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes};
-        f->enc = arrow_encoder_new(sch, &eo, err);
+        f->enc = gw_result_encoder(f->res, &eo, err);
         struct arrow_msg m;
         if (!f->enc || (rc = arrow_encode_schema(f->enc, &m, err)) != ST_OK ||
             (rc = flightdata(&m, true, &s, err)) != ST_OK) {
@@ -248,7 +232,7 @@ produce(struct gw_call *c)
             return;
         }
         gw_call_queue(c, s);
-        make_keepalive(f, sch);
+        make_keepalive(f);
         /* Let the worker send the schema and arm the keep-alive now, while the first
          * batches are computed: a slow query shows its schema, then 0-row batches. */
         gw_call_nudge(c);
@@ -257,9 +241,10 @@ produce(struct gw_call *c)
      * queued, later tasks one batch each (see below); the queue bound holds the query
      * when the client does not read. */
     for (;;) {
-        const struct st_batch *b = NULL;
+        bool more = false;
+        uint32_t n_rows = 0;
         int64_t t0 = st_mono_ns();
-        enum st_code rc = gw_result_next(f->res, &b, err);
+        enum st_code rc = gw_result_next(f->res, f->enc, &more, &n_rows, err);
         f->engine_ns += st_mono_ns() - t0;
         /* Report the engine's share in the trailers (x-strata-engine-ns), as InfluxDB
          * reports its execution durations there: clients and benchmarks can tell it from
@@ -273,13 +258,9 @@ produce(struct gw_call *c)
             stream_fail(c, rc, err);
             return;
         }
-        if (!b) {
+        if (!more) {
             c->out_eof = true;
             c->out_code = ST_OK;
-            return;
-        }
-        if ((rc = arrow_encode_batch(f->enc, b, err)) != ST_OK) {
-            stream_fail(c, rc, err);
             return;
         }
         uint64_t bytes = 0;
@@ -299,7 +280,7 @@ produce(struct gw_call *c)
             bytes += GRPC_SLICE_LENGTH(s);
             gw_call_queue(c, s);
         }
-        gw_metrics_add_rows_sent(b->n_rows, bytes);
+        gw_metrics_add_rows_sent(n_rows, bytes);
         /* The first task goes on while the result stays small (one round trip for small
          * results); later tasks make one batch each, so that the worker sends it while
          * the next task computes the following one. */
@@ -377,7 +358,7 @@ plan_schema(struct gw_call *c, size_t *len)
         gw_call_fail(c, f->rc, &f->err);
         return NULL;
     }
-    uint8_t *sch = gw_schema_ipc(gw_result_schema(f->res), len, &f->err);
+    uint8_t *sch = gw_result_schema_ipc(f->res, len, &f->err);
     gw_result_free(f->res);
     f->res = NULL;
     if (!sch)

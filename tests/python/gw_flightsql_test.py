@@ -120,8 +120,11 @@ class FlightSqlTest(unittest.TestCase):
                                               query="DELETE FROM cpu"))),
               metadata=self.md(), timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        xdbc = any_pb2.Any(type_url=SQL + "CommandGetXdbcTypeInfo", value=b"")
         with self.assertRaises(grpc.RpcError) as e:
-            self.info(flight_sql_pb2.CommandGetSqlInfo())
+            f(flight_pb2.FlightDescriptor(type=flight_pb2.FlightDescriptor.CMD,
+                                          cmd=xdbc.SerializeToString()),
+              metadata=self.md(), timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
         with self.assertRaises(grpc.RpcError) as e:
             self.info(flight_sql_pb2.CommandStatementQuery(query="SELEC bad"))
