@@ -76,8 +76,8 @@ st_parse_duration(const char *s, int64_t *out_ns)
 }
 
 /* Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t
+st_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -87,8 +87,8 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void
+st_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -117,7 +117,7 @@ st_format_rfc3339(int64_t ns, char *buf, unsigned buflen)
     }
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    st_civil_from_days(days, &y, &m, &d);
     char fr[16] = "";
     if (frac) {
         snprintf(fr, sizeof fr, ".%09lld", (long long)frac);
@@ -210,7 +210,7 @@ st_parse_rfc3339(const char *s, unsigned long len, int64_t *out_ns)
     }
     if (i != len)
         return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = st_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off;
     if (secs > INT64_MAX / ST_NS_PER_SEC - 1 || secs < INT64_MIN / ST_NS_PER_SEC + 1)
         return -1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "strata/clock.h"
 
 /* Digits of s into *v (no sign); the end in *end. */
 static bool
@@ -31,26 +32,10 @@ digits(const char *s, uint64_t *v, const char **end)
 enum st_code
 parse_duration_ms(const char *s, int64_t *ms)
 {
-    uint64_t v;
-    const char *end;
-    if (!s || !digits(s, &v, &end)) return ST_EINVAL;
-    uint64_t mult;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        mult = 1000;
-    else if (strcmp(end, "ms") == 0)
-        mult = 1;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000;
-    else if (strcmp(end, "h") == 0)
-        mult = 3600000;
-    else if (strcmp(end, "d") == 0)
-        mult = 86400000;
-    else if (strcmp(end, "w") == 0)
-        mult = 7 * 86400000ULL;
-    else
+    int64_t ns;
+    if (st_parse_duration(s, &ns) != 0)
         return ST_EINVAL;
-    if (v > (uint64_t)INT64_MAX / mult) return ST_EINVAL;
-    *ms = (int64_t)(v * mult);
+    *ms = ns / ST_NS_PER_MS;
     return ST_OK;
 }
 
@@ -76,31 +61,6 @@ parse_size(const char *s, uint64_t *out)
     return ST_OK;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool
-fixed(const char **p, int n, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i])) return false;
-        v = v * 10 + (unsigned)((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
 enum st_code
 parse_time_ns(const char *s, int64_t *ns)
 {
@@ -115,52 +75,7 @@ parse_time_ns(const char *s, int64_t *ns)
         *ns = v;
         return ST_OK;
     }
-    const char *p = s;
-    unsigned y, mo, d, h = 0, mi = 0, sec = 0;
-    if (!fixed(&p, 4, &y) || *p++ != '-' || !fixed(&p, 2, &mo) || *p++ != '-' || !fixed(&p, 2, &d))
-        return ST_EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return ST_EINVAL;
-    int64_t frac = 0;
-    int64_t off_s = 0;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p++;
-        if (!fixed(&p, 2, &h) || *p++ != ':' || !fixed(&p, 2, &mi) || *p++ != ':' ||
-            !fixed(&p, 2, &sec))
-            return ST_EINVAL;
-        if (h > 23 || mi > 59 || sec > 60) return ST_EINVAL;
-        if (*p == '.') {
-            p++;
-            int n = 0;
-            while (isdigit((unsigned char)*p)) {
-                if (n < 9) {
-                    frac = frac * 10 + (*p - '0');
-                    n++;
-                }
-                p++;
-            }
-            if (n == 0) return ST_EINVAL;
-            while (n++ < 9)
-                frac *= 10;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p == '-' ? -1 : 1;
-            unsigned oh, om;
-            p++;
-            if (!fixed(&p, 2, &oh) || *p++ != ':' || !fixed(&p, 2, &om) || oh > 23 || om > 59)
-                return ST_EINVAL;
-            off_s = sign * (int64_t)(oh * 3600 + om * 60);
-        } else {
-            return ST_EINVAL;
-        }
-    }
-    if (*p != '\0') return ST_EINVAL;
-    int64_t days = days_from_civil(y, mo, d);
-    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off_s;
-    if (secs > INT64_MAX / 1000000000 - 1 || secs < INT64_MIN / 1000000000 + 1) return ST_EINVAL;
-    *ns = secs * 1000000000 + frac;
-    return ST_OK;
+    return st_parse_rfc3339(s, strlen(s), ns) == 0 ? ST_OK : ST_EINVAL;
 }
 
 char *

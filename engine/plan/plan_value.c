@@ -625,33 +625,6 @@ plan_date_bin(int64_t t, int64_t stride, int64_t origin)
     return plan_date_bin_exact(t, stride, origin, &r) ? r : INT64_MIN;
 }
 
-/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 bool
 plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out)
 {
@@ -659,7 +632,7 @@ plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out)
     int64_t days = t / day - (t % day < 0);
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    st_civil_from_days(days, &y, &m, &d);
     if (strcmp(unit, "month") == 0)
         d = 1;
     else if (strcmp(unit, "quarter") == 0)
@@ -668,7 +641,7 @@ plan_date_trunc_calendar(const char *unit, int64_t t, int64_t *out)
         m = 1, d = 1;
     else
         return false;
-    __int128 r = (__int128)days_from_civil(y, m, d) * day;
+    __int128 r = (__int128)st_days_from_civil(y, m, d) * day;
     if (r < INT64_MIN) {
         *out = INT64_MIN;
         return false;

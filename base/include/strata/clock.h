@@ -39,4 +39,9 @@ void st_format_rfc3339(int64_t ns, char *buf, unsigned buflen);
  */
 int st_parse_rfc3339(const char *s, unsigned long len, int64_t *out_ns);
 
+/* Proleptic Gregorian calendar arithmetic, no time zones: days since
+ * 1970-01-01 for a date, and the date of a day number. */
+int64_t st_days_from_civil(int64_t y, unsigned m, unsigned d);
+void st_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
 #endif
