@@ -299,7 +299,22 @@ expect_rc 0 "backup of one table"
 grep -q '"all_tables": false' "$work/Bsel/manifest.json" && ok || bad "all_tables false"
 run "${S[@]}" backup verify "$work/Bsel" -q
 expect_rc 0 "verify one table against a database with more"
+# a --table selection on restore and verify
+run "${S[@]}" restore "$B" -d onlybig -t big -q
+expect_rc 0 "restore of one table"
+run "${S[@]}" query -d onlybig -f csv "SELECT count(*) AS n FROM big"
+[ "$out" = "$(printf 'n\r\n6000\r')" ] && ok || bad "one table restored: $out"
+run "${S[@]}" query -d onlybig -f csv "SELECT count(*) AS n FROM cpu"
+expect_rc 4 "the other tables were not restored"
+run "${S[@]}" backup verify "$B" -d onlybig -t big -q
+expect_rc 0 "verify one table of the backup"
+run "${S[@]}" backup verify "$B" -t nosuchtable
+expect_rc 6 "verify a table the backup lacks"
 # usage errors
+run "${S[@]}" backup -d src -o "$work/Y" --compression 0
+expect_rc 2 "bad --compression"
+run "${S[@]}" restore "$B" -d y --chunk-size 1
+expect_rc 2 "bad --chunk-size"
 run "${S[@]}" backup -d src
 expect_rc 2 "backup without --out"
 run "${S[@]}" backup verify
