@@ -81,6 +81,9 @@ static const struct opt opts[] = {
      "gRPC connection (TLS) handshake deadline"},
     {"keepalive-interval", "STRATA_KEEPALIVE_INTERVAL", K_DUR, O(keepalive_ns), "5s",
      "send an empty record batch this often while a query is slow"},
+    {"test-doget-batch-delay", "STRATA_TEST_DOGET_BATCH_DELAY", K_DUR, O(test_doget_delay_ns),
+     "0", "tests only: DoGet waits this long before producing each batch, so keep-alives, "
+     "deadlines and cancellation can be tested on any query (0 = off; at most 60s)"},
     {"shutdown-grace", "STRATA_SHUTDOWN_GRACE", K_DUR, O(shutdown_grace_ns), "10s",
      "on SIGTERM, let calls finish this long before cancelling them"},
     {"grpc-workers", "STRATA_GRPC_WORKERS", K_U32, O(grpc_workers), "1",
@@ -323,6 +326,8 @@ validate(struct gw_config *c, struct st_error *err)
                             "--handshake-timeout and --grpc-idle-timeout >= 1s");
     if (c->keepalive_ns < ST_NS_PER_MS * 10)
         return st_error_set(err, ST_EINVAL, "--keepalive-interval: must be at least 10ms");
+    if (c->test_doget_delay_ns < 0 || c->test_doget_delay_ns > 60 * ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--test-doget-batch-delay: must be 0..60s");
     if (c->shutdown_grace_ns < 0 || c->query_timeout_ns < 0)
         return st_error_set(err, ST_EINVAL, "durations must not be negative");
     st_log_set_level((enum st_log_level)lvl);

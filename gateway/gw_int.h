@@ -81,6 +81,7 @@ struct gw_config {
     int64_t grpc_idle_ns;            /* close idle gRPC connections after this */
     int64_t handshake_timeout_ns;    /* gRPC (TLS) handshake deadline */
     int64_t keepalive_ns;            /* 0-row batch interval while a query is slow */
+    int64_t test_doget_delay_ns;     /* tests only: pause before each DoGet batch; 0 = off */
     int64_t shutdown_grace_ns;
     uint32_t grpc_workers;
     uint32_t pool_threads;
