@@ -22,11 +22,6 @@
  *   DoPut          parameters for a prepared statement: returns a new handle with the
  *                  parameters inside (DoPutPreparedStatementResult).
  * ListFlights, PollFlightInfo and DoExchange are not registered: UNIMPLEMENTED.
- *
- * Access: each request is checked (auth.c) with the privilege methods.c gives its Flight
- * SQL command, on the database the client named; the query then runs on that database's
- * storage name (the tenant's, gw_engine_name), and its end is audited with the
- * normalised SQL (eng_sql_normalize: no literals), rows, bytes and duration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,54 +58,12 @@ struct fstate {
     struct arrow_decoder *dec;
     struct st_buf ipc;
     bool have_desc;
-    /* access and audit */
-    char user_db[sizeof ((struct gw_query *)0)->db]; /* the client's name of the database */
-    bool admitted; /* authorized: the end of the request is audited */
-    uint64_t rows, bytes;
-    int64_t start_ns;
 };
-
-#define AUDIT_SQL_MAX 4096
-
-/* One audit event for a Flight request that was admitted to the engine. */
-static void
-audit_query(struct gw_call *c, struct fstate *f)
-{
-    static const char *const kinds[] = {
-        [GW_Q_SQL] = NULL,
-        [GW_Q_CATALOGS] = "CommandGetCatalogs",
-        [GW_Q_DB_SCHEMAS] = "CommandGetDbSchemas",
-        [GW_Q_TABLES] = "CommandGetTables",
-        [GW_Q_TABLE_TYPES] = "CommandGetTableTypes",
-        [GW_Q_SQL_INFO] = "CommandGetSqlInfo",
-    };
-    char *sql = NULL;
-    if (f->q.kind == GW_Q_SQL && f->q.sql) {
-        sql = malloc(AUDIT_SQL_MAX);
-        if (sql)
-            eng_sql_normalize(f->q.sql, f->q.sql_len, sql, AUDIT_SQL_MAX);
-    } else if ((size_t)f->q.kind < sizeof kinds / sizeof kinds[0]) {
-        sql = kinds[f->q.kind] ? strdup(kinds[f->q.kind]) : NULL;
-    }
-    bool ok = c->status == 0;
-    struct rbac_audit_event ev = {.category = "query", .method = gw_call_method(c),
-                                  .outcome = ok ? RBAC_AUDIT_ALLOW : RBAC_AUDIT_ERROR,
-                                  .reason = ok ? "ok" : gw_grpc_code_name(c->status),
-                                  .database = f->user_db[0] ? f->user_db : NULL, .sql = sql,
-                                  .rows = (int64_t)f->rows, .bytes = (int64_t)f->bytes,
-                                  .lines = -1, .rejected = -1,
-                                  .duration_ns = st_mono_ns() - f->start_ns};
-    gw_audit_from(&c->who, &ev);
-    gw_audit(&ev);
-    free(sql);
-}
 
 void
 gw_h_flight_free(struct gw_call *c)
 {
     struct fstate *f = c->hs;
-    if (f->admitted)
-        audit_query(c, f);
     gw_result_free(f->res);
     arrow_encoder_free(f->enc);
     arrow_decoder_free(f->dec);
@@ -136,7 +89,6 @@ fstate_new(struct gw_call *c)
     }
     gw_query_init(&f->q);
     st_buf_init(&f->ipc, gw_srv->cfg.max_grpc_message_bytes);
-    f->start_ns = st_mono_ns();
     c->hs = f;
     return f;
 }
@@ -189,11 +141,10 @@ base_table_type(struct gw_call *c, struct gw_query *q)
     return 0;
 }
 
-/* The privilege methods.c gives the decoded command (auth.c checks it). */
-static enum rbac_priv
+static enum gw_priv
 priv_of(const struct gw_query *q)
 {
-    return gw_flightsql_required_priv((int)q->kind, q->db[0] != '\0');
+    return q->kind == GW_Q_SQL ? GW_PRIV_READ : GW_PRIV_READ_SCHEMA;
 }
 
 static void
@@ -207,8 +158,7 @@ fill_opts(struct gw_call *c, struct fstate *f)
     f->opts.read_only = true;
 }
 
-/* Authorize (the single check), move the query to its database's storage name (the
- * caller's tenant's), and take a query slot. 0 = go on. */
+/* Authorize (the single check) and take a query slot. 0 = go on. */
 static int
 admit(struct gw_call *c, struct fstate *f)
 {
@@ -216,19 +166,9 @@ admit(struct gw_call *c, struct fstate *f)
     st_error_clear(&err);
     enum st_code rc = gw_call_authorize(c, priv_of(&f->q), f->q.db[0] ? f->q.db : NULL, &err);
     if (rc != ST_OK) {
-        gw_call_finish(c, rc, err.msg);
+        gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
         return -1;
     }
-    snprintf(f->user_db, sizeof f->user_db, "%s", f->q.db);
-    if (f->q.db[0]) {
-        char en[GW_ENGINE_NAME_MAX + 1];
-        if ((rc = gw_db_engine_name(&c->who, f->q.db, en, &err)) != ST_OK) {
-            gw_call_finish(c, rc, err.msg);
-            return -1;
-        }
-        snprintf(f->q.db, sizeof f->q.db, "%s", en);
-    }
-    f->admitted = true;
     if (atomic_fetch_add(&gw_active_queries, 1) >= (int)gw_srv->cfg.max_concurrent_queries) {
         atomic_fetch_sub(&gw_active_queries, 1);
         gw_call_finish(c, ST_EAGAIN, "too many concurrent queries, try again later");
@@ -366,8 +306,6 @@ produce(struct gw_call *c)
             gw_call_queue(c, s);
         }
         gw_metrics_add_rows_sent(n_rows, bytes);
-        f->rows += n_rows;
-        f->bytes += bytes;
         /* The first task goes on while the result stays small (one round trip for small
          * results); later tasks make one batch each, so that the worker sends it while
          * the next task computes the following one. */
@@ -461,8 +399,7 @@ info_done(struct gw_call *c)
     uint8_t *sch = plan_schema(c, &sl);
     if (!sch)
         return;
-    /* the ticket names the database as the client does: DoGet checks and maps it again */
-    uint8_t *tk = gw_ticket_encode(f->user_db, f->q.cmd, f->q.cmd_len, &tl);
+    uint8_t *tk = gw_ticket_encode(f->q.db, f->q.cmd, f->q.cmd_len, &tl);
     Arrow__Flight__Protocol__FlightDescriptor d = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__INIT;
     d.type = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD;
     d.cmd.data = f->q.cmd;
@@ -573,14 +510,16 @@ gw_h_handshake_recv(struct gw_call *c, grpc_byte_buffer *bb)
     Arrow__Flight__Protocol__HandshakeResponse r = ARROW__FLIGHT__PROTOCOL__HANDSHAKE_RESPONSE__INIT;
     r.protocol_version = q->protocol_version;
     r.payload = q->payload;
-    /* Echo the client's own bearer credential (what JDBC expects): the call was
-     * authenticated with exactly this one value. */
+    /* Echo the credential as a bearer token (what JDBC expects). */
+    struct gw_cred cred;
     size_t alen;
     const char *a = gw_call_md(c, "authorization", &alen);
-    if (a && alen > 7 && alen < sizeof c->init_md_val && !memcmp(a, "Bearer ", 7)) {
-        memcpy(c->init_md_val, a, alen);
+    gw_cred_from_grpc(&cred, a, alen);
+    if (cred.present && cred.tok_len < sizeof c->init_md_val - 8) {
+        int n = snprintf(c->init_md_val, sizeof c->init_md_val, "Bearer %.*s",
+                         (int)cred.tok_len, cred.tok);
         c->init_md[0].key = grpc_slice_from_static_string("authorization");
-        c->init_md[0].value = grpc_slice_from_static_buffer(c->init_md_val, alen);
+        c->init_md[0].value = grpc_slice_from_static_buffer(c->init_md_val, (size_t)n);
         c->n_init_md = 1;
     }
     grpc_slice out = gw_pack(&r.base);
@@ -826,7 +765,7 @@ gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb)
             else {
                 f->have_desc = true;
                 f->q.n_params = 0; /* the new parameters replace the old ones */
-                rc = gw_call_authorize(c, RBAC_PRIV_QUERY, f->q.db[0] ? f->q.db : NULL, &err);
+                rc = gw_call_authorize(c, GW_PRIV_READ, f->q.db, &err);
             }
         }
     }
