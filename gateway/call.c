@@ -3,7 +3,11 @@
  * free. It owns the batch discipline of grpc-c-core.md so handlers never start a
  * batch themselves:
  *   arrival   re-post (grpc_server.c), RECV_CLOSE in its own batch, authenticate
- *             (auth.c), read the single request message, deadline, then m->start;
+ *             (auth.c) and check the method's privilege when it names no database,
+ *             deadline, then — only for an authenticated call — read the single request
+ *             message (so an unauthenticated client never gets a large message
+ *             accepted: the limits before authentication are gRPC core's metadata cap
+ *             and its flow-control window), then m->start;
  *   unary     gw_call_reply: {initial md, message, status} in one batch;
  *   streams   gw_call_queue + gw_call_stream_kick: one SEND in flight; the next message
  *             goes out from the previous one's completion; when the queue is empty the
@@ -18,6 +22,7 @@
  * cancelled=1: the engine is told through c->cancel, and streaming stops.
  */
 #include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <stdio.h>
@@ -401,14 +406,83 @@ gw_call_recv(struct gw_call *c)
     }
 }
 
-enum st_code
-gw_call_authorize(struct gw_call *c, enum gw_priv need, const char *db, struct st_error *err)
+const char *
+gw_call_method(const struct gw_call *c)
 {
-    struct gw_cred cred;
-    size_t alen;
-    const char *a = gw_call_md(c, "authorization", &alen);
-    gw_cred_from_grpc(&cred, a, alen);
-    return gw_authorize(&cred, need, db, &c->who, err);
+    return c->m ? c->m->path : "(unknown method)";
+}
+
+enum st_code
+gw_call_authorize(struct gw_call *c, enum rbac_priv need, const char *db, struct st_error *err)
+{
+    return gw_check(&c->who, need, db, gw_call_method(c), err);
+}
+
+/* The client address as "ip:port" (gRPC says "ipv4:1.2.3.4:5" / "ipv6:[::1]:5"). */
+static void
+call_peer(struct gw_call *c)
+{
+    char *p = grpc_call_get_peer(c->call);
+    const char *v = p ? p : "";
+    if (!strncmp(v, "ipv4:", 5) || !strncmp(v, "ipv6:", 5))
+        v += 5;
+    snprintf(c->who.peer, sizeof c->who.peer, "%s", v);
+    gpr_free(p);
+}
+
+/* Authenticate (every call but the anonymous ones) and check privileges that name no
+ * database; database-scoped ones are the handler's, once it has the name. */
+static enum st_code
+call_admit(struct gw_call *c, struct st_error *err)
+{
+    if (c->m->anonymous)
+        return ST_OK;
+    struct gw_cred_src src = {.transport = RBAC_TRANSPORT_GRPC};
+    for (size_t i = 0; i < c->req_md.count; i++) {
+        const grpc_metadata *m = &c->req_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
+            continue;
+        if (src.n_values < GW_AUTHZ_VALUES_MAX)
+            src.values[src.n_values] = (struct rbac_bytes){GRPC_SLICE_START_PTR(m->value),
+                                                           GRPC_SLICE_LENGTH(m->value)};
+        src.n_values++;
+    }
+    if (src.n_values > GW_AUTHZ_VALUES_MAX)
+        src.n_values = GW_AUTHZ_VALUES_MAX; /* more than one is refused all the same */
+    ST_TRY(gw_authenticate(&src, c->m->path, &c->who, err));
+    enum rbac_scope scope = rbac_priv_scope(c->m->priv);
+    if (scope == RBAC_SCOPE_NONE || scope == RBAC_SCOPE_TENANT || scope == RBAC_SCOPE_CLUSTER)
+        return gw_check(&c->who, c->m->priv, NULL, c->m->path, err);
+    return ST_OK;
+}
+
+/* The request message of a unary or server-streaming call, read after admission. */
+static void
+first_message(struct gw_call *c, grpc_byte_buffer *bb)
+{
+    if (!bb) {
+        gw_call_finish(c, ST_EINVAL, "the request message is missing");
+        return;
+    }
+    grpc_slice s = gw_bb_slice(bb);
+    grpc_byte_buffer_destroy(bb);
+    size_t max = c->m->max_request_bytes ? c->m->max_request_bytes
+                                         : gw_srv->cfg.max_grpc_message_bytes;
+    c->req_len = GRPC_SLICE_LENGTH(s);
+    if (c->req_len > max) {
+        grpc_slice_unref(s);
+        gw_call_finish(c, ST_ELIMIT, "request message larger than this method allows");
+        return;
+    }
+    c->req = malloc(c->req_len ? c->req_len : 1);
+    if (!c->req) {
+        grpc_slice_unref(s);
+        gw_call_finish(c, ST_ENOMEM, "out of memory");
+        return;
+    }
+    memcpy(c->req, GRPC_SLICE_START_PTR(s), c->req_len);
+    grpc_slice_unref(s);
+    c->m->start(c);
 }
 
 /* ---- arrival ------------------------------------------------------------------------------ */
@@ -459,12 +533,13 @@ arrive(struct gw_call *c)
         gw_call_finish(c, ST_ESHUTDOWN, "the server is shutting down");
         return;
     }
-    /* THE credential check (auth.c); handlers re-check with the database they name. */
+    /* THE credential check (auth.c); handlers check database privileges by name. */
     struct st_error err;
     st_error_clear(&err);
-    enum st_code rc = gw_call_authorize(c, c->m->priv, NULL, &err);
+    call_peer(c);
+    enum st_code rc = call_admit(c, &err);
     if (rc != ST_OK) {
-        gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
+        gw_call_finish(c, rc, err.msg);
         return;
     }
     size_t dlen;
@@ -482,30 +557,9 @@ arrive(struct gw_call *c)
     }
     c->deadline_mono_ns = deadline_mono(c);
     if (c->m->kind == GW_UNARY || c->m->kind == GW_SERVER_STREAM) {
-        if (c->first_msg) {
-            grpc_slice s = gw_bb_slice(c->first_msg);
-            grpc_byte_buffer_destroy(c->first_msg);
-            c->first_msg = NULL;
-            size_t max = c->m->max_request_bytes ? c->m->max_request_bytes
-                                                 : gw_srv->cfg.max_grpc_message_bytes;
-            c->req_len = GRPC_SLICE_LENGTH(s);
-            if (c->req_len > max) {
-                grpc_slice_unref(s);
-                gw_call_finish(c, ST_ELIMIT, "request message larger than this method allows");
-                return;
-            }
-            c->req = malloc(c->req_len ? c->req_len : 1);
-            if (!c->req) {
-                grpc_slice_unref(s);
-                gw_call_finish(c, ST_ENOMEM, "out of memory");
-                return;
-            }
-            memcpy(c->req, GRPC_SLICE_START_PTR(s), c->req_len);
-            grpc_slice_unref(s);
-        } else {
-            gw_call_finish(c, ST_EINVAL, "the request message is missing");
-            return;
-        }
+        c->first_pending = true;
+        gw_call_recv(c); /* first_message() when it arrives */
+        return;
     }
     c->m->start(c);
 }
@@ -547,6 +601,9 @@ gw__call_dispatch(struct gw_call *c, enum gw_tag_kind kind, int ok)
             if (bb)
                 grpc_byte_buffer_destroy(bb);
             gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+        } else if (c->first_pending) {
+            c->first_pending = false;
+            first_message(c, bb);
         } else if (c->m && c->m->on_recv) {
             c->m->on_recv(c, bb);
         } else if (bb) {

@@ -94,6 +94,76 @@ static const struct opt opts[] = {
      "queued engine tasks beyond which requests get UNAVAILABLE / 429"},
     {"self-test", "STRATA_SELF_TEST", K_BOOL, O(self_test), "true",
      "make one loopback gRPC call through the port at start and fail if it does not work"},
+    /* identity and access (docs/security.md) */
+    {"cluster-id", "STRATA_CLUSTER_ID", K_STR, O(cluster_id), NULL,
+     "this cluster's id (A-Z a-z 0-9 _ -); fixed when the policy is created (default strata), "
+     "must match it afterwards"},
+    {"default-tenant", "STRATA_DEFAULT_TENANT", K_STR, O(default_tenant), NULL,
+     "the operator's tenant, fixed when the policy is created (default \"default\")"},
+    {"policy-file", "STRATA_POLICY_FILE", K_STR, O(policy_file), NULL,
+     "access policy (tenants, databases, tokens, grants); default DATA-DIR/security/policy.json"},
+    {"token-pepper-file", "STRATA_TOKEN_PEPPER_FILE", K_STR, O(token_pepper_file), NULL,
+     "key of the token hashes, generated once (mode 0600); default DATA-DIR/security/token-pepper"},
+    {"auth-fail-limit", "STRATA_AUTH_FAIL_LIMIT", K_U32, O(auth_fail_limit), "20",
+     "failed authentications per client address and window before its requests are refused "
+     "(RESOURCE_EXHAUSTED / 429) until the window ends; 0 = no limit"},
+    {"auth-fail-window", "STRATA_AUTH_FAIL_WINDOW", K_DUR, O(auth_fail_window_ns), "1m",
+     "the window of --auth-fail-limit"},
+    {"audit-dir", "STRATA_AUDIT_DIR", K_STR, O(audit_dir), NULL,
+     "hash-chained audit log files (audit-NNNNNN.jsonl); default DATA-DIR/audit"},
+    {"audit-max-bytes", "STRATA_AUDIT_MAX_BYTES", K_SIZE, O(audit_max_bytes), "64MiB",
+     "start a new audit file beyond this size (the chain continues)"},
+    {"audit-queue", "STRATA_AUDIT_QUEUE", K_U32, O(audit_queue), "65536",
+     "audit events waiting for the writer thread"},
+    {"audit-overflow", "STRATA_AUDIT_OVERFLOW", K_STR, O(audit_overflow), "block",
+     "when the audit queue is full: block (the request waits) or drop (counted in /metrics "
+     "and recorded in the chain)"},
+    {"audit-key-file", "STRATA_AUDIT_KEY_FILE", K_STR, O(audit_key_file), NULL,
+     "32..64 byte key: chain the audit log with HMAC-SHA-256 instead of SHA-256"},
+    {"audit-auth-success", "STRATA_AUDIT_AUTH_SUCCESS", K_BOOL, O(audit_auth_success), "true",
+     "write an event for every successful authentication too (failures always are)"},
+    {"oidc-issuer", "STRATA_OIDC_ISSUER", K_STR, O(oidc_issuer), NULL,
+     "accept JWTs from this issuer (exact iss); https URL for discovery"},
+    {"oidc-audience", "STRATA_OIDC_AUDIENCE", K_STR, O(oidc_audience), NULL,
+     "required aud value"},
+    {"oidc-tenant", "STRATA_OIDC_TENANT", K_STR, O(oidc_tenant), NULL,
+     "tenant of the issuer's users (default: the default tenant)"},
+    {"oidc-jwks-file", "STRATA_OIDC_JWKS_FILE", K_STR, O(oidc_jwks_file), NULL,
+     "JWKS file with the issuer's keys; without it the keys are discovered "
+     "(ISSUER/.well-known/openid-configuration -> jwks_uri)"},
+    {"oidc-ca-file", "STRATA_OIDC_CA_FILE", K_STR, O(oidc_ca_file), NULL,
+     "PEM CA bundle trusted for discovery and JWKS fetches (default: the system's)"},
+    {"oidc-algorithms", "STRATA_OIDC_ALGORITHMS", K_STR, O(oidc_algorithms), "RS256,ES256",
+     "allowed JWS algorithms (RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384)"},
+    {"oidc-leeway", "STRATA_OIDC_LEEWAY", K_DUR, O(oidc_leeway_ns), "60s",
+     "clock skew allowed for exp, nbf and iat (at most 5m)"},
+    {"oidc-max-token-bytes", "STRATA_OIDC_MAX_TOKEN_BYTES", K_SIZE, O(oidc_max_token_bytes),
+     "8192", "largest JWT accepted"},
+    {"oidc-max-lifetime", "STRATA_OIDC_MAX_LIFETIME", K_DUR, O(oidc_max_lifetime_ns), "24h",
+     "largest exp - iat accepted"},
+    {"oidc-user-claim", "STRATA_OIDC_USER_CLAIM", K_STR, O(oidc_user_claim), "sub",
+     "claim naming the user"},
+    {"oidc-user-prefix", "STRATA_OIDC_USER_PREFIX", K_STR, O(oidc_user_prefix), NULL,
+     "prepended to user names (e.g. \"idp:\")"},
+    {"oidc-groups-claim", "STRATA_OIDC_GROUPS_CLAIM", K_STR, O(oidc_groups_claim), NULL,
+     "claim holding the user's groups (array of strings); none by default"},
+    {"oidc-group-prefix", "STRATA_OIDC_GROUP_PREFIX", K_STR, O(oidc_group_prefix), NULL,
+     "prepended to group names"},
+    {"oidc-required-claims", "STRATA_OIDC_REQUIRED_CLAIMS", K_STR, O(oidc_required_claims), NULL,
+     "claims that must hold a value: name=value[,name=value...]"},
+    {"oidc-require-mfa", "STRATA_OIDC_REQUIRE_MFA", K_STR, O(oidc_require_mfa), "off",
+     "off; all (tokens without mfa are refused); admin (administration needs mfa)"},
+    {"oidc-mfa-amr", "STRATA_OIDC_MFA_AMR", K_STR, O(oidc_mfa_amr), "mfa,otp,hwk,swk",
+     "amr values that count as mfa"},
+    {"oidc-mfa-acr", "STRATA_OIDC_MFA_ACR", K_STR, O(oidc_mfa_acr), NULL,
+     "acr values that count as mfa"},
+    {"oidc-jwks-refresh", "STRATA_OIDC_JWKS_REFRESH", K_DUR, O(oidc_jwks_refresh_ns), "1h",
+     "refetch a discovered key set this often (the last good set stays in use on errors)"},
+    {"oidc-jwks-min-interval", "STRATA_OIDC_JWKS_MIN_INTERVAL", K_DUR,
+     O(oidc_jwks_min_interval_ns), "30s",
+     "at most one extra fetch per this when tokens name an unknown key id"},
+    {"oidc-fetch-timeout", "STRATA_OIDC_FETCH_TIMEOUT", K_DUR, O(oidc_fetch_timeout_ns), "10s",
+     "time limit of one discovery or JWKS fetch"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -125,6 +195,32 @@ gw_parse_size(const char *s, uint64_t *out)
         }
     }
     return -1;
+}
+
+unsigned
+gw_oidc_parse_algs(const char *list)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } t[] = {{"RS256", RBAC_ALG_RS256}, {"RS384", RBAC_ALG_RS384}, {"RS512", RBAC_ALG_RS512},
+             {"PS256", RBAC_ALG_PS256}, {"PS384", RBAC_ALG_PS384}, {"PS512", RBAC_ALG_PS512},
+             {"ES256", RBAC_ALG_ES256}, {"ES384", RBAC_ALG_ES384}};
+    unsigned algs = 0;
+    const char *p = list;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+            if (strlen(t[i].name) == n && !memcmp(t[i].name, p, n))
+                bit = t[i].bit;
+        if (!bit)
+            return 0;
+        algs |= bit;
+        p = e ? e + 1 : p + n;
+    }
+    return algs;
 }
 
 static enum st_code
@@ -203,7 +299,9 @@ usage(void)
             printf(", default %s", o->def);
         printf("\n");
     }
-    printf("  --help     print this and exit\n  --version  print the version and exit\n");
+    printf("  --help     print this and exit\n  --version  print the version and exit\n"
+           "  --print-method-table  print every RPC, HTTP endpoint and Flight SQL command\n"
+           "             with the privilege it needs (JSON) and exit\n");
 }
 
 static enum st_code
@@ -279,6 +377,81 @@ parse_listen(struct gw_config *c, struct st_error *err)
     return ST_OK;
 }
 
+/* DATA-DIR/<rel> into *p when the setting was not given. */
+static enum st_code
+default_path(char **p, const char *dir, const char *rel, struct st_error *err)
+{
+    if (*p)
+        return ST_OK;
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    *p = malloc(n);
+    if (!*p)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    snprintf(*p, n, "%s/%s", dir, rel);
+    return ST_OK;
+}
+
+static enum st_code
+name_setting(const char *flag, const char *v, struct st_error *err)
+{
+    struct st_error e;
+    if (v && rbac_name_check(RBAC_NAME_TENANT, v, strlen(v), &e) != ST_OK)
+        return st_error_set(err, ST_EINVAL, "--%s: '%.80s': %s", flag, v, e.msg);
+    return ST_OK;
+}
+
+static enum st_code
+validate_security(struct gw_config *c, struct st_error *err)
+{
+    ST_TRY(name_setting("cluster-id", c->cluster_id, err));
+    ST_TRY(name_setting("default-tenant", c->default_tenant, err));
+    ST_TRY(name_setting("oidc-tenant", c->oidc_tenant, err));
+    ST_TRY(default_path(&c->policy_file, c->data_dir, "security/policy.json", err));
+    ST_TRY(default_path(&c->token_pepper_file, c->data_dir, "security/token-pepper", err));
+    ST_TRY(default_path(&c->audit_dir, c->data_dir, "audit", err));
+    if (c->auth_fail_limit && c->auth_fail_window_ns < ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--auth-fail-window: must be at least 1s");
+    if (c->audit_max_bytes < 65536 || c->audit_max_bytes > (1ull << 34))
+        return st_error_set(err, ST_EINVAL, "--audit-max-bytes: must be 64KiB..16GiB");
+    if (c->audit_queue < 16 || c->audit_queue > (1u << 24))
+        return st_error_set(err, ST_EINVAL, "--audit-queue: must be 16..16777216");
+    if (!strcmp(c->audit_overflow, "block"))
+        c->audit_drop = false;
+    else if (!strcmp(c->audit_overflow, "drop"))
+        c->audit_drop = true;
+    else
+        return st_error_set(err, ST_EINVAL, "--audit-overflow: '%.40s' is not block or drop",
+                            c->audit_overflow);
+    c->oidc_algs = gw_oidc_parse_algs(c->oidc_algorithms);
+    if (!c->oidc_algs)
+        return st_error_set(err, ST_EINVAL,
+                            "--oidc-algorithms: '%.200s' is not a comma-separated list of RS256, "
+                            "RS384, RS512, PS256, PS384, PS512, ES256, ES384",
+                            c->oidc_algorithms);
+    if (c->oidc_leeway_ns < 0 || c->oidc_leeway_ns > 300 * ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--oidc-leeway: must be 0..5m");
+    if (c->oidc_max_lifetime_ns < ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--oidc-max-lifetime: must be at least 1s");
+    if (c->oidc_max_token_bytes < 256 || c->oidc_max_token_bytes > RBAC_CRED_MAX)
+        return st_error_set(err, ST_EINVAL, "--oidc-max-token-bytes: must be 256..%d",
+                            RBAC_CRED_MAX);
+    if (strcmp(c->oidc_require_mfa, "off") && strcmp(c->oidc_require_mfa, "all") &&
+        strcmp(c->oidc_require_mfa, "admin"))
+        return st_error_set(err, ST_EINVAL, "--oidc-require-mfa: '%.40s' is not off, all or admin",
+                            c->oidc_require_mfa);
+    if (c->oidc_jwks_refresh_ns < ST_NS_PER_SEC || c->oidc_jwks_min_interval_ns < 0 ||
+        c->oidc_fetch_timeout_ns < ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--oidc-jwks-refresh and --oidc-fetch-timeout must "
+                                            "be at least 1s, --oidc-jwks-min-interval not negative");
+    bool any_oidc = c->oidc_audience || c->oidc_tenant || c->oidc_jwks_file || c->oidc_ca_file ||
+                    c->oidc_groups_claim || c->oidc_required_claims;
+    if (!c->oidc_issuer && any_oidc)
+        return st_error_set(err, ST_EINVAL, "OIDC settings given without --oidc-issuer");
+    if (c->oidc_issuer && !c->oidc_audience)
+        return st_error_set(err, ST_EINVAL, "--oidc-issuer: needs --oidc-audience");
+    return ST_OK;
+}
+
 static enum st_code
 validate(struct gw_config *c, struct st_error *err)
 {
@@ -330,6 +503,7 @@ validate(struct gw_config *c, struct st_error *err)
         return st_error_set(err, ST_EINVAL, "--test-doget-batch-delay: must be 0..60s");
     if (c->shutdown_grace_ns < 0 || c->query_timeout_ns < 0)
         return st_error_set(err, ST_EINVAL, "durations must not be negative");
+    ST_TRY(validate_security(c, err));
     st_log_set_level((enum st_log_level)lvl);
     st_log_set_json(c->log_json);
     return ST_OK;
@@ -355,6 +529,10 @@ gw_config_load(struct gw_config *c, int argc, char **argv, struct st_error *err)
         }
         if (!strcmp(argv[i], "--version")) {
             printf("stratad %s\n", GW_VERSION);
+            return ST_EEXISTS;
+        }
+        if (!strcmp(argv[i], "--print-method-table")) {
+            c->print_method_table = true; /* main prints it (methods.c) */
             return ST_EEXISTS;
         }
         if (!strcmp(argv[i], "--config") && i + 1 < argc)

@@ -3,9 +3,10 @@
  *
  * Shape (grpc-c-core.md §3, §4, §13):
  *   - one completion queue per worker thread, all registered before grpc_server_start;
- *   - every method of the table (methods.c) registered, with READ_INITIAL_BYTE_BUFFER
- *     for single-request methods; plus generic requests always posted, so a call to an
- *     unknown method is answered UNIMPLEMENTED instead of hanging to its deadline;
+ *   - every method of the table (methods.c) registered without reading the payload:
+ *     call.c reads a request message only after the call is authenticated; plus generic
+ *     requests always posted, so a call to an unknown method is answered UNIMPLEMENTED
+ *     instead of hanging to its deadline;
  *   - each worker keeps K requests posted per method on its own CQ and re-posts one
  *     when a call arrives, under the mutex that shutdown takes;
  *   - no listening socket of gRPC's own: connections come from the acceptor through
@@ -97,12 +98,11 @@ post(struct gw_worker *w, struct gw_method *m)
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->qmu, NULL);
     grpc_metadata_array_init(&c->req_md);
+    gw_principal_init(&c->who);
     grpc_call_error e;
     if (m) {
-        bool payload = m->kind == GW_UNARY || m->kind == GW_SERVER_STREAM;
         e = grpc_server_request_registered_call(G.srv, m->registered, &c->call, &c->deadline,
-                                                &c->req_md, payload ? &c->first_msg : NULL,
-                                                w->cq, w->cq, &c->t_new);
+                                                &c->req_md, NULL, w->cq, w->cq, &c->t_new);
     } else {
         grpc_call_details_init(&c->details);
         e = grpc_server_request_call(G.srv, &c->call, &c->details, &c->req_md, w->cq, w->cq,
@@ -127,6 +127,7 @@ free_ctx(struct gw_call *c)
 {
     if (c->m && c->m->free_state && c->hs)
         c->m->free_state(c);
+    gw_principal_cleanup(&c->who);
     grpc_metadata_array_destroy(&c->req_md);
     if (!c->m)
         grpc_call_details_destroy(&c->details);
@@ -284,10 +285,8 @@ gw_grpc_start(struct gw_server *s, struct st_error *err)
     grpc_channel_args args = {sizeof a / sizeof a[0], a};
     G.srv = grpc_server_create(&args, NULL);
     for (struct gw_method *m = gw_methods; m < gw_methods + gw_n_methods; m++) {
-        bool payload = m->kind == GW_UNARY || m->kind == GW_SERVER_STREAM;
-        m->registered = grpc_server_register_method(
-            G.srv, m->path, NULL,
-            payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
+        m->registered =
+            grpc_server_register_method(G.srv, m->path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
         if (!m->registered)
             return st_error_set(err, ST_EINTERNAL, "cannot register gRPC method '%s'", m->path);
     }

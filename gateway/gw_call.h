@@ -47,7 +47,9 @@ struct gw_method {
     const char *path;
     const char *name;               /* short name for metrics: "DoGet" */
     enum gw_stream_kind kind;
-    enum gw_priv priv;              /* what the caller must be allowed */
+    enum rbac_priv priv;            /* what the caller must be allowed (rbac.h) */
+    enum gw_db_src db_src;          /* where the database the privilege applies to comes from */
+    bool anonymous;                 /* no credential looked at (health) */
     size_t max_request_bytes;       /* 0 = --max-grpc-message-size */
     /* Called on the worker once the call is authenticated. For GW_UNARY and
      * GW_SERVER_STREAM the request message is c->req (NULL if the client sent none). */
@@ -81,6 +83,7 @@ struct gw_call {
     int refs;
     pthread_mutex_t mu;
     bool close_done, status_started, send_busy, recv_busy, md_sent, in_pool;
+    bool first_pending;             /* the request message is read after authentication */
     atomic_int cancel;              /* tells the engine to stop */
     struct gw_tag t_new, t_close, t_send, t_recv, t_status, t_wake, t_nudge;
     atomic_bool nudged;             /* the current pool task started its nudge batch */
@@ -169,10 +172,12 @@ const char *gw_call_md(const struct gw_call *c, const char *key, size_t *len);
  * being sent (takes the slice). */
 void gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg);
 bool gw_call_is_cancelled(const struct gw_call *c);
-/* The access check (auth.c) for this call's credential, with the privilege and the
- * database the handler now knows. */
-enum st_code gw_call_authorize(struct gw_call *c, enum gw_priv need, const char *db,
+/* The access check (auth.c) for this call's principal, with the privilege and the
+ * database the handler now knows (the client's name for it). */
+enum st_code gw_call_authorize(struct gw_call *c, enum rbac_priv need, const char *db,
                                struct st_error *err);
+/* The method's path, for logs and audit events. */
+const char *gw_call_method(const struct gw_call *c);
 
 /* ---- grpc_server.c --------------------------------------------------------------------- */
 
@@ -205,5 +210,7 @@ void gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb);
 void gw_h_list_flights(struct gw_call *c);
 void gw_h_flight_free(struct gw_call *c);
 void gw_h_write_free(struct gw_call *c);
+void gw_h_admin(struct gw_call *c);      /* strata.v1.AdminService (h_admin.c) */
+void gw_h_admin_free(struct gw_call *c);
 
 #endif

@@ -54,7 +54,11 @@ struct gw_req {
     char db[512];
     int precision;           /* enum eng_precision */
     bool partial, no_sync, gzip;
+    bool create_db;          /* the write creates its database first (gw_check_write) */
     struct gw_principal who;
+    bool auth_done;          /* the credential check ran (once per request) */
+    enum st_code auth_rc;
+    struct st_error auth_err;
 };
 
 /* Bytes of a too-large body we still read (and drop) so the client sees the 413. */
@@ -84,10 +88,14 @@ void gw_misc_ping(struct gw_req *r);
 void gw_misc_metrics(struct gw_req *r);
 void gw_misc_options(struct gw_req *r);
 
-/* Credential of the request (Authorization header, or p= on v1 paths). */
-enum st_code gw_req_authorize(struct gw_req *r, enum gw_priv need, const char *db,
+/* THE credential check for this request (Authorization headers, or p= on v1 paths),
+ * once; then THE access check for `need` on `db` (auth.c). */
+enum st_code gw_req_authorize(struct gw_req *r, enum rbac_priv need, const char *db,
                               struct st_error *err);
-/* Answer a failed gw_req_authorize (401, 400 malformed, 403) in InfluxDB's shapes. */
+/* Authenticate only (writes check their database separately, gw_check_write). */
+enum st_code gw_req_authenticate(struct gw_req *r, struct st_error *err);
+/* Answer a failed check (401, 400 malformed header, 403, 404 for administrators, 429
+ * rate-limited) in InfluxDB's shapes. */
 void gw_req_auth_error(struct gw_req *r, enum st_code rc, const struct st_error *err);
 
 #endif

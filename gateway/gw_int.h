@@ -25,7 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strata/buf.h"
 #include "strata/engine.h"
+#include "strata/rbac.h"
 #include "strata/status.h"
 
 #define GW_VERSION "0.1.0"
@@ -87,6 +89,44 @@ struct gw_config {
     uint32_t pool_threads;
     uint32_t pool_queue;
     bool self_test;                  /* loopback gRPC call at start */
+    /* identity and access (docs/security.md) */
+    char *cluster_id;                /* NULL = the policy's, or "strata" for a new policy */
+    char *default_tenant;            /* NULL = the policy's, or "default" for a new policy */
+    char *policy_file;               /* default DATA-DIR/security/policy.json */
+    char *token_pepper_file;         /* default DATA-DIR/security/token-pepper */
+    uint32_t auth_fail_limit;        /* failed authentications per peer and window; 0 = off */
+    int64_t auth_fail_window_ns;
+    /* audit log */
+    char *audit_dir;                 /* default DATA-DIR/audit */
+    uint64_t audit_max_bytes;        /* rotate a file beyond this */
+    uint32_t audit_queue;            /* events waiting for the writer */
+    char *audit_overflow;            /* "block" or "drop" */
+    bool audit_drop;                 /* parsed audit_overflow */
+    char *audit_key_file;            /* HMAC key for the chain (32..64 bytes) */
+    bool audit_auth_success;         /* also log successful authentications */
+    /* OIDC */
+    char *oidc_issuer;
+    char *oidc_audience;
+    char *oidc_tenant;               /* NULL = the default tenant */
+    char *oidc_jwks_file;            /* else discovery from the issuer */
+    char *oidc_ca_file;              /* CA bundle for fetching discovery and JWKS */
+    char *oidc_algorithms;           /* "RS256,ES256" */
+    unsigned oidc_algs;              /* parsed */
+    int64_t oidc_leeway_ns;
+    uint64_t oidc_max_token_bytes;
+    int64_t oidc_max_lifetime_ns;
+    char *oidc_user_claim;
+    char *oidc_user_prefix;
+    char *oidc_groups_claim;
+    char *oidc_group_prefix;
+    char *oidc_required_claims;      /* "name=value,..." */
+    char *oidc_require_mfa;          /* off | all | admin */
+    char *oidc_mfa_amr;              /* accepted amr values, comma separated */
+    char *oidc_mfa_acr;              /* accepted acr values, comma separated */
+    int64_t oidc_jwks_refresh_ns;    /* refetch the key set this often */
+    int64_t oidc_jwks_min_interval_ns; /* at most one fetch per this on unknown kids */
+    int64_t oidc_fetch_timeout_ns;
+    bool print_method_table;         /* --print-method-table: print, then exit 0 */
 };
 
 /* Parse defaults < --config FILE / STRATA_CONFIG < STRATA_* env < flags. Returns ST_OK,
@@ -96,6 +136,8 @@ enum st_code gw_config_load(struct gw_config *c, int argc, char **argv, struct s
 void gw_config_cleanup(struct gw_config *c);
 /* Parse "10MiB", "64KiB", "4096" into bytes; -1 when malformed. */
 int gw_parse_size(const char *s, uint64_t *out);
+/* Parse "RS256,ES256" into RBAC_ALG_* bits; 0 when a name is unknown. */
+unsigned gw_oidc_parse_algs(const char *list);
 
 /* ---- metrics (metrics.c) ------------------------------------------------------------------ */
 
@@ -109,55 +151,23 @@ void gw_metrics_add_rows_written(uint64_t rows, uint64_t bytes);
 void gw_metrics_add_rows_sent(uint64_t rows, uint64_t bytes);
 void gw_metrics_conn(const char *route); /* a classified connection: grpc, http, tls-grpc... */
 void gw_metrics_conn_dropped(const char *why);
+/* Append the security counters (auth.c, audit_log.c, jwks_fetch.c) to a rendering. */
+void gw_sec_metrics_render(struct st_buf *b);
 /* Render the Prometheus text exposition into a malloc'd string. */
 char *gw_metrics_render(struct eng *e, size_t *len_out);
 extern atomic_int gw_active_queries;
 extern atomic_int gw_active_writes;
 
-/* ---- authentication (auth.c): the one place credentials are checked ----------------------- */
+/* ---- identity and access: the whole interface is gw_sec.h --------------------------------- */
 
-enum gw_priv {
-    GW_PRIV_NONE = 0,    /* health, ping: no credential needed */
-    GW_PRIV_READ,        /* query a database */
-    GW_PRIV_READ_SCHEMA, /* list databases, tables, columns */
-    GW_PRIV_WRITE,       /* write to a database */
-    GW_PRIV_ADMIN,       /* server administration */
-};
-
+/* Who a request is: filled once per request by the credential check (auth.c). */
 struct gw_principal {
-    char name[64];       /* for logs and audit: "operator" */
-    bool can_create_db;  /* a write to a missing database creates it */
+    struct rbac_principal p; /* kind RBAC_PRINCIPAL_NONE until authenticated */
+    char peer[64];           /* client address "ip:port" (audit, failed-attempt limiter) */
+    bool authenticated;
+    bool rate_limited;       /* refused before its credential was looked at */
+    bool malformed;          /* HTTP: Authorization header not "<scheme> <credential>" (400) */
 };
-
-/* Read or create the operator token file (32..256 printable non-space ASCII). */
-enum st_code gw_auth_init(const char *token_file, bool *generated, struct st_error *err);
-void gw_auth_cleanup(void);
-/* For the self-test and `make run` output: the operator token (never log it). */
-const char *gw_auth_operator_token(void);
-
-/* The credential a request carried, before it is checked. */
-struct gw_cred {
-    bool present;
-    bool malformed;      /* an Authorization header not of the form "<scheme> <token>" */
-    const char *tok;     /* points into `buf` or into the request */
-    size_t tok_len;
-    char buf[384];       /* decoded Basic password */
-};
-
-/* HTTP: Authorization (Bearer|Token|Basic, case-sensitive schemes) or, on v1 paths, p=. */
-void gw_cred_from_http(struct gw_cred *c, const char *authorization, const char *p_param);
-/* gRPC: the authorization metadata value (Bearer|Token|Basic); anything else = none. */
-void gw_cred_from_grpc(struct gw_cred *c, const char *value, size_t len);
-
-/*
- * THE access check. Every request goes through here with the privilege its method
- * needs and the database it names (NULL when none). ST_OK fills *who;
- * ST_EUNAUTHENTICATED for a missing or unknown credential; ST_EPERMISSION when the
- * principal may not do this (the same answer whether or not the database exists).
- * The RBAC module plugs in here.
- */
-enum st_code gw_authorize(const struct gw_cred *c, enum gw_priv need, const char *db,
-                          struct gw_principal *who, struct st_error *err);
 
 /* ---- status mapping (status_map.c): one table each --------------------------------------- */
 
@@ -227,5 +237,7 @@ void gw_ext_handle(void *handler, int listener_fd, int fd);
 
 /* One loopback gRPC call through the public port (plaintext or TLS). */
 enum st_code gw_selftest(struct gw_server *s, struct st_error *err);
+
+#include "gw_sec.h"
 
 #endif

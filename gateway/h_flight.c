@@ -22,6 +22,11 @@
  *   DoPut          parameters for a prepared statement: returns a new handle with the
  *                  parameters inside (DoPutPreparedStatementResult).
  * ListFlights, PollFlightInfo and DoExchange are not registered: UNIMPLEMENTED.
+ *
+ * Access: each request is checked (auth.c) with the privilege methods.c gives its Flight
+ * SQL command, on the database the client named; the query then runs on that database's
+ * storage name (the tenant's, gw_engine_name), and its end is audited with the
+ * normalised SQL (eng_sql_normalize: no literals), rows, bytes and duration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +63,54 @@ struct fstate {
     struct arrow_decoder *dec;
     struct st_buf ipc;
     bool have_desc;
+    /* access and audit */
+    char user_db[sizeof ((struct gw_query *)0)->db]; /* the client's name of the database */
+    bool admitted; /* authorized: the end of the request is audited */
+    uint64_t rows, bytes;
+    int64_t start_ns;
 };
+
+#define AUDIT_SQL_MAX 4096
+
+/* One audit event for a Flight request that was admitted to the engine. */
+static void
+audit_query(struct gw_call *c, struct fstate *f)
+{
+    static const char *const kinds[] = {
+        [GW_Q_SQL] = NULL,
+        [GW_Q_CATALOGS] = "CommandGetCatalogs",
+        [GW_Q_DB_SCHEMAS] = "CommandGetDbSchemas",
+        [GW_Q_TABLES] = "CommandGetTables",
+        [GW_Q_TABLE_TYPES] = "CommandGetTableTypes",
+        [GW_Q_SQL_INFO] = "CommandGetSqlInfo",
+    };
+    char *sql = NULL;
+    if (f->q.kind == GW_Q_SQL && f->q.sql) {
+        sql = malloc(AUDIT_SQL_MAX);
+        if (sql)
+            eng_sql_normalize(f->q.sql, f->q.sql_len, sql, AUDIT_SQL_MAX);
+    } else if ((size_t)f->q.kind < sizeof kinds / sizeof kinds[0]) {
+        sql = kinds[f->q.kind] ? strdup(kinds[f->q.kind]) : NULL;
+    }
+    bool ok = c->status == 0;
+    struct rbac_audit_event ev = {.category = "query", .method = gw_call_method(c),
+                                  .outcome = ok ? RBAC_AUDIT_ALLOW : RBAC_AUDIT_ERROR,
+                                  .reason = ok ? "ok" : gw_grpc_code_name(c->status),
+                                  .database = f->user_db[0] ? f->user_db : NULL, .sql = sql,
+                                  .rows = (int64_t)f->rows, .bytes = (int64_t)f->bytes,
+                                  .lines = -1, .rejected = -1,
+                                  .duration_ns = st_mono_ns() - f->start_ns};
+    gw_audit_from(&c->who, &ev);
+    gw_audit(&ev);
+    free(sql);
+}
 
 void
 gw_h_flight_free(struct gw_call *c)
 {
     struct fstate *f = c->hs;
+    if (f->admitted)
+        audit_query(c, f);
     gw_result_free(f->res);
     arrow_encoder_free(f->enc);
     arrow_decoder_free(f->dec);
@@ -89,6 +136,7 @@ fstate_new(struct gw_call *c)
     }
     gw_query_init(&f->q);
     st_buf_init(&f->ipc, gw_srv->cfg.max_grpc_message_bytes);
+    f->start_ns = st_mono_ns();
     c->hs = f;
     return f;
 }
@@ -102,6 +150,21 @@ take_slice(struct st_buf *b)
     if (!p)
         return grpc_empty_slice();
     return grpc_slice_new(p, len, free);
+}
+
+/*
+ * A record batch as a FlightData slice without copying its body: the encoder framed it in
+ * place (arrow_flightdata_take) and gRPC frees the buffer when it is done with it.
+ */
+static enum st_code
+batch_slice(struct arrow_encoder *enc, const struct arrow_msg *m, grpc_slice *out,
+            struct st_error *err)
+{
+    uint8_t *base;
+    size_t off, len;
+    ST_TRY(arrow_flightdata_take(enc, m, &base, &off, &len, err));
+    *out = grpc_slice_new_with_user_data(base + off, len, free, base);
+    return ST_OK;
 }
 
 static enum st_code
@@ -141,10 +204,11 @@ base_table_type(struct gw_call *c, struct gw_query *q)
     return 0;
 }
 
-static enum gw_priv
+/* The privilege methods.c gives the decoded command (auth.c checks it). */
+static enum rbac_priv
 priv_of(const struct gw_query *q)
 {
-    return q->kind == GW_Q_SQL ? GW_PRIV_READ : GW_PRIV_READ_SCHEMA;
+    return gw_flightsql_required_priv((int)q->kind, q->db[0] != '\0');
 }
 
 static void
@@ -158,7 +222,8 @@ fill_opts(struct gw_call *c, struct fstate *f)
     f->opts.read_only = true;
 }
 
-/* Authorize (the single check) and take a query slot. 0 = go on. */
+/* Authorize (the single check), move the query to its database's storage name (the
+ * caller's tenant's), and take a query slot. 0 = go on. */
 static int
 admit(struct gw_call *c, struct fstate *f)
 {
@@ -166,9 +231,19 @@ admit(struct gw_call *c, struct fstate *f)
     st_error_clear(&err);
     enum st_code rc = gw_call_authorize(c, priv_of(&f->q), f->q.db[0] ? f->q.db : NULL, &err);
     if (rc != ST_OK) {
-        gw_call_finish(c, rc, rc == ST_EUNAUTHENTICATED ? "Unauthenticated" : err.msg);
+        gw_call_finish(c, rc, err.msg);
         return -1;
     }
+    snprintf(f->user_db, sizeof f->user_db, "%s", f->q.db);
+    if (f->q.db[0]) {
+        char en[GW_ENGINE_NAME_MAX + 1];
+        if ((rc = gw_db_engine_name(&c->who, f->q.db, en, &err)) != ST_OK) {
+            gw_call_finish(c, rc, err.msg);
+            return -1;
+        }
+        snprintf(f->q.db, sizeof f->q.db, "%s", en);
+    }
+    f->admitted = true;
     if (atomic_fetch_add(&gw_active_queries, 1) >= (int)gw_srv->cfg.max_concurrent_queries) {
         atomic_fetch_sub(&gw_active_queries, 1);
         gw_call_finish(c, ST_EAGAIN, "too many concurrent queries, try again later");
@@ -298,7 +373,7 @@ produce(struct gw_call *c)
             }
             if (!got)
                 break;
-            if ((rc = flightdata(&m, false, &s, err)) != ST_OK) {
+            if ((rc = batch_slice(f->enc, &m, &s, err)) != ST_OK) {
                 stream_fail(c, rc, err);
                 return;
             }
@@ -306,6 +381,8 @@ produce(struct gw_call *c)
             gw_call_queue(c, s);
         }
         gw_metrics_add_rows_sent(n_rows, bytes);
+        f->rows += n_rows;
+        f->bytes += bytes;
         /* The first task goes on while the result stays small (one round trip for small
          * results); later tasks make one batch each, so that the worker sends it while
          * the next task computes the following one. */
@@ -399,7 +476,8 @@ info_done(struct gw_call *c)
     uint8_t *sch = plan_schema(c, &sl);
     if (!sch)
         return;
-    uint8_t *tk = gw_ticket_encode(f->q.db, f->q.cmd, f->q.cmd_len, &tl);
+    /* the ticket names the database as the client does: DoGet checks and maps it again */
+    uint8_t *tk = gw_ticket_encode(f->user_db, f->q.cmd, f->q.cmd_len, &tl);
     Arrow__Flight__Protocol__FlightDescriptor d = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__INIT;
     d.type = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD;
     d.cmd.data = f->q.cmd;
@@ -510,16 +588,14 @@ gw_h_handshake_recv(struct gw_call *c, grpc_byte_buffer *bb)
     Arrow__Flight__Protocol__HandshakeResponse r = ARROW__FLIGHT__PROTOCOL__HANDSHAKE_RESPONSE__INIT;
     r.protocol_version = q->protocol_version;
     r.payload = q->payload;
-    /* Echo the credential as a bearer token (what JDBC expects). */
-    struct gw_cred cred;
+    /* Echo the client's own bearer credential (what JDBC expects): the call was
+     * authenticated with exactly this one value. */
     size_t alen;
     const char *a = gw_call_md(c, "authorization", &alen);
-    gw_cred_from_grpc(&cred, a, alen);
-    if (cred.present && cred.tok_len < sizeof c->init_md_val - 8) {
-        int n = snprintf(c->init_md_val, sizeof c->init_md_val, "Bearer %.*s",
-                         (int)cred.tok_len, cred.tok);
+    if (a && alen > 7 && alen < sizeof c->init_md_val && !memcmp(a, "Bearer ", 7)) {
+        memcpy(c->init_md_val, a, alen);
         c->init_md[0].key = grpc_slice_from_static_string("authorization");
-        c->init_md[0].value = grpc_slice_from_static_buffer(c->init_md_val, (size_t)n);
+        c->init_md[0].value = grpc_slice_from_static_buffer(c->init_md_val, alen);
         c->n_init_md = 1;
     }
     grpc_slice out = gw_pack(&r.base);
@@ -765,7 +841,7 @@ gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb)
             else {
                 f->have_desc = true;
                 f->q.n_params = 0; /* the new parameters replace the old ones */
-                rc = gw_call_authorize(c, GW_PRIV_READ, f->q.db, &err);
+                rc = gw_call_authorize(c, RBAC_PRIV_QUERY, f->q.db[0] ? f->q.db : NULL, &err);
             }
         }
     }

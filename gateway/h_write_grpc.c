@@ -1,7 +1,9 @@
 /*
  * h_write_grpc.c: strata.v1.WriteService/Write, line protocol over gRPC for the C
  * client (proto/strata/v1/write.proto). The request is authorized for write on its
- * database (auth.c), then eng_write runs on the pool. Errors that stop the request
+ * database (auth.c: a principal that may create databases and write to what it creates
+ * creates a missing one first), then eng_write runs on the pool on the database's
+ * storage name, and the outcome is audited. Errors that stop the request
  * (unknown database, I/O, shutdown) are gRPC statuses with `strata-code`; once the
  * body was parsed the RPC returns OK and WriteResponse.code carries the outcome
  * (0, ST_EPARTIAL, or the first rejected line's code) with the per-line errors.
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "gw_call.h"
+#include "strata/clock.h"
 #include "strata/v1/write.pb-c.h"
 
 struct wstate {
@@ -17,6 +20,8 @@ struct wstate {
     struct eng_write_result res;
     enum st_code rc;
     struct st_error err;
+    bool create_db;
+    int64_t start_ns;
 };
 
 void
@@ -45,16 +50,30 @@ work(struct gw_call *c)
     struct eng_write_opts o = {
         .precision = prec[w->req->precision],
         .partial = w->req->partial,
-        .create_db = c->who.can_create_db,
         .no_sync = w->req->no_sync,
     };
+    char en[GW_ENGINE_NAME_MAX + 1];
+    w->rc = w->create_db ? gw_db_create_for_write(&c->who, w->req->database, gw_call_method(c),
+                                                  &w->err)
+                         : ST_OK;
+    if (w->rc == ST_OK)
+        w->rc = gw_db_engine_name(&c->who, w->req->database, en, &w->err);
+    if (w->rc != ST_OK)
+        return;
     atomic_fetch_add(&gw_active_writes, 1);
     const char *lp = w->req->line_protocol.len ? (const char *)w->req->line_protocol.data : "";
-    w->rc = eng_write(gw_srv->eng, w->req->database, lp, w->req->line_protocol.len, &o, &w->res,
-                      &w->err);
+    w->rc = eng_write(gw_srv->eng, en, lp, w->req->line_protocol.len, &o, &w->res, &w->err);
     atomic_fetch_sub(&gw_active_writes, 1);
     if (w->rc == ST_OK || w->rc == ST_EPARTIAL)
         gw_metrics_add_rows_written(w->res.lines_ok, w->req->line_protocol.len);
+    struct rbac_audit_event ev = {
+        .category = "write", .method = gw_call_method(c),
+        .outcome = w->rc == ST_OK || w->rc == ST_EPARTIAL ? RBAC_AUDIT_ALLOW : RBAC_AUDIT_ERROR,
+        .reason = w->rc == ST_OK ? "ok" : st_code_name(w->rc), .database = w->req->database,
+        .rows = -1, .bytes = (int64_t)w->req->line_protocol.len, .lines = (int64_t)w->res.lines_ok,
+        .rejected = (int64_t)w->res.lines_rejected, .duration_ns = st_mono_ns() - w->start_ns};
+    gw_audit_from(&c->who, &ev);
+    gw_audit(&ev);
 }
 
 static void
@@ -110,6 +129,7 @@ gw_h_write(struct gw_call *c)
         return;
     }
     c->hs = w;
+    w->start_ns = st_mono_ns();
     w->req = strata__v1__write_request__unpack(NULL, c->req_len, c->req);
     if (!w->req) {
         gw_call_finish(c, ST_EPARSE, "malformed WriteRequest");
@@ -126,14 +146,14 @@ gw_h_write(struct gw_call *c)
         gw_call_finish(c, ST_EINVAL, "the database name is missing");
         return;
     }
-    /* The privilege on this database: the same single check, now with its name. */
-    enum st_code rc = gw_call_authorize(c, GW_PRIV_WRITE, db, &err);
-    if (rc != ST_OK) {
-        gw_call_finish(c, rc, err.msg);
-        return;
-    }
     if (eng_name_check("database", db, strlen(db), &err) != ST_OK) {
         gw_call_finish(c, ST_EINVAL, err.msg);
+        return;
+    }
+    /* The privilege on this database: the same single check, now with its name. */
+    enum st_code rc = gw_check_write(&c->who, db, gw_call_method(c), &w->create_db, &err);
+    if (rc != ST_OK) {
+        gw_call_finish(c, rc, err.msg);
         return;
     }
     if (gw_call_offload(c, work, done) != ST_OK)

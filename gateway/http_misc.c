@@ -5,7 +5,8 @@
  *                                  "process_id"} with X-Influxdb-Version / X-Influxdb-Build /
  *                                  Request-Id headers; no credential (the JS client's
  *                                  getServerVersion() reads the header)
- *   GET /metrics                   Prometheus text (metrics.c); needs a credential
+ *   GET /metrics                   Prometheus text (metrics.c); the operator only (the
+ *                                  figures cover every tenant)
  *   OPTIONS *                      204 with permissive CORS headers, no credential
  */
 #include <stdio.h>
@@ -51,7 +52,7 @@ gw_misc_metrics(struct gw_req *r)
 {
     struct st_error err;
     st_error_clear(&err);
-    enum st_code rc = gw_req_authorize(r, GW_PRIV_ADMIN, NULL, &err);
+    enum st_code rc = gw_req_authorize(r, RBAC_PRIV_METRICS, NULL, &err);
     if (rc != ST_OK) {
         gw_req_auth_error(r, rc, &err);
         return;

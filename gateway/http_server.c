@@ -8,7 +8,8 @@
  * timeout and a per-connection memory limit that bounds the request line and headers.
  *
  * Lifecycle of a request (the access handler is called several times):
- *   1. first call: route (404/405), credentials and parameters for writes, early 413
+ *   1. first call: route (404/405, from the endpoint table of methods.c), credentials
+ *      (auth.c, before any byte of the body is read) and parameters for writes, early 413
  *      from Content-Length; answers here never read the body;
  *   2. body calls: append to a bounded buffer; past --max-request-size answer 413 at once;
  *   3. last call: light routes answer inline; writes suspend the connection and run on
@@ -17,7 +18,10 @@
  * Shutdown: new requests get 503 with "Connection: close"; in-flight ones may finish
  * within the grace period; then the daemons stop (MHD closes every fd it owns).
  */
+#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,22 +112,72 @@ gw_req_v2_error(struct gw_req *r, int status, const char *code, const char *msg)
     st_buf_cleanup(&b);
 }
 
-enum st_code
-gw_req_authorize(struct gw_req *r, enum gw_priv need, const char *db, struct st_error *err)
+/* Collect every Authorization header (and on v1 every p=): more than one is refused. */
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    const char *authz =
-        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *p = NULL;
-    if (r->route == GW_R_WRITE_V1)
-        p = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "p");
-    struct gw_cred c;
-    gw_cred_from_http(&c, authz, p);
-    if (c.malformed)
-        return st_error_set(err, ST_EINVAL,
-                            "Authorization header was malformed, the request was not in the "
-                            "form of 'Authorization: <auth-scheme> <token>', supported "
-                            "auth-schemes are Bearer, Token and Basic");
-    return gw_authorize(&c, need, db, &r->who, err);
+    struct gw_cred_src *src = cls;
+    if (kind == MHD_HEADER_KIND && !strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION)) {
+        if (src->n_values < GW_AUTHZ_VALUES_MAX)
+            src->values[src->n_values] =
+                (struct rbac_bytes){(const uint8_t *)value, value ? strlen(value) : 0};
+        src->n_values++;
+    } else if (kind == MHD_GET_ARGUMENT_KIND && !strcmp(key, "p") &&
+               src->transport == RBAC_TRANSPORT_HTTP_V1) {
+        if (src->n_p < GW_AUTHZ_VALUES_MAX)
+            src->p[src->n_p] = (struct rbac_bytes){(const uint8_t *)value, value ? strlen(value) : 0};
+        src->n_p++;
+    }
+    return MHD_YES;
+}
+
+static const char MALFORMED[] =
+    "Authorization header was malformed, the request was not in the form of 'Authorization: "
+    "<auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic";
+
+enum st_code
+gw_req_authenticate(struct gw_req *r, struct st_error *err)
+{
+    if (!r->auth_done) {
+        r->auth_done = true;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        r->who.peer[0] = '\0';
+        if (ci && ci->client_addr) {
+            char host[64];
+            const struct sockaddr *sa = ci->client_addr;
+            if (sa->sa_family == AF_INET) {
+                const struct sockaddr_in *in = (const void *)sa;
+                inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+                snprintf(r->who.peer, sizeof r->who.peer, "%s:%u", host, ntohs(in->sin_port));
+            } else if (sa->sa_family == AF_INET6) {
+                const struct sockaddr_in6 *in6 = (const void *)sa;
+                inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+                snprintf(r->who.peer, sizeof r->who.peer, "[%s]:%u", host, ntohs(in6->sin6_port));
+            }
+        }
+        struct gw_cred_src src = {
+            .transport = r->route == GW_R_WRITE_V1 ? RBAC_TRANSPORT_HTTP_V1 : RBAC_TRANSPORT_HTTP};
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, collect, &src);
+        if (src.n_values > GW_AUTHZ_VALUES_MAX)
+            src.n_values = GW_AUTHZ_VALUES_MAX;
+        if (src.n_p > GW_AUTHZ_VALUES_MAX)
+            src.n_p = GW_AUTHZ_VALUES_MAX;
+        st_error_clear(&r->auth_err);
+        r->auth_rc = gw_authenticate(&src, r->route_name, &r->who, &r->auth_err);
+        if (r->auth_rc != ST_OK && r->who.malformed)
+            r->auth_rc = st_error_set(&r->auth_err, ST_EINVAL, "%s", MALFORMED);
+    }
+    if (r->auth_rc != ST_OK && err)
+        *err = r->auth_err;
+    return r->auth_rc;
+}
+
+enum st_code
+gw_req_authorize(struct gw_req *r, enum rbac_priv need, const char *db, struct st_error *err)
+{
+    ST_TRY(gw_req_authenticate(r, err));
+    return gw_check(&r->who, need, db, r->route_name, err);
 }
 
 void
@@ -133,6 +187,10 @@ gw_req_auth_error(struct gw_req *r, enum st_code rc, const struct st_error *err)
         gw_req_error(r, 400, err->msg);
     else if (rc == ST_EPERMISSION)
         gw_req_error(r, 403, "requestor is forbidden from requested resource");
+    else if (rc == ST_ENOTFOUND)
+        gw_req_error(r, 404, err->msg);
+    else if (rc == ST_ELIMIT && r->who.rate_limited)
+        gw_req_error(r, 429, err->msg);
     else
         gw_req_error(r, 401, "the request was not authenticated");
 }
@@ -196,23 +254,16 @@ route(const char *url, const char *method, const char **name)
         *name = "OPTIONS";
         return GW_R_OPTIONS;
     }
-    static const struct {
-        const char *path;
-        enum gw_route r;
-        bool get, post;
-    } t[] = {
-        {"/health", GW_R_HEALTH, true, false},       {"/api/v1/health", GW_R_HEALTH, true, false},
-        {"/ping", GW_R_PING, true, true},            {"/metrics", GW_R_METRICS, true, false},
-        {"/write", GW_R_WRITE_V1, false, true},      {"/api/v2/write", GW_R_WRITE_V2, false, true},
-        {"/api/v3/write_lp", GW_R_WRITE_V3, false, true},
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcmp(url, t[i].path)) {
-            *name = t[i].path;
-            if ((get && t[i].get) || (post && t[i].post))
-                return t[i].r;
+    /* THE table of endpoints and their privileges: methods.c */
+    for (size_t i = 0; i < gw_n_http_endpoints; i++) {
+        const struct gw_http_endpoint *t = &gw_http_endpoints[i];
+        if (!strcmp(url, t->path)) {
+            *name = t->path;
+            if ((get && t->get) || (post && t->post))
+                return (enum gw_route)t->route;
             return (enum gw_route)-1; /* method not allowed */
         }
+    }
     *name = "unknown";
     return GW_R_NONE;
 }
@@ -240,6 +291,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        gw_principal_init(&r->who);
         atomic_fetch_add(&H.in_flight, 1);
         r->conn = conn;
         r->tls = cls != NULL;
@@ -352,6 +404,7 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct gw_req *r = *con_cls;
     if (!r)
         return;
+    gw_principal_cleanup(&r->who);
     st_buf_cleanup(&r->body);
     free(r->resp);
     free(r);

@@ -14,10 +14,14 @@
  *   success: 204 No Content, empty body.
  *
  * Order of checks (first callback, before any body byte is read): credential (401 / 400
- * malformed), parameters (400), Content-Encoding (identity or gzip, else 400),
- * Content-Length against --max-request-size (413), then the privilege on the named
- * database (403). The body limit applies again after gzip decompression (413).
- * A write by a principal allowed to create databases creates a missing database.
+ * malformed / 429 for an address over --auth-fail-limit), parameters (400),
+ * Content-Encoding (identity or gzip, else 400), Content-Length against
+ * --max-request-size (413), then the write privilege on the named database (403, the
+ * same whether or not it exists). The body limit applies again after gzip decompression
+ * (413). A write by a principal allowed to create databases (and to write to what it
+ * creates) creates a missing database, on the pool, before writing. The database's
+ * storage name is its tenant's (gw_engine_name). Every write that passed the checks is
+ * audited with its lines accepted and rejected.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 #include <zlib.h>
 
 #include "gw_http.h"
+#include "strata/clock.h"
 #include "strata/log.h"
 
 static int
@@ -81,7 +86,7 @@ gw_write_begin(struct gw_req *r)
 {
     struct st_error err;
     st_error_clear(&err);
-    enum st_code rc = gw_req_authorize(r, GW_PRIV_WRITE, NULL, &err);
+    enum st_code rc = gw_req_authenticate(r, &err);
     if (rc != ST_OK) {
         gw_req_auth_error(r, rc, &err);
         return -1;
@@ -170,12 +175,27 @@ gw_write_begin(struct gw_req *r)
         gw_req_error(r, 503, "out of memory");
         return -1;
     }
-    rc = gw_req_authorize(r, GW_PRIV_WRITE, r->db, &err);
+    rc = gw_check_write(&r->who, r->db, r->route_name, &r->create_db, &err);
     if (rc != ST_OK) {
         gw_req_auth_error(r, rc, &err);
         return -1;
     }
     return 0;
+}
+
+static void
+audit_write(struct gw_req *r, enum st_code rc, const struct eng_write_result *res, size_t len)
+{
+    struct rbac_audit_event ev = {.category = "write", .method = r->route_name,
+                                  .outcome = rc == ST_OK || rc == ST_EPARTIAL ? RBAC_AUDIT_ALLOW
+                                                                              : RBAC_AUDIT_ERROR,
+                                  .reason = rc == ST_OK ? "ok" : st_code_name(rc),
+                                  .database = r->db, .rows = -1, .bytes = (int64_t)len,
+                                  .lines = res ? (int64_t)res->lines_ok : 0,
+                                  .rejected = res ? (int64_t)res->lines_rejected : 0,
+                                  .duration_ns = st_mono_ns() - r->start_ns};
+    gw_audit_from(&r->who, &ev);
+    gw_audit(&ev);
 }
 
 /* Inflate a gzip (possibly multi-member) body into out, at most max bytes.
@@ -413,13 +433,25 @@ gw_write_work(struct gw_req *r)
     struct eng_write_opts o = {
         .precision = (enum eng_precision)r->precision,
         .partial = r->partial,
-        .create_db = r->who.can_create_db,
         .no_sync = r->no_sync,
     };
     struct eng_write_result res;
     memset(&res, 0, sizeof res);
-    enum st_code rc = eng_write(gw_srv->eng, r->db, len ? (const char *)body : "", len, &o, &res,
-                                &err);
+    char en[GW_ENGINE_NAME_MAX + 1];
+    enum st_code rc = r->create_db ? gw_db_create_for_write(&r->who, r->db, r->route_name, &err)
+                                   : ST_OK;
+    if (rc == ST_OK)
+        rc = gw_db_engine_name(&r->who, r->db, en, &err);
+    if (rc != ST_OK) {
+        if (rc == ST_EPERMISSION || rc == ST_EUNAUTHENTICATED)
+            gw_req_auth_error(r, rc, &err);
+        else
+            respond_error(r, rc, &err, &res);
+        st_buf_cleanup(&plain);
+        return;
+    }
+    rc = eng_write(gw_srv->eng, en, len ? (const char *)body : "", len, &o, &res, &err);
+    audit_write(r, rc, &res, len);
     if (rc == ST_OK || rc == ST_EPARTIAL)
         gw_metrics_add_rows_written(res.lines_ok, len);
     if (rc == ST_OK)

@@ -2,16 +2,20 @@
  * main.c: stratad's entry point and its start and stop sequences.
  *
  * Start: block SIGINT/SIGTERM in every thread (gRPC starts threads of its own), load and
- * check the whole configuration, the operator token, the TLS files, open the engine,
- * start the pool, bind the port (a taken port fails here), start gRPC core and the HTTP
- * daemons, start the acceptor, run the self-test (one gRPC call through the port), and
- * only then write --port-file: a reader of the port file can connect at once.
+ * check the whole configuration, the access policy (all-or-nothing: a damaged policy
+ * file stops here, before anything else is touched) with the token pepper and the
+ * operator token, the TLS files, open the engine and reconcile it with the policy, open
+ * the audit log, load or fetch the OIDC key set, start the pool, bind the port (a taken
+ * port fails here), start gRPC core and the HTTP daemons, start the acceptor, run the
+ * self-test (one gRPC call through the port), and only then write --port-file: a reader
+ * of the port file can connect at once.
  *
  * Stop (SIGTERM or SIGINT): stop accepting (the listening socket and unclassified
  * connections close first); then, in parallel, the HTTP drain (in-flight writes
  * finish) and gRPC's graceful shutdown (grace period, then cancel); then the pool drains;
- * the WAL is synced and the engine closed; exit 0. Nothing acknowledged is lost: a
- * write is acknowledged only after eng_write returned, which is durable.
+ * the WAL is synced and the engine closed; the audit queue is written out; exit 0.
+ * Nothing acknowledged is lost: a write is acknowledged only after eng_write returned,
+ * which is durable.
  */
 #include <errno.h>
 #include <signal.h>
@@ -76,8 +80,11 @@ main(int argc, char **argv)
     struct st_error err;
     st_error_clear(&err);
     enum st_code rc = gw_config_load(&srv.cfg, argc, argv, &err);
-    if (rc == ST_EEXISTS)
-        return 0; /* --help or --version */
+    if (rc == ST_EEXISTS) { /* --help, --version or --print-method-table */
+        if (srv.cfg.print_method_table)
+            gw_methods_print_json(stdout);
+        return 0;
+    }
     if (rc != ST_OK)
         return die(&err);
     struct gw_config *cf = &srv.cfg;
@@ -87,7 +94,7 @@ main(int argc, char **argv)
         return die(&err);
     }
     bool generated = false;
-    if (gw_auth_init(cf->admin_token_file, &generated, &err) != ST_OK)
+    if (gw_policy_open(&srv, &generated, &err) != ST_OK)
         return die(&err);
     if (cf->tls_cert) {
         if (read_pem(cf->tls_cert, "--tls-cert", &srv.tls.cert_pem, &err) != ST_OK ||
@@ -103,6 +110,16 @@ main(int argc, char **argv)
         st_error_prefix(&err, "opening the engine on '%s': ", cf->data_dir);
         return die(&err);
     }
+    if (gw_policy_reconcile(&srv, &err) != ST_OK) {
+        st_error_prefix(&err, "the access policy and the engine's databases: ");
+        return die(&err);
+    }
+    struct rbac_snapshot *snap = gw_policy_get();
+    char cluster_id[RBAC_NAME_MAX + 1];
+    snprintf(cluster_id, sizeof cluster_id, "%s", rbac_snapshot_cluster_id(snap));
+    rbac_snapshot_unref(snap);
+    if (gw_audit_open(&srv, cluster_id, &err) != ST_OK || gw_oidc_start(&srv, &err) != ST_OK)
+        return die(&err);
     gw_metrics_init();
     if (gw_pool_start(cf->pool_threads, cf->pool_queue, &err) != ST_OK ||
         gw_acceptor_bind(&srv, &err) != ST_OK || gw_grpc_start(&srv, &err) != ST_OK ||
@@ -125,9 +142,11 @@ main(int argc, char **argv)
            scheme, v6 ? "[" : "", *h ? h : "0.0.0.0", v6 ? "]" : "", srv.bound_port,
            srv.tls_on ? ", TLS only" : "");
     printf("  data directory: %s\n", cf->data_dir);
+    printf("  cluster id: %s; access policy: %s; audit log: %s\n", cluster_id, cf->policy_file,
+           cf->audit_dir);
     if (generated)
         printf("  operator token (generated, shown once; also in %s, mode 0600):\n    %s\n",
-               cf->admin_token_file, gw_auth_operator_token());
+               cf->admin_token_file, gw_policy_operator_token());
     else
         printf("  operator token: in %s\n", cf->admin_token_file);
     char host[320];
@@ -161,7 +180,9 @@ main(int argc, char **argv)
     if (eng_sync(srv.eng, &err) != ST_OK)
         st_log(ST_LOG_ERROR, "main", "syncing the WAL: %s", err.msg);
     eng_close(srv.eng);
-    gw_auth_cleanup();
+    gw_oidc_stop();
+    gw_audit_close();
+    gw_policy_close();
     free(srv.tls.cert_pem);
     free(srv.tls.key_pem);
     free(srv.tls.ca_pem);

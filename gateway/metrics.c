@@ -220,6 +220,7 @@ gw_metrics_render(struct eng *e, size_t *len_out)
                   (unsigned long long)M.rows_written, (unsigned long long)M.bytes_written,
                   (unsigned long long)M.rows_sent, (unsigned long long)M.bytes_sent,
                   atomic_load(&gw_active_queries), atomic_load(&gw_active_writes));
+    gw_sec_metrics_render(&b);
     if (e) {
         struct eng_stats es;
         memset(&es, 0, sizeof es);

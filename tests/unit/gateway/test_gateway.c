@@ -1,6 +1,6 @@
 /*
  * test_gateway.c: unit tests of stratad's pure pieces (no sockets, no gRPC calls):
- * tls_sniff.c, status_map.c, config.c, auth.c and ticket.c.
+ * tls_sniff.c, status_map.c, config.c and ticket.c.
  */
 #include <grpc/status.h>
 #include <stdlib.h>
@@ -165,71 +165,8 @@ TEST(config_errors_name_the_setting)
     ASSERT_EQ_INT(gw_parse_size("99999999999999999999", &v), -1);
 }
 
-TEST(credentials_http)
-{
-    struct gw_cred c;
-    gw_cred_from_http(&c, "Bearer abc", NULL);
-    ASSERT_TRUE(c.present && !c.malformed && c.tok_len == 3 && !memcmp(c.tok, "abc", 3));
-    gw_cred_from_http(&c, "Token abc", NULL);
-    ASSERT_TRUE(c.present);
-    gw_cred_from_http(&c, "Basic dXNlcjpzZWNyZXQ=", NULL); /* user:secret */
-    ASSERT_TRUE(c.present && c.tok_len == 6 && !memcmp(c.tok, "secret", 6));
-    gw_cred_from_http(&c, "Basic dTp2OnNlY3JldA==", NULL); /* u:v:secret: ':' in user */
-    ASSERT_TRUE(c.malformed);
-    gw_cred_from_http(&c, "bearer abc", NULL);
-    ASSERT_TRUE(c.malformed && !c.present);
-    gw_cred_from_http(&c, "Bearer", NULL);
-    ASSERT_TRUE(c.malformed);
-    gw_cred_from_http(&c, "Bearer a b", NULL);
-    ASSERT_TRUE(c.malformed);
-    gw_cred_from_http(&c, NULL, "ptoken");
-    ASSERT_TRUE(c.present && c.tok_len == 6);
-    gw_cred_from_http(&c, NULL, NULL);
-    ASSERT_FALSE(c.present || c.malformed);
-    gw_cred_from_grpc(&c, "bearer abc", 10);
-    ASSERT_FALSE(c.present || c.malformed);
-}
-
-TEST(single_check_operator_token)
-{
-    const char *path = th_path("token");
-    FILE *f = fopen(path, "w");
-    fputs("op-token-0123456789-0123456789-0123456789\n", f);
-    fclose(f);
-    bool gen = true;
-    struct st_error err;
-    ASSERT_OK_E(gw_auth_init(path, &gen, &err), &err);
-    ASSERT_FALSE(gen);
-    struct gw_cred c;
-    struct gw_principal who;
-    gw_cred_from_http(&c, "Bearer op-token-0123456789-0123456789-0123456789", NULL);
-    ASSERT_OK(gw_authorize(&c, GW_PRIV_WRITE, "db", &who, &err));
-    ASSERT_TRUE(who.can_create_db);
-    gw_cred_from_http(&c, "Bearer op-token-0123456789-0123456789-012345678", NULL);
-    ASSERT_CODE(gw_authorize(&c, GW_PRIV_READ, "db", &who, &err), ST_EUNAUTHENTICATED);
-    gw_cred_from_http(&c, NULL, NULL);
-    ASSERT_CODE(gw_authorize(&c, GW_PRIV_READ, NULL, &who, &err), ST_EUNAUTHENTICATED);
-    ASSERT_OK(gw_authorize(&c, GW_PRIV_NONE, NULL, &who, &err));
-    gw_auth_cleanup();
-}
-
-TEST(token_file_generated_and_checked)
-{
-    const char *path = th_path("gen");
-    bool gen = false;
-    struct st_error err;
-    ASSERT_OK_E(gw_auth_init(path, &gen, &err), &err);
-    ASSERT_TRUE(gen);
-    ASSERT_TRUE(strncmp(gw_auth_operator_token(), "strata_op_", 10) == 0);
-    ASSERT_EQ_INT(strlen(gw_auth_operator_token()), 53);
-    gw_auth_cleanup();
-    const char *bad = th_path("bad");
-    FILE *f = fopen(bad, "w");
-    fputs("has space in the middle of the token 0123456789", f);
-    fclose(f);
-    ASSERT_CODE(gw_auth_init(bad, &gen, &err), ST_EINVAL);
-    ASSERT_CONTAINS(err.msg, "not printable non-space");
-}
+/* Credentials, the access check, the policy store and the storage names: the security
+ * tests in tests/unit/rbac/test_gw_sec.c (they need the policy store and the engine). */
 
 TEST(tickets)
 {
