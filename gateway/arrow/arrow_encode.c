@@ -58,6 +58,8 @@ struct arrow_encoder {
     /* arrow_encode_empty's batch (flat encoders) */
     struct st_column *empty_cols;
     struct st_batch empty;
+    /* bytes kept free in front of every body, for arrow_flightdata_take's framing */
+    size_t headroom;
     /* nested encoders (arrow_nested.c): the rows of the current batch */
     struct arrow_nested *nested;
     int64_t nested_rows, nested_next;
@@ -315,7 +317,7 @@ static uint8_t *
 add_buffer(struct arrow_encoder *enc, uint32_t *bi, const void *p, size_t len, enum st_code *rc)
 {
     size_t at = enc->body.len;
-    enc->buffers[*bi][0] = (int64_t)at;
+    enc->buffers[*bi][0] = (int64_t)(at - enc->headroom); /* offsets count from the body */
     enc->buffers[*bi][1] = (int64_t)len;
     (*bi)++;
     if (*rc != ST_OK) return NULL;
@@ -373,8 +375,10 @@ encode_rows(struct arrow_encoder *enc, uint32_t lo, uint32_t hi, struct st_error
     uint32_t n = hi - lo, bi = 0;
     size_t bm_bytes = ((size_t)n + 7) / 8;
     size_t src_bm_bytes = ((size_t)b->n_rows + 7) / 8;
-    enum st_code rc = ST_OK;
+    /* One allocation per message: the headroom and the body's upper bound. */
     st_buf_reset(&enc->body);
+    enum st_code rc = st_buf_reserve(&enc->body, enc->headroom + body_bound(enc, lo, hi));
+    if (rc == ST_OK) enc->body.len = enc->headroom;
     for (uint32_t c = 0; c < b->n_cols; c++) {
         const struct st_column *col = &b->cols[c];
         int64_t nulls = 0;
@@ -417,7 +421,7 @@ encode_rows(struct arrow_encoder *enc, uint32_t lo, uint32_t hi, struct st_error
     }
     if (rc != ST_OK)
         return st_error_set(err, rc, "encoding arrow record batch: %s", st_strerror(rc));
-    return write_record_batch_header(enc, n, enc->body.len, err);
+    return write_record_batch_header(enc, n, enc->body.len - enc->headroom, err);
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -469,10 +473,15 @@ nomem:
     return NULL;
 }
 
-/* Every RecordBatch header of the schema has rb_header_len bytes: it must fit the budget. */
+/* Every RecordBatch header of the schema has rb_header_len bytes: it must fit the budget.
+ * Sets the headroom: the largest FlightData framing in front of a body (field 2's tag,
+ * length and the header, field 1000's tag and a length of up to 5 varint bytes), rounded
+ * to 8 so that bodies start 8-aligned in memory too. */
 static enum st_code
-check_header_budget(const struct arrow_encoder *enc, struct st_error *err)
+check_header_budget(struct arrow_encoder *enc, struct st_error *err)
 {
+    enc->headroom = (arrow__flightdata_size(enc->rb_header_len, 0, false, 0) + 2 + 5 + 7) &
+                    ~(size_t)7;
     if (arrow__flightdata_size(enc->rb_header_len, 0, false, 0) > enc->target_bytes)
         return st_error_set(err, ST_ELIMIT,
                             "arrow record batch header of %zu bytes exceeds the "
@@ -654,15 +663,16 @@ nested_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got, struct 
             hi = lo + 1;
         }
     }
-    ST_TRY(arrow__nested_encode(enc->nested, lo, hi, &enc->header, &enc->body, err));
+    ST_TRY(arrow__nested_encode(enc->nested, lo, hi, enc->headroom, &enc->header, &enc->body,
+                                err));
     if (enc->header.len != enc->rb_header_len)
         return st_error_set(err, ST_EINTERNAL, "arrow record batch header length changed");
     enc->nested_next = hi;
     if (hi >= end) enc->active = false;
     out->header = enc->header.data;
     out->header_len = enc->header.len;
-    out->body = enc->body.data;
-    out->body_len = enc->body.len;
+    out->body = enc->body.data + enc->headroom;
+    out->body_len = enc->body.len - enc->headroom;
     out->n_rows = (uint32_t)(hi - lo);
     *got = true;
     return ST_OK;
@@ -712,9 +722,39 @@ arrow_encode_next(struct arrow_encoder *enc, struct arrow_msg *out, bool *got, s
     if (hi >= b->n_rows) enc->active = false;
     out->header = enc->header.data;
     out->header_len = enc->header.len;
-    out->body = enc->body.data;
-    out->body_len = enc->body.len;
+    out->body = enc->body.data + enc->headroom;
+    out->body_len = enc->body.len - enc->headroom;
     out->n_rows = hi - lo;
     *got = true;
+    return ST_OK;
+}
+
+enum st_code
+arrow_flightdata_take(struct arrow_encoder *enc, const struct arrow_msg *m, uint8_t **base,
+                      size_t *off, size_t *len, struct st_error *err)
+{
+    if (!enc->body.data || m->body != enc->body.data + enc->headroom ||
+        m->header != enc->header.data || m->header_len != enc->rb_header_len ||
+        m->body_len != enc->body.len - enc->headroom)
+        return st_error_set(err, ST_EINVAL,
+                            "arrow_flightdata_take needs the record batch arrow_encode_next "
+                            "returned last");
+    size_t prefix = arrow__flightdata_size(m->header_len, m->body_len, false, 0) - m->body_len;
+    if (prefix > enc->headroom)
+        return st_error_set(err, ST_EINTERNAL, "arrow framing of %zu bytes exceeds the headroom",
+                            prefix);
+    size_t at = enc->headroom - prefix;
+    struct st_buf w = {.data = enc->body.data + at, .len = 0, .cap = prefix, .max = prefix};
+    enum st_code rc = st_buf_append_byte(&w, 0x12);
+    if (rc == ST_OK) rc = st_buf_put_uvarint(&w, m->header_len);
+    if (rc == ST_OK) rc = st_buf_append(&w, m->header, m->header_len);
+    if (rc == ST_OK && m->body_len) rc = st_buf_append(&w, "\xc2\x3e", 2);
+    if (rc == ST_OK && m->body_len) rc = st_buf_put_uvarint(&w, m->body_len);
+    if (rc != ST_OK || w.len != prefix || w.data != enc->body.data + at)
+        return st_error_set(err, ST_EINTERNAL, "arrow framing did not fit its headroom");
+    *base = enc->body.data;
+    *off = at;
+    *len = prefix + m->body_len;
+    st_buf_init(&enc->body, SIZE_MAX); /* the caller owns the bytes now */
     return ST_OK;
 }

@@ -114,9 +114,10 @@ enum st_code arrow__nested_header_len(struct arrow_nested *n, struct st_buf *hea
 /* Check and take (borrow) cols for n_rows rows; cols NULL = an empty batch. */
 enum st_code arrow__nested_begin(struct arrow_nested *n, const struct arrow_array *cols,
                                  int64_t n_rows, struct st_error *err);
-/* Encode rows [lo, hi) of the current batch into header and body. */
+/* Encode rows [lo, hi) of the current batch into header and body; the body's bytes start
+ * `headroom` bytes into the body buffer (arrow_flightdata_take writes the framing there). */
 enum st_code arrow__nested_encode(struct arrow_nested *n, int64_t lo, int64_t hi,
-                                  struct st_buf *header, struct st_buf *body,
+                                  size_t headroom, struct st_buf *header, struct st_buf *body,
                                   struct st_error *err);
 /* Exact body length of rows [lo, hi) (what arrow__nested_encode would write). */
 size_t arrow__nested_body_len(struct arrow_nested *n, int64_t lo, int64_t hi);

@@ -622,15 +622,17 @@ arrow__nested_body_len(struct arrow_nested *n, int64_t lo, int64_t hi)
 }
 
 enum st_code
-arrow__nested_encode(struct arrow_nested *n, int64_t lo, int64_t hi, struct st_buf *header,
-                     struct st_buf *body, struct st_error *err)
+arrow__nested_encode(struct arrow_nested *n, int64_t lo, int64_t hi, size_t headroom,
+                     struct st_buf *header, struct st_buf *body, struct st_error *err)
 {
     struct walk w = {.n = n, .body = body};
     st_buf_reset(body);
+    w.rc = st_buf_reserve(body, headroom + arrow__nested_body_len(n, lo, hi));
+    if (w.rc == ST_OK) body->len = headroom; /* the body starts after the headroom */
     walk_rows(&w, lo, hi);
     if (w.rc != ST_OK)
         return st_error_set(err, w.rc, "encoding arrow record batch: %s", st_strerror(w.rc));
-    if (w.ni != n->n_types || w.bi != n->n_buffers || w.len != body->len)
+    if (w.ni != n->n_types || w.bi != n->n_buffers || w.len != body->len - headroom)
         return st_error_set(err, ST_EINTERNAL, "arrow nested encoder lost count of its buffers");
-    return write_rb_header(n, hi - lo, body->len, header, err);
+    return write_rb_header(n, hi - lo, w.len, header, err);
 }

@@ -128,7 +128,7 @@ TEST(split_union_rebases_child_ranges)
     struct st_buf hdr, body;
     st_buf_init(&hdr, SIZE_MAX);
     st_buf_init(&body, SIZE_MAX);
-    ASSERT_OK_E(arrow__nested_encode(n, 1, 3, &hdr, &body, &E), &E); /* x 7, s "c" */
+    ASSERT_OK_E(arrow__nested_encode(n, 1, 3, 0, &hdr, &body, &E), &E); /* x 7, s "c" */
     static const uint8_t want[] = {
         1, 0, 0, 0, 0, 0, 0, 0,                         /* type ids 1 0 */
         0, 0, 0, 0, 0, 0, 0, 0,                         /* offsets re-based: 0 0 */
@@ -147,7 +147,7 @@ TEST(split_union_rebases_child_ranges)
     assert_pairs(nodes, nn, want_nodes, 3);
     ASSERT_EQ_INT(rows, 2);
     /* a range with no row of a child gives that child an empty node */
-    ASSERT_OK_E(arrow__nested_encode(n, 1, 2, &hdr, &body, &E), &E);
+    ASSERT_OK_E(arrow__nested_encode(n, 1, 2, 0, &hdr, &body, &E), &E);
     rb_vectors(hdr.data, hdr.len, &nodes, &nn, &bufs, &nb, &rows, &bl);
     static const int64_t want_nodes2[][2] = {{1, 0}, {0, 0}, {1, 0}};
     assert_pairs(nodes, nn, want_nodes2, 3);
@@ -472,4 +472,79 @@ TEST(array_errors)
     x = u;
     x.type_ids = NULL;
     bad_batch(&small_type, &x, 3, "no type ids or offsets");
+}
+
+/* ---- zero-copy framing -------------------------------------------------------------------- */
+
+/* Every message of enc, framed in place, equals arrow_flightdata_append's bytes. */
+static int
+take_equals_append(struct arrow_encoder *enc)
+{
+    struct arrow_msg m;
+    bool got;
+    int n = 0;
+    for (;;) {
+        ASSERT_OK_E(arrow_encode_next(enc, &m, &got, &E), &E);
+        if (!got) break;
+        struct st_buf want;
+        st_buf_init(&want, SIZE_MAX);
+        ASSERT_OK_E(arrow_flightdata_append(&want, &m, NULL, 0, &E), &E);
+        uint8_t *base;
+        size_t off, len;
+        ASSERT_OK_E(arrow_flightdata_take(enc, &m, &base, &off, &len, &E), &E);
+        ASSERT_EQ_U64(len, want.len);
+        ASSERT_TRUE(memcmp(base + off, want.data, len) == 0);
+        ASSERT_EQ_INT((uintptr_t)(base + off + len - m.body_len) % 8, 0); /* body 8-aligned */
+        /* the message is gone from the encoder: taking it again is refused */
+        ASSERT_CODE(arrow_flightdata_take(enc, &m, &base, &off, &len, &E), ST_EINVAL);
+        free(base);
+        st_buf_cleanup(&want);
+        n++;
+    }
+    return n;
+}
+
+TEST(flightdata_take_frames_in_place)
+{
+    struct nd d;
+    nd_build(&d, 300);
+    struct arrow_encoder_opts o = {.target_bytes = 2048, .max_bytes = 4096};
+    struct arrow_encoder *enc = arrow_encoder_new_nested(nd_types(), ND_COLS, &o, &E);
+    ASSERT_OK_E(arrow_encode_arrays(enc, d.cols, d.n_rows, &E), &E);
+    ASSERT_TRUE(take_equals_append(enc) > 3);
+    ASSERT_OK_E(arrow_encode_empty(enc, &E), &E);
+    ASSERT_EQ_INT(take_equals_append(enc), 1);
+    /* the schema has no body to frame */
+    struct arrow_msg m;
+    uint8_t *base;
+    size_t off, len;
+    ASSERT_OK_E(arrow_encode_schema(enc, &m, &E), &E);
+    ASSERT_CODE(arrow_flightdata_take(enc, &m, &base, &off, &len, &E), ST_EINVAL);
+    arrow_encoder_free(enc);
+    nd_free(&d);
+
+    /* a flat encoder, rows split over several messages, a body over 127 bytes and under */
+    static const struct st_field ff[] = {{"t", ST_TYPE_TIME, ST_ROLE_TIME, false},
+                                         {"v", ST_TYPE_INT, ST_ROLE_FIELD, true}};
+    int64_t t[3000], v[3000];
+    uint8_t bm[375];
+    memset(bm, 0xff, sizeof bm);
+    bm[3] = 0x0f;
+    for (int i = 0; i < 3000; i++) {
+        t[i] = i;
+        v[i] = i * 3;
+    }
+    struct st_column cols[2] = {{.type = ST_TYPE_TIME, .v.i64 = t},
+                                {.type = ST_TYPE_INT, .validity = bm, .null_count = 4,
+                                 .v.i64 = v}};
+    struct st_schema sc = {2, ff};
+    struct st_batch b = {3000, 2, cols};
+    struct arrow_encoder_opts o2 = {.target_bytes = 16384};
+    enc = arrow_encoder_new(&sc, &o2, &E);
+    ASSERT_OK_E(arrow_encode_batch(enc, &b, &E), &E);
+    ASSERT_TRUE(take_equals_append(enc) > 1);
+    b.n_rows = 3;
+    ASSERT_OK_E(arrow_encode_batch(enc, &b, &E), &E);
+    ASSERT_EQ_INT(take_equals_append(enc), 1);
+    arrow_encoder_free(enc);
 }

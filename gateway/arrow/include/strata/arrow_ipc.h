@@ -194,6 +194,19 @@ enum st_code arrow_flightdata_append(struct st_buf *out, const struct arrow_msg 
                                      const uint8_t *app_metadata, size_t app_metadata_len,
                                      struct st_error *err);
 
+/*
+ * Zero-copy framing: the record batch arrow_encode_next returned last, as one serialized
+ * FlightData (the bytes arrow_flightdata_append would write without app_metadata), built
+ * in place. The encoder keeps room in front of every body for the framing, so only the
+ * header is copied; the body stays where it was encoded. The caller takes the buffer:
+ * the FlightData is (*base + *off, *len), and free(*base) releases it (any thread). The
+ * encoder starts a new buffer for its next message; m is invalid afterwards.
+ * ST_EINVAL when m is not that message (a schema, or an older one).
+ */
+enum st_code arrow_flightdata_take(struct arrow_encoder *enc, const struct arrow_msg *m,
+                                   uint8_t **base, size_t *off, size_t *len,
+                                   struct st_error *err);
+
 /* Append one encapsulated IPC stream message: FF FF FF FF, int32 LE length, header, body. */
 enum st_code arrow_stream_append(struct st_buf *out, const struct arrow_msg *m,
                                  struct st_error *err);
