@@ -96,14 +96,17 @@ const struct gw_http_endpoint gw_http_endpoints[] = {
 const size_t gw_n_http_endpoints = sizeof gw_http_endpoints / sizeof gw_http_endpoints[0];
 
 /* Flight SQL commands (through GetFlightInfo, GetSchema, DoGet, DoAction, DoPut): the
- * database is the `database` header's (or the ticket's). */
+ * database is the `database` header's (or the ticket's). The last column is the privilege
+ * when no database is named; RBAC_PRIV_QUERY there means the command needs a database
+ * (flightsql_cmd.c refuses it without one). A command that lists databases would take
+ * RBAC_PRIV_DB_LIST there and filter with gw_visible_databases(). */
 const struct gw_flightsql_priv gw_flightsql_privs[] = {
     {"CommandStatementQuery", GW_Q_SQL, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
     {"CommandPreparedStatementQuery", GW_Q_SQL, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
     {"CommandGetTables", GW_Q_TABLES, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
-    {"CommandGetCatalogs", GW_Q_CATALOGS, RBAC_PRIV_QUERY, RBAC_PRIV_DB_LIST},
-    {"CommandGetDbSchemas", GW_Q_DB_SCHEMAS, RBAC_PRIV_QUERY, RBAC_PRIV_DB_LIST},
-    {"CommandGetTableTypes", GW_Q_TABLE_TYPES, RBAC_PRIV_QUERY, RBAC_PRIV_DB_LIST},
+    {"CommandGetCatalogs", GW_Q_CATALOGS, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
+    {"CommandGetDbSchemas", GW_Q_DB_SCHEMAS, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
+    {"CommandGetTableTypes", GW_Q_TABLE_TYPES, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
     /* server facts only, no database involved */
     {"CommandGetSqlInfo", GW_Q_SQL_INFO, RBAC_PRIV_WHOAMI, RBAC_PRIV_WHOAMI},
 };
