@@ -131,7 +131,7 @@ gw_flightsql_decode(const uint8_t *anyb, size_t n, const char *db, struct gw_que
         if (m->n_info > GW_MAX_SQL_INFO_IDS)
             rc = st_error_set(err, ST_ELIMIT, "CommandGetSqlInfo asks for %zu ids (limit %d)",
                               m->n_info, GW_MAX_SQL_INFO_IDS);
-        else {
+        else if (m->n_info) {
             memcpy(q->info, m->info, m->n_info * sizeof *q->info);
             q->n_info = (uint32_t)m->n_info;
         }
