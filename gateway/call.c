@@ -77,6 +77,66 @@ gw_pack(const ProtobufCMessage *m)
     return s;
 }
 
+static bool
+get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static bool
+strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
+{
+    const uint8_t *end = p + n;
+    if (depth > 32)
+        return false;
+    while (p < end) {
+        uint64_t tag, len;
+        if (!get_varint(&p, end, &tag))
+            return true; /* malformed: the unpack already judged the bytes */
+        switch (tag & 7) {
+        case 0:
+            if (!get_varint(&p, end, &len))
+                return true;
+            break;
+        case 1:
+            p += 8;
+            break;
+        case 5:
+            p += 4;
+            break;
+        case 2: {
+            if (!get_varint(&p, end, &len) || len > (uint64_t)(end - p))
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)len))
+                return false;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !strings_ok(f->descriptor, p, (size_t)len, depth + 1))
+                return false;
+            p += len;
+            break;
+        }
+        default:
+            return false; /* groups: never used by our protos */
+        }
+    }
+    return true;
+}
+
+bool
+gw_pb_strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
+{
+    return strings_ok(d, p, n, 0);
+}
+
 grpc_slice
 gw_bb_slice(grpc_byte_buffer *bb)
 {

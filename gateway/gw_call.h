@@ -137,6 +137,10 @@ void gw_call_finish_grpc(struct gw_call *c, int grpc_status, const char *msg);
 void gw_call_reply(struct gw_call *c, grpc_slice msg);
 /* Pack a protobuf-c message into a slice. */
 grpc_slice gw_pack(const ProtobufCMessage *m);
+/* Whether no string field of the encoded message of type `d` (nested messages included)
+ * holds a NUL byte: protobuf-c hands strings over NUL-terminated, so "a\0b" would become
+ * "a" without a word. Call after a successful unpack of the same bytes. */
+bool gw_pb_strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n);
 /* Read a whole byte buffer into a contiguous slice (decompressing); unref it after. */
 grpc_slice gw_bb_slice(grpc_byte_buffer *bb);
 

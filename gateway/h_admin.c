@@ -1248,6 +1248,10 @@ gw_h_admin(struct gw_call *c)
         gw_call_finish(c, ST_EPARSE, "malformed request message");
         return;
     }
+    if (!gw_pb_strings_ok(desc, c->req, c->req_len)) {
+        gw_call_finish(c, ST_EINVAL, "a string of the request holds a NUL byte");
+        return;
+    }
     if (gw_call_offload(c, work, done) != ST_OK)
         gw_call_finish(c, ST_EAGAIN, "the server is overloaded, try again later");
 }

@@ -135,6 +135,10 @@ gw_h_write(struct gw_call *c)
         gw_call_finish(c, ST_EPARSE, "malformed WriteRequest");
         return;
     }
+    if (!gw_pb_strings_ok(&strata__v1__write_request__descriptor, c->req, c->req_len)) {
+        gw_call_finish(c, ST_EINVAL, "the database name holds a NUL byte");
+        return;
+    }
     if ((unsigned)w->req->precision > STRATA__V1__PRECISION__PRECISION_AUTO) {
         gw_call_finish(c, ST_EINVAL, "unknown precision");
         return;
