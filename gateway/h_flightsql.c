@@ -724,8 +724,9 @@ gw_result_open(const struct gw_query *q, const struct eng_query_opts *o, struct 
         break;
     }
     case GW_Q_TABLES:
+        /* q->db is the storage name (a tenant's "T--name"): it never goes to the client */
         if (!eng_db_exists(gw_srv->eng, q->db))
-            rc = st_error_set(err, ST_ENOTFOUND, "Database '%s' not found", q->db);
+            rc = st_error_set(err, ST_ENOTFOUND, "the database does not exist");
         else
             rc = list_tables(q, r, o, err);
         break;
