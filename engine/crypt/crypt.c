@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,13 @@
 #include <unistd.h>
 
 #include "strata/buf.h"
+#include "strata/crc32c.h"
 #include "strata/file.h"
 
 #define MAX_KEYS 16
 
 struct crypt_keyring {
+    pthread_rwlock_t lock; /* readers: lookups and wrapping; writer: adding keys */
     uint32_t n;
     uint32_t current;
     struct {
@@ -70,10 +73,28 @@ hex_of(const uint8_t *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The lock is taken through const pointers too: lookups do not change the keys. */
+static void
+rd_lock(const struct crypt_keyring *kr)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&kr->lock);
+}
+
+static void
+rd_unlock(const struct crypt_keyring *kr)
+{
+    pthread_rwlock_unlock((pthread_rwlock_t *)&kr->lock);
+}
+
 struct crypt_keyring *
 crypt_keyring_new(void)
 {
-    return calloc(1, sizeof(struct crypt_keyring));
+    struct crypt_keyring *kr = calloc(1, sizeof(struct crypt_keyring));
+    if (kr && pthread_rwlock_init(&kr->lock, NULL) != 0) {
+        free(kr);
+        return NULL;
+    }
+    return kr;
 }
 
 void
@@ -81,16 +102,16 @@ crypt_keyring_free(struct crypt_keyring *kr)
 {
     if (!kr)
         return;
+    pthread_rwlock_destroy(&kr->lock);
     OPENSSL_cleanse(kr, sizeof *kr);
     free(kr);
 }
 
-enum st_code
-crypt_keyring_add(struct crypt_keyring *kr, const uint8_t key[CRYPT_KEY_LEN], bool make_current,
-                  struct st_error *err)
+/* Add one key (write lock held). */
+static enum st_code
+add_locked(struct crypt_keyring *kr, const uint8_t key[CRYPT_KEY_LEN],
+           const uint8_t kid[CRYPT_KID_LEN], bool make_current, struct st_error *err)
 {
-    uint8_t kid[CRYPT_KID_LEN];
-    key_id(key, kid);
     for (uint32_t i = 0; i < kr->n; i++) {
         if (memcmp(kr->keys[i].kid, kid, CRYPT_KID_LEN) == 0) {
             if (make_current)
@@ -108,6 +129,76 @@ crypt_keyring_add(struct crypt_keyring *kr, const uint8_t key[CRYPT_KEY_LEN], bo
     return ST_OK;
 }
 
+enum st_code
+crypt_keyring_add(struct crypt_keyring *kr, const uint8_t key[CRYPT_KEY_LEN], bool make_current,
+                  struct st_error *err)
+{
+    uint8_t kid[CRYPT_KID_LEN];
+    key_id(key, kid);
+    pthread_rwlock_wrlock(&kr->lock);
+    enum st_code rc = add_locked(kr, key, kid, make_current, err);
+    pthread_rwlock_unlock(&kr->lock);
+    return rc;
+}
+
+struct crypt_keyring *
+crypt_keyring_copy(const struct crypt_keyring *kr)
+{
+    struct crypt_keyring *c = crypt_keyring_new();
+    if (!c || !kr)
+        return c;
+    rd_lock(kr);
+    c->n = kr->n;
+    c->current = kr->current;
+    memcpy(c->keys, kr->keys, sizeof c->keys);
+    rd_unlock(kr);
+    return c;
+}
+
+enum st_code
+crypt_keyring_merge(struct crypt_keyring *kr, const struct crypt_keyring *from, bool make_current,
+                    struct st_error *err)
+{
+    if (!from || from == kr)
+        return ST_OK;
+    /* Copy first so that the two locks are never held together. */
+    struct crypt_keyring *tmp = crypt_keyring_copy(from);
+    if (!tmp)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    enum st_code rc = ST_OK;
+    pthread_rwlock_wrlock(&kr->lock);
+    for (uint32_t i = 0; i < tmp->n && rc == ST_OK; i++)
+        rc = add_locked(kr, tmp->keys[i].key, tmp->keys[i].kid,
+                        make_current && i == tmp->current, err);
+    pthread_rwlock_unlock(&kr->lock);
+    crypt_keyring_free(tmp);
+    return rc;
+}
+
+uint32_t
+crypt_keyring_count(const struct crypt_keyring *kr)
+{
+    if (!kr)
+        return 0;
+    rd_lock(kr);
+    uint32_t n = kr->n;
+    rd_unlock(kr);
+    return n;
+}
+
+bool
+crypt_keyring_has(const struct crypt_keyring *kr, const uint8_t kid[CRYPT_KID_LEN])
+{
+    if (!kr)
+        return false;
+    bool has = false;
+    rd_lock(kr);
+    for (uint32_t i = 0; i < kr->n && !has; i++)
+        has = memcmp(kr->keys[i].kid, kid, CRYPT_KID_LEN) == 0;
+    rd_unlock(kr);
+    return has;
+}
+
 void
 crypt_key_id_hex(const uint8_t key[CRYPT_KEY_LEN], char out[2 * CRYPT_KID_LEN + 1])
 {
@@ -119,10 +210,38 @@ crypt_key_id_hex(const uint8_t key[CRYPT_KEY_LEN], char out[2 * CRYPT_KID_LEN + 
 bool
 crypt_keyring_current_id(const struct crypt_keyring *kr, char out[2 * CRYPT_KID_LEN + 1])
 {
-    if (!kr || kr->n == 0)
+    if (!kr)
         return false;
-    hex_of(kr->keys[kr->current].kid, CRYPT_KID_LEN, out);
-    return true;
+    rd_lock(kr);
+    bool ok = kr->n > 0;
+    if (ok)
+        hex_of(kr->keys[kr->current].kid, CRYPT_KID_LEN, out);
+    rd_unlock(kr);
+    return ok;
+}
+
+void
+crypt_keyring_describe(const struct crypt_keyring *kr, char *out, size_t cap)
+{
+    size_t off = 0;
+    if (!cap)
+        return;
+    out[0] = '\0';
+    if (!kr || crypt_keyring_count(kr) == 0) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    rd_lock(kr);
+    for (uint32_t i = 0; i < kr->n && off < cap; i++) {
+        char h[2 * CRYPT_KID_LEN + 1];
+        hex_of(kr->keys[i].kid, CRYPT_KID_LEN, h);
+        int w = snprintf(out + off, cap - off, "%s%s%s", i ? ", " : "", h,
+                         i == kr->current ? " (current)" : "");
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    rd_unlock(kr);
 }
 
 static int
@@ -279,6 +398,7 @@ find_key(const struct crypt_keyring *kr, const uint8_t *kid)
     return -1;
 }
 
+/* Wrap f's DEK under the current key into rec (read lock held, n > 0). */
 static enum st_code
 wrap_into(const struct crypt_keyring *kr, const char *kind, const struct crypt_file *f,
           uint8_t rec[CRYPT_FILE_KEY_LEN], struct st_error *err)
@@ -295,11 +415,11 @@ wrap_into(const struct crypt_keyring *kr, const char *kind, const struct crypt_f
     return ST_OK;
 }
 
-enum st_code
-crypt_file_new(const struct crypt_keyring *kr, const char *kind, struct crypt_file *out,
-               uint8_t record[CRYPT_FILE_KEY_LEN], struct st_error *err)
+static enum st_code
+file_new_locked(const struct crypt_keyring *kr, const char *kind, struct crypt_file *out,
+                uint8_t record[CRYPT_FILE_KEY_LEN], struct st_error *err)
 {
-    if (!kr || kr->n == 0)
+    if (kr->n == 0)
         return st_error_set(err, ST_ECRYPTO, "no master key configured");
     if (RAND_priv_bytes(out->dek, CRYPT_KEY_LEN) != 1 || RAND_bytes(out->nonce_prefix, 4) != 1)
         return st_error_set(err, ST_ECRYPTO, "cannot draw random bytes for a data key");
@@ -311,33 +431,66 @@ crypt_file_new(const struct crypt_keyring *kr, const char *kind, struct crypt_fi
 }
 
 enum st_code
-crypt_file_open(const struct crypt_keyring *kr, const char *kind,
-                const uint8_t record[CRYPT_FILE_KEY_LEN], struct crypt_file *out,
-                struct st_error *err)
+crypt_file_new(const struct crypt_keyring *kr, const char *kind, struct crypt_file *out,
+               uint8_t record[CRYPT_FILE_KEY_LEN], struct st_error *err)
+{
+    if (!kr)
+        return st_error_set(err, ST_ECRYPTO, "no master key configured");
+    rd_lock(kr);
+    enum st_code rc = file_new_locked(kr, kind, out, record, err);
+    rd_unlock(kr);
+    return rc;
+}
+
+/* Unwrap (read lock held): ST_ECRYPTO with *missing set when the key is not
+ * in the ring, ST_ECRYPTO when the record does not verify. */
+static enum st_code
+file_open_locked(const struct crypt_keyring *kr, const char *kind,
+                 const uint8_t record[CRYPT_FILE_KEY_LEN], struct crypt_file *out, bool *missing,
+                 struct st_error *err)
 {
     char kidhex[2 * CRYPT_KID_LEN + 1];
     uint8_t aad[64];
     uint8_t tag[16];
-    int k = kr ? find_key(kr, record) : -1;
+    int k = find_key(kr, record);
 
-    if (k < 0) {
-        hex_of(record, CRYPT_KID_LEN, kidhex);
+    hex_of(record, CRYPT_KID_LEN, kidhex);
+    *missing = k < 0;
+    if (k < 0)
         return st_error_set(err, ST_ECRYPTO,
                             "file was encrypted with master key %s, which is not configured",
                             kidhex);
-    }
     size_t al = wrap_aad(kind, record, record + 8, aad);
     memcpy(tag, record + 56, 16);
     if (!gcm(0, kr->keys[k].key, record + 12, aad, al, record + 24, CRYPT_KEY_LEN, out->dek,
              tag)) {
         OPENSSL_cleanse(out->dek, CRYPT_KEY_LEN);
         return st_error_set(err, ST_ECRYPTO,
-                            "data key does not verify under master key %.16s (damaged header)",
-                            (hex_of(record, CRYPT_KID_LEN, kidhex), kidhex));
+                            "data key does not verify under master key %s (damaged header)",
+                            kidhex);
     }
     memcpy(out->nonce_prefix, record + 8, 4);
     memcpy(out->kid, record, CRYPT_KID_LEN);
     return ST_OK;
+}
+
+enum st_code
+crypt_file_open(const struct crypt_keyring *kr, const char *kind,
+                const uint8_t record[CRYPT_FILE_KEY_LEN], struct crypt_file *out,
+                struct st_error *err)
+{
+    bool missing;
+    if (!kr) {
+        char kidhex[2 * CRYPT_KID_LEN + 1];
+        hex_of(record, CRYPT_KID_LEN, kidhex);
+        return st_error_set(err, ST_ECRYPTO,
+                            "file was encrypted with master key %s, which is not configured",
+                            kidhex);
+    }
+    rd_lock(kr);
+    enum st_code rc = file_open_locked(kr, kind, record, out, &missing, err);
+    rd_unlock(kr);
+    return rc;
 }
 
 enum st_code
@@ -346,19 +499,231 @@ crypt_file_rewrap(const struct crypt_keyring *kr, const char *kind,
 {
     struct crypt_file f;
     uint8_t fresh[CRYPT_FILE_KEY_LEN];
+    bool missing;
     *changed = false;
-    if (!kr || kr->n == 0)
+    if (!kr)
         return st_error_set(err, ST_ECRYPTO, "no master key configured");
-    if (memcmp(record, kr->keys[kr->current].kid, CRYPT_KID_LEN) == 0)
-        return ST_OK;
-    ST_TRY(crypt_file_open(kr, kind, record, &f, err));
-    enum st_code rc = wrap_into(kr, kind, &f, fresh, err);
+    rd_lock(kr);
+    enum st_code rc = ST_OK;
+    if (kr->n == 0)
+        rc = st_error_set(err, ST_ECRYPTO, "no master key configured");
+    else if (memcmp(record, kr->keys[kr->current].kid, CRYPT_KID_LEN) != 0) {
+        rc = file_open_locked(kr, kind, record, &f, &missing, err);
+        if (rc == ST_OK) {
+            rc = wrap_into(kr, kind, &f, fresh, err);
+            crypt_file_cleanup(&f);
+            if (rc == ST_OK) {
+                memcpy(record, fresh, CRYPT_FILE_KEY_LEN);
+                *changed = true;
+            }
+        }
+    }
+    rd_unlock(kr);
+    return rc;
+}
+
+/* ---- key slots ------------------------------------------------------------- */
+
+static bool
+slot_empty(const uint8_t *slot)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < CRYPT_FILE_KEY_LEN; i++)
+        acc |= slot[i];
+    return acc == 0;
+}
+
+enum st_code
+crypt_slots_new(const struct crypt_keyring *kr, const char *kind, struct crypt_file *out,
+                uint8_t slots[CRYPT_SLOTS_LEN], struct st_error *err)
+{
+    memset(slots, 0, CRYPT_SLOTS_LEN);
+    return crypt_file_new(kr, kind, out, slots, err);
+}
+
+unsigned
+crypt_slots_kids(const uint8_t slots[CRYPT_SLOTS_LEN],
+                 char out[CRYPT_SLOT_COUNT][2 * CRYPT_KID_LEN + 1])
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < CRYPT_SLOT_COUNT; i++) {
+        const uint8_t *sl = slots + i * CRYPT_FILE_KEY_LEN;
+        if (!slot_empty(sl))
+            hex_of(sl, CRYPT_KID_LEN, out[n++]);
+    }
+    return n;
+}
+
+/* Open the key area (read lock held); *used gets the slot index. */
+static enum st_code
+slots_open_locked(const struct crypt_keyring *kr, const char *kind,
+                  const uint8_t slots[CRYPT_SLOTS_LEN], struct crypt_file *out, int *used,
+                  struct st_error *err)
+{
+    int order[CRYPT_SLOT_COUNT] = {0, 1};
+    /* the slot of the current key first */
+    if (kr->n && memcmp(slots + CRYPT_FILE_KEY_LEN, kr->keys[kr->current].kid, CRYPT_KID_LEN) == 0)
+        order[0] = 1, order[1] = 0;
+    bool any_configured = false, any = false;
+    struct st_error last;
+    st_error_clear(&last);
+    for (int k = 0; k < CRYPT_SLOT_COUNT; k++) {
+        const uint8_t *sl = slots + order[k] * CRYPT_FILE_KEY_LEN;
+        if (slot_empty(sl))
+            continue;
+        any = true;
+        bool missing;
+        struct st_error e;
+        if (file_open_locked(kr, kind, sl, out, &missing, &e) == ST_OK) {
+            *used = order[k];
+            return ST_OK;
+        }
+        if (!missing) {
+            any_configured = true;
+            last = e;
+        }
+    }
+    if (!any)
+        return st_error_set(err, ST_ECORRUPT, "the header holds no data key (empty key area)");
+    if (any_configured)
+        return st_error_set(err, ST_ECORRUPT, "%s", last.msg);
+    char kids[CRYPT_SLOT_COUNT][2 * CRYPT_KID_LEN + 1];
+    unsigned nk = crypt_slots_kids(slots, kids);
+    char have[MAX_KEYS * 32];
+    size_t off = 0;
+    have[0] = '\0';
+    for (uint32_t i = 0; i < kr->n && off < sizeof have; i++) {
+        char h[2 * CRYPT_KID_LEN + 1];
+        hex_of(kr->keys[i].kid, CRYPT_KID_LEN, h);
+        int w = snprintf(have + off, sizeof have - off, "%s%s", i ? ", " : "", h);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    return st_error_set(err, ST_ECRYPTO,
+                        "encrypted with master key %s%s%s, which is not configured "
+                        "(configured: %s)",
+                        kids[0], nk > 1 ? " or " : "", nk > 1 ? kids[1] : "",
+                        kr->n ? have : "none");
+}
+
+enum st_code
+crypt_slots_open(const struct crypt_keyring *kr, const char *kind,
+                 const uint8_t slots[CRYPT_SLOTS_LEN], struct crypt_file *out,
+                 struct st_error *err)
+{
+    static const struct crypt_keyring empty;
+    int used;
+    if (!kr)
+        return slots_open_locked(&empty, kind, slots, out, &used, err);
+    rd_lock(kr);
+    enum st_code rc = slots_open_locked(kr, kind, slots, out, &used, err);
+    rd_unlock(kr);
+    return rc;
+}
+
+bool
+crypt_slots_current(const struct crypt_keyring *kr, const uint8_t slots[CRYPT_SLOTS_LEN])
+{
+    if (!kr)
+        return false;
+    bool ok = true, any = false;
+    rd_lock(kr);
+    for (unsigned i = 0; i < CRYPT_SLOT_COUNT; i++) {
+        const uint8_t *sl = slots + i * CRYPT_FILE_KEY_LEN;
+        if (slot_empty(sl))
+            continue;
+        any = true;
+        if (kr->n == 0 || memcmp(sl, kr->keys[kr->current].kid, CRYPT_KID_LEN) != 0)
+            ok = false;
+    }
+    rd_unlock(kr);
+    return ok && any;
+}
+
+enum st_code
+crypt_slots_rotate_fd(const struct crypt_keyring *kr, const char *kind, int fd, const char *path,
+                      uint64_t off, bool *changed, struct st_error *err)
+{
+    uint8_t slots[CRYPT_SLOTS_LEN], fresh[CRYPT_FILE_KEY_LEN], zero[CRYPT_FILE_KEY_LEN];
+    struct crypt_file f;
+    int used = -1;
+    *changed = false;
+    memset(zero, 0, sizeof zero);
+    if (!kr)
+        return st_error_set(err, ST_ECRYPTO, "no master key configured");
+    ST_TRY(st_file_pread_all(fd, slots, sizeof slots, (off_t)off, path, err));
+    rd_lock(kr);
+    enum st_code rc = kr->n ? slots_open_locked(kr, kind, slots, &f, &used, err)
+                            : st_error_set(err, ST_ECRYPTO, "no master key configured");
+    bool current = rc == ST_OK &&
+                   memcmp(slots + (size_t)used * CRYPT_FILE_KEY_LEN, kr->keys[kr->current].kid,
+                          CRYPT_KID_LEN) == 0;
+    if (rc == ST_OK && !current)
+        rc = wrap_into(kr, kind, &f, fresh, err);
+    rd_unlock(kr);
     crypt_file_cleanup(&f);
-    if (rc != ST_OK)
+    if (rc != ST_OK) {
+        OPENSSL_cleanse(slots, sizeof slots);
         return rc;
-    memcpy(record, fresh, CRYPT_FILE_KEY_LEN);
-    *changed = true;
+    }
+    int other = 1 - used;
+    uint64_t used_off = off + (uint64_t)used * CRYPT_FILE_KEY_LEN;
+    uint64_t other_off = off + (uint64_t)other * CRYPT_FILE_KEY_LEN;
+    if (current) {
+        /* an interrupted rotation: the old slot may still be there */
+        if (!slot_empty(slots + (size_t)other * CRYPT_FILE_KEY_LEN)) {
+            rc = st_file_pwrite_all(fd, zero, sizeof zero, (off_t)other_off, path, err);
+            if (rc == ST_OK)
+                rc = st_file_fsync(fd, path, err);
+            *changed = rc == ST_OK;
+        }
+        return rc;
+    }
+    /* the new wrapping beside the old one, durable, then the old one gone */
+    rc = st_file_pwrite_all(fd, fresh, sizeof fresh, (off_t)other_off, path, err);
+    if (rc == ST_OK)
+        rc = st_file_fsync(fd, path, err);
+    if (rc == ST_OK)
+        rc = st_file_pwrite_all(fd, zero, sizeof zero, (off_t)used_off, path, err);
+    if (rc == ST_OK)
+        rc = st_file_fsync(fd, path, err);
+    OPENSSL_cleanse(fresh, sizeof fresh);
+    *changed = rc == ST_OK;
+    return rc;
+}
+
+/* ---- policy ------------------------------------------------------------------ */
+
+enum st_code
+crypt_policy_check(const struct crypt_policy *p, bool file_encrypted, const char *what,
+                   struct st_error *err)
+{
+    if (file_encrypted) {
+        if (!p || !p->keys || crypt_keyring_count(p->keys) == 0)
+            return st_error_set(err, ST_ECRYPTO,
+                                "%s is encrypted, but no master key is configured", what);
+        if (!p->accept_encrypted)
+            return st_error_set(err, ST_ECRYPTO,
+                                "%s is encrypted, but encryption is off; open with the master "
+                                "key and encryption on, or ask for a migration to decrypt the "
+                                "data directory",
+                                what);
+        return ST_OK;
+    }
+    if (p && !p->accept_plain)
+        return st_error_set(err, ST_ECRYPTO,
+                            "%s is not encrypted, but encryption is on; ask for a migration to "
+                            "encrypt the data directory, or open it with encryption off",
+                            what);
     return ST_OK;
+}
+
+void
+crypt_wipe(void *p, size_t n)
+{
+    if (p && n)
+        OPENSSL_cleanse(p, n);
 }
 
 void
@@ -407,5 +772,110 @@ crypt_open(const struct crypt_file *f, const char *kind, uint64_t block_no, cons
                             "block %llu failed its authentication check (tampered or corrupt)",
                             (unsigned long long)block_no);
     }
+    return ST_OK;
+}
+
+/* ---- whole-file envelopes ---------------------------------------------------- */
+
+enum st_code
+crypt_envelope_build(const struct crypt_policy *p, const char *kind, const char magic[8],
+                     uint16_t version, uint16_t flags, const uint8_t *body, size_t len,
+                     struct st_buf *out, struct st_error *err)
+{
+    bool enc = crypt_policy_encrypts(p);
+    size_t stored = len + (enc ? CRYPT_TAG_LEN : 0);
+    if (stored > UINT32_MAX)
+        return st_error_set(err, ST_ELIMIT, "%s file too large", kind);
+    size_t total = CRYPT_ENV_HDR_LEN + (enc ? CRYPT_SLOTS_LEN : 0) + stored + 4;
+    st_buf_reset(out);
+    if (st_buf_reserve(out, total) != ST_OK)
+        return st_error_set(err, ST_ENOMEM, "out of memory writing a %s file", kind);
+    uint8_t *q = out->data;
+    memcpy(q, magic, 8);
+    q[8] = (uint8_t)version;
+    q[9] = (uint8_t)(version >> 8);
+    flags = (uint16_t)((flags & ~1u) | (enc ? 1u : 0u));
+    q[10] = (uint8_t)flags;
+    q[11] = (uint8_t)(flags >> 8);
+    st_store_u32le(q + 12, (uint32_t)stored);
+    size_t at = CRYPT_ENV_HDR_LEN;
+    if (enc) {
+        struct crypt_file f;
+        ST_TRY(crypt_slots_new(p->keys, kind, &f, q + at, err));
+        at += CRYPT_SLOTS_LEN;
+        enum st_code rc = crypt_seal(&f, kind, 0, body, len, q + at, err);
+        crypt_file_cleanup(&f);
+        if (rc != ST_OK)
+            return rc;
+        st_store_u32le(q + at + stored, st_crc32c(0, q, at));
+    } else {
+        memcpy(q + at, body, len);
+        st_store_u32le(q + at + stored, st_crc32c(0, q, at + stored));
+    }
+    out->len = total;
+    return ST_OK;
+}
+
+enum st_code
+crypt_envelope_open(const struct crypt_policy *p, const char *kind, const char *what,
+                    const char magic[8], uint16_t max_version, uint16_t known_flags,
+                    const uint8_t *file, size_t len, uint16_t *version, uint16_t *flags,
+                    const uint8_t **body, size_t *body_len, uint8_t **owned, struct st_error *err)
+{
+    *owned = NULL;
+    if (len < CRYPT_ENV_HDR_LEN + 4 || memcmp(file, magic, 8) != 0)
+        return st_error_set(err, ST_ECORRUPT, "%s: not a %s file (bad magic or too short)", what,
+                            kind);
+    uint16_t ver = (uint16_t)(file[8] | file[9] << 8);
+    uint16_t fl = (uint16_t)(file[10] | file[11] << 8);
+    bool enc = fl & 1u;
+    size_t head = CRYPT_ENV_HDR_LEN + (enc ? CRYPT_SLOTS_LEN : 0);
+    uint32_t stored = st_load_u32le(file + 12);
+    if (len < head + 4 || (uint64_t)stored + head + 4 != len ||
+        (enc && stored < CRYPT_TAG_LEN))
+        return st_error_set(err, ST_ECORRUPT, "%s: length mismatch (%zu bytes, header says %u)",
+                            what, len, stored);
+    /* the checksum first: a damaged version or flags field is damage, not a
+     * file from a newer engine */
+    uint32_t want = st_load_u32le(file + len - 4);
+    if (st_crc32c(0, file, enc ? head : len - 4) != want)
+        return st_error_set(err, ST_ECORRUPT, "%s: %s checksum mismatch", what,
+                            enc ? "header" : "file");
+    if (ver == 0 || ver > max_version)
+        return st_error_set(err, ST_ECORRUPT, "%s: unsupported %s format version %u", what, kind,
+                            ver);
+    if (fl & ~(known_flags | 1u))
+        return st_error_set(err, ST_EUNSUPPORTED, "%s: unsupported %s flags 0x%x", what, kind, fl);
+    ST_TRY(crypt_policy_check(p, enc, what, err));
+    *version = ver;
+    *flags = (uint16_t)(fl & ~1u);
+    if (!enc) {
+        *body = file + CRYPT_ENV_HDR_LEN;
+        *body_len = stored;
+        return ST_OK;
+    }
+    struct crypt_file f;
+    enum st_code rc = crypt_slots_open(p->keys, kind, file + CRYPT_ENV_HDR_LEN, &f, err);
+    if (rc != ST_OK) {
+        st_error_prefix(err, "%s: ", what);
+        return rc;
+    }
+    size_t n = stored - CRYPT_TAG_LEN;
+    uint8_t *plain = malloc(n + 1);
+    if (!plain) {
+        crypt_file_cleanup(&f);
+        return st_error_set(err, ST_ENOMEM, "out of memory reading %s", what);
+    }
+    rc = crypt_open(&f, kind, 0, file + head, n, plain, err);
+    crypt_file_cleanup(&f);
+    if (rc != ST_OK) {
+        free(plain);
+        return st_error_set(err, ST_ECORRUPT,
+                            "%s: body failed its authentication check (damaged or tampered)",
+                            what);
+    }
+    *owned = plain;
+    *body = plain;
+    *body_len = n;
     return ST_OK;
 }
