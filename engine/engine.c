@@ -13,7 +13,12 @@
  *
  * Recovery on open: the catalog; every database's manifest and chunk files;
  * then the WAL, replaying each record above its database's persisted
- * sequence. Torn WAL tails are cut (wal.c).
+ * sequence. Torn WAL tails are cut (wal.c). Only then are unlisted chunk
+ * files and directories of dropped databases removed: a failed open (a
+ * missing key, a refused encryption mode) changes nothing.
+ *
+ * Encryption (engine_crypt.c): every part reads and writes its files under
+ * one policy (e->pol) holding the engine's keyring.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -103,24 +108,32 @@ eng_open(const struct eng_options *opts, struct st_error *err)
         return NULL;
     }
     e->o = *opts;
+    e->o.keyring = NULL; /* the engine keeps its own copy (e->keys) */
     e->lock_fd = -1;
     e->data_dir = strdup(opts->data_dir);
     pthread_mutex_init(&e->db_mu, NULL);
     pthread_mutex_init(&e->maint_mu, NULL);
     pthread_mutex_init(&e->bg_mu, NULL);
     pthread_cond_init(&e->bg_cv, NULL);
-    enum st_code rc = e->data_dir ? st_mkdir_p(e->data_dir, 0700, err)
-                                  : st_error_set(err, ST_ENOMEM, "out of memory");
+    enum st_code rc = eng__crypt_setup(e, opts, err);
+    if (rc == ST_OK)
+        rc = e->data_dir ? st_mkdir_p(e->data_dir, 0700, err)
+                         : st_error_set(err, ST_ENOMEM, "out of memory");
     if (rc == ST_OK)
         rc = lock_dir(e, err);
+    /* Everything is read and checked first (the catalog, every manifest and
+     * chunk, every WAL segment's header and key); nothing on disk changes
+     * before that succeeded, so a wrong key or a refused mode leaves the
+     * directory exactly as it was. */
     struct cat_limits lim = {opts->max_databases, opts->max_tables_per_db,
                              opts->max_columns_per_table};
     if (rc == ST_OK)
-        rc = cat_store_open(e->data_dir, &lim, &e->cat, err);
+        rc = cat_store_open(e->data_dir, &lim, &e->pol, &e->cat, err);
     if (rc == ST_OK) {
         struct stor_options so = {
             .data_dir = e->data_dir,
             .cat = e->cat,
+            .pol = &e->pol,
             .partition_ns = opts->partition_ns,
             .buffer_max_bytes = opts->buffer_max_bytes,
             .persist_age_ns = opts->persist_age_ns,
@@ -133,15 +146,21 @@ eng_open(const struct eng_options *opts, struct st_error *err)
         for (uint32_t i = 0; i < cat_snapshot_n_dbs(s) && rc == ST_OK; i++)
             rc = stor_db_load(e->stor, cat_snapshot_db_at(s, i), err);
         cat_snapshot_unref(s);
-        if (rc == ST_OK)
-            remove_dropped_dirs(e);
     }
     if (rc == ST_OK) {
         char wdir[4096];
         snprintf(wdir, sizeof wdir, "%s/wal", e->data_dir);
-        struct wal_options wo = {.dir = wdir, .group_commit_ns = opts->group_commit_ns};
+        struct wal_options wo = {.dir = wdir, .pol = &e->pol,
+                                 .group_commit_ns = opts->group_commit_ns};
         rc = wal_open(&wo, stor_max_persisted_seq(e->stor) + 1, replay_cb, e, &e->wal, err);
     }
+    if (rc == ST_OK) {
+        /* leftovers of interrupted persists and drops */
+        stor_remove_orphans(e->stor);
+        remove_dropped_dirs(e);
+    }
+    if (rc == ST_OK && opts->encryption_migrate)
+        rc = eng__migrate(e, err);
     if (rc == ST_OK && opts->background) {
         if (pthread_create(&e->bg, NULL, bg_main, e) != 0)
             rc = st_error_set(err, ST_EINTERNAL, "cannot start the persist thread");
@@ -184,6 +203,7 @@ eng_close(struct eng *e)
     pthread_mutex_destroy(&e->maint_mu);
     pthread_mutex_destroy(&e->bg_mu);
     pthread_cond_destroy(&e->bg_cv);
+    crypt_keyring_free(e->keys);
     free(e->data_dir);
     free(e);
 }
@@ -405,6 +425,10 @@ eng_get_stats(struct eng *e, struct eng_stats *out)
     out->chunks = ss.chunks;
     out->chunk_bytes = ss.chunk_bytes;
     out->persists = ss.persists;
+    out->quarantined_chunks = ss.quarantined_chunks;
+    out->quarantined_groups = ss.quarantined_groups;
+    out->quarantined_rows = ss.quarantined_rows;
+    out->encrypted = crypt_policy_encrypts(&e->pol);
 }
 
 static void *

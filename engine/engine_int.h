@@ -15,14 +15,23 @@
 #include <stdbool.h>
 
 #include "strata/catalog_store.h"
+#include "strata/crypt.h"
 #include "strata/engine.h"
 #include "strata/stor_engine.h"
 #include "strata/wal.h"
+
+struct eng_keyring {
+    struct crypt_keyring *kr;
+};
 
 struct eng {
     struct eng_options o;
     char *data_dir;
     int lock_fd;
+    /* encryption: the engine's own keyring (rotation adds to it) and the
+     * policy every part reads and writes its files under */
+    struct crypt_keyring *keys;
+    struct crypt_policy pol;
     struct cat_store *cat;
     struct stor *stor;
     struct wal *wal;
@@ -41,5 +50,9 @@ enum st_code eng__db(struct eng *e, const char *name, bool create, struct stor_d
                      uint32_t *db_id, struct st_error *err);
 /* Persist one database (or all when db == NULL) and truncate the WAL. */
 enum st_code eng__persist(struct eng *e, struct stor_db *db, bool force, struct st_error *err);
+/* Set up e->keys and e->pol from the options (engine_crypt.c). */
+enum st_code eng__crypt_setup(struct eng *e, const struct eng_options *o, struct st_error *err);
+/* Convert the opened data directory to the configured mode (engine_crypt.c). */
+enum st_code eng__migrate(struct eng *e, struct st_error *err);
 
 #endif

@@ -3,18 +3,23 @@
  *
  * The file is rewritten whole, atomically (temporary file, fsync, rename,
  * directory fsync), on every schema change, before the change is published.
+ * It is a whole-file envelope (strata/crypt.h, crypt_envelope_*):
  *
  *   header   8 bytes  magic "STRTCAT1"
  *            u16 LE   format version (1)
- *            u16 LE   flags (0; bit 0 is reserved for envelope encryption)
- *            u32 LE   body length
+ *            u16 LE   flags (bit 0: encrypted)
+ *            u32 LE   body length (stored bytes)
+ *   [encrypted: key area, 144 bytes: the file's data key wrapped under a
+ *    master key, with the key's id]
  *   body     uvarint next_db_id, uvarint n_dbs, then per database:
  *              uvarint id, uvarint name_len, name bytes,
  *              uvarint next_table_id, uvarint n_tables, then per table:
  *                uvarint id, uvarint name_len, name bytes,
  *                uvarint next_col_id, uvarint n_columns, then per column:
  *                  uvarint id, uvarint name_len, name bytes, u8 kind, u8 type
- *   trailer  u32 LE   CRC-32C of header and body
+ *            (encrypted: sealed with AES-256-GCM, block number 0, the tag
+ *            after the ciphertext; the tag is checked before the body is read)
+ *   trailer  u32 LE   CRC-32C of header and body (encrypted: of header and key area)
  *
  * Columns are in creation order; the first is `time` (id 0, kind TIME).
  * A tag's tag_index is its rank among the table's tags in that order.
@@ -26,11 +31,10 @@
 
 #include "cat_int.h"
 #include "strata/buf.h"
-#include "strata/crc32c.h"
+#include "strata/crypt.h"
 
 #define CAT_MAGIC "STRTCAT1"
 #define CAT_VERSION 1
-#define CAT_HDR_LEN 16
 #define CAT_DECODE_MAX_DBS 100000u
 #define CAT_DECODE_MAX_TABLES 1000000u
 #define CAT_DECODE_MAX_COLS 100000u
@@ -44,7 +48,8 @@ put_name(struct st_buf *b, const char *s)
 }
 
 enum st_code
-cat__encode(const struct cat_snapshot *s, uint8_t **out, size_t *len, struct st_error *err)
+cat__encode(const struct cat_snapshot *s, const struct crypt_policy *pol, uint8_t **out,
+            size_t *len, struct st_error *err)
 {
     struct st_buf b;
     enum st_code rc = ST_OK;
@@ -54,8 +59,6 @@ cat__encode(const struct cat_snapshot *s, uint8_t **out, size_t *len, struct st_
         if ((rc = (x)) != ST_OK)                                                                   \
             goto fail;                                                                             \
     } while (0)
-    P(st_buf_append(&b, CAT_MAGIC, 8));
-    P(st_buf_append_zeros(&b, 8));
     P(st_buf_put_uvarint(&b, s->next_db_id));
     P(st_buf_put_uvarint(&b, s->n_dbs));
     for (uint32_t i = 0; i < s->n_dbs; i++) {
@@ -80,24 +83,19 @@ cat__encode(const struct cat_snapshot *s, uint8_t **out, size_t *len, struct st_
         }
     }
 #undef P
-    if (b.len - CAT_HDR_LEN > UINT32_MAX) {
-        rc = st_error_set(err, ST_ELIMIT, "catalog too large");
-        goto out;
-    }
-    b.data[8] = CAT_VERSION;
-    b.data[9] = 0;
-    b.data[10] = b.data[11] = 0;
-    st_store_u32le(b.data + 12, (uint32_t)(b.len - CAT_HDR_LEN));
-    rc = st_buf_put_u32le(&b, st_crc32c(0, b.data, b.len));
-    if (rc == ST_OK) {
-        *out = st_buf_take(&b, len);
-        return ST_OK;
-    }
-fail:
-    st_error_set(err, rc, "out of memory encoding the catalog");
-out:
+    struct st_buf f;
+    st_buf_init(&f, SIZE_MAX);
+    rc = crypt_envelope_build(pol, "catalog", CAT_MAGIC, CAT_VERSION, 0, b.data, b.len, &f, err);
     st_buf_cleanup(&b);
-    return rc;
+    if (rc != ST_OK) {
+        st_buf_cleanup(&f);
+        return rc;
+    }
+    *out = st_buf_take(&f, len);
+    return ST_OK;
+fail:
+    st_buf_cleanup(&b);
+    return st_error_set(err, rc, "out of memory encoding the catalog");
 }
 
 struct rd {
@@ -208,22 +206,32 @@ enum st_code
 cat_decode(const uint8_t *buf, size_t len, const struct cat_limits *limits,
            struct cat_snapshot **out, struct st_error *err)
 {
-    (void)limits;
-    if (len < CAT_HDR_LEN + 4 || memcmp(buf, CAT_MAGIC, 8) != 0)
-        return st_error_set(err, ST_ECORRUPT, "not a catalog file (bad magic or too short)");
-    uint16_t ver = (uint16_t)(buf[8] | buf[9] << 8);
-    uint16_t flags = (uint16_t)(buf[10] | buf[11] << 8);
-    if (ver != CAT_VERSION)
-        return st_error_set(err, ST_ECORRUPT, "unsupported catalog format version %u", ver);
-    if (flags != 0)
-        return st_error_set(err, ST_EUNSUPPORTED, "unsupported catalog flags 0x%x", flags);
-    uint32_t body = st_load_u32le(buf + 12);
-    if ((uint64_t)body + CAT_HDR_LEN + 4 != len)
-        return st_error_set(err, ST_ECORRUPT, "catalog length mismatch");
-    if (st_crc32c(0, buf, len - 4) != st_load_u32le(buf + len - 4))
-        return st_error_set(err, ST_ECORRUPT, "catalog checksum mismatch");
+    return cat_decode_file(NULL, "catalog", buf, len, limits, out, err);
+}
 
-    struct rd r = {buf + CAT_HDR_LEN, buf + len - 4, err};
+static enum st_code decode_body(const uint8_t *p, size_t len, struct cat_snapshot **out,
+                                struct st_error *err);
+
+enum st_code
+cat_decode_file(const struct crypt_policy *pol, const char *what, const uint8_t *buf, size_t len,
+                const struct cat_limits *limits, struct cat_snapshot **out, struct st_error *err)
+{
+    (void)limits;
+    const uint8_t *body;
+    size_t blen;
+    uint16_t ver, flags;
+    uint8_t *owned = NULL;
+    ST_TRY(crypt_envelope_open(pol, "catalog", what, CAT_MAGIC, CAT_VERSION, 0, buf, len, &ver,
+                               &flags, &body, &blen, &owned, err));
+    enum st_code rc = decode_body(body, blen, out, err);
+    free(owned);
+    return rc;
+}
+
+static enum st_code
+decode_body(const uint8_t *body, size_t blen, struct cat_snapshot **out, struct st_error *err)
+{
+    struct rd r = {body, body + blen, err};
     struct cat_snapshot *s = cat__snapshot_new();
     if (!s)
         return st_error_set(err, ST_ENOMEM, "out of memory");

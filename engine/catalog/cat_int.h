@@ -70,7 +70,9 @@ struct cat_tnode *cat__find_tnode(const struct cat_dnode *d, const char *name, s
 const struct cat_column *cat__find_column(const struct cat_tnode *t, const char *name, size_t len);
 
 /* cat_file.c */
-enum st_code cat__encode(const struct cat_snapshot *s, uint8_t **out, size_t *len,
-                         struct st_error *err);
+struct crypt_policy;
+/* The whole catalog file image (an envelope: encrypted under pol when it encrypts). */
+enum st_code cat__encode(const struct cat_snapshot *s, const struct crypt_policy *pol,
+                         uint8_t **out, size_t *len, struct st_error *err);
 
 #endif

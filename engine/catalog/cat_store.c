@@ -13,11 +13,14 @@
 #include <string.h>
 
 #include "cat_int.h"
+#include "strata/crypt.h"
 #include "strata/file.h"
 #include "strata/log.h"
 
 struct cat_store {
     char *path; /* <dir>/catalog.bin */
+    const struct crypt_policy *pol;
+    bool file_exists, file_encrypted; /* catalog.bin as last read or written (under txn_mu) */
     struct cat_limits lim;
     pthread_mutex_t txn_mu;
     pthread_mutex_t pub_mu;
@@ -136,8 +139,8 @@ cat_type_label(enum cat_col_kind kind, enum st_type type)
 /* ---- open / close ------------------------------------------------------- */
 
 enum st_code
-cat_store_open(const char *dir, const struct cat_limits *limits, struct cat_store **out,
-               struct st_error *err)
+cat_store_open(const char *dir, const struct cat_limits *limits, const struct crypt_policy *pol,
+               struct cat_store **out, struct st_error *err)
 {
     struct cat_store *cs = calloc(1, sizeof *cs);
     if (!cs)
@@ -149,6 +152,7 @@ cat_store_open(const char *dir, const struct cat_limits *limits, struct cat_stor
         return st_error_set(err, ST_ENOMEM, "out of memory");
     }
     snprintf(cs->path, n, "%s/catalog.bin", dir);
+    cs->pol = pol;
     if (limits)
         cs->lim = *limits;
     if (!cs->lim.max_databases)
@@ -172,9 +176,13 @@ cat_store_open(const char *dir, const struct cat_limits *limits, struct cat_stor
         else
             rc = ST_OK;
     } else if (rc == ST_OK) {
-        rc = cat_decode(buf, len, NULL, &cs->cur, err);
-        if (rc != ST_OK)
-            st_error_prefix(err, "catalog \"%s\": ", cs->path);
+        char what[4200];
+        snprintf(what, sizeof what, "catalog \"%s\"", cs->path);
+        cs->file_exists = true;
+        cs->file_encrypted = len >= 12 && (buf[10] & 1);
+        rc = cat_decode_file(pol, what, buf, len, NULL, &cs->cur, err);
+        if (rc != ST_OK && err && !strstr(err->msg, "catalog \""))
+            st_error_prefix(err, "%s: ", what);
         free(buf);
     } else {
         if (err)
@@ -511,11 +519,15 @@ cat_txn_commit(struct cat_txn *t, struct st_error *err)
     }
     uint8_t *buf = NULL;
     size_t len = 0;
-    enum st_code rc = cat__encode(t->draft, &buf, &len, err);
+    enum st_code rc = cat__encode(t->draft, t->cs->pol, &buf, &len, err);
     if (rc == ST_OK) {
         rc = st_file_write_atomic(t->cs->path, buf, len, 0600, err);
         if (rc != ST_OK)
             st_error_prefix(err, "saving the catalog: ");
+        else {
+            t->cs->file_exists = true;
+            t->cs->file_encrypted = crypt_policy_encrypts(t->cs->pol);
+        }
     }
     free(buf);
     if (rc == ST_OK) {
@@ -536,4 +548,52 @@ cat_txn_abort(struct cat_txn *t)
 {
     if (t)
         txn_end(t);
+}
+
+/* ---- the file ----------------------------------------------------------------- */
+
+bool
+cat_store_file_encrypted(struct cat_store *cs)
+{
+    pthread_mutex_lock(&cs->txn_mu);
+    bool e = cs->file_encrypted;
+    pthread_mutex_unlock(&cs->txn_mu);
+    return e;
+}
+
+bool
+cat_store_file_exists(struct cat_store *cs)
+{
+    pthread_mutex_lock(&cs->txn_mu);
+    bool e = cs->file_exists;
+    pthread_mutex_unlock(&cs->txn_mu);
+    return e;
+}
+
+const char *
+cat_store_path(const struct cat_store *cs)
+{
+    return cs->path;
+}
+
+enum st_code
+cat_store_resave(struct cat_store *cs, struct st_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&cs->txn_mu);
+    struct cat_snapshot *s = cat_store_snapshot(cs);
+    enum st_code rc = cat__encode(s, cs->pol, &buf, &len, err);
+    if (rc == ST_OK)
+        rc = st_file_write_atomic(cs->path, buf, len, 0600, err);
+    if (rc == ST_OK) {
+        cs->file_exists = true;
+        cs->file_encrypted = crypt_policy_encrypts(cs->pol);
+    } else {
+        st_error_prefix(err, "saving the catalog: ");
+    }
+    free(buf);
+    cat_snapshot_unref(s);
+    pthread_mutex_unlock(&cs->txn_mu);
+    return rc;
 }

@@ -200,9 +200,11 @@ decode(const struct stor_chunk *ch, uint64_t off, uint32_t len, uint32_t crc, ui
     b->off = off;
     b->n = n;
     b->type = type;
-    rc = stor__chunk_read_raw(ch, off, len, crc, raw, err);
+    uint32_t plain = 0;
+    /* the checksum or GCM tag is verified before a byte is decoded */
+    rc = stor__chunk_read_raw(ch, off, len, crc, raw, &plain, err);
     if (rc == ST_OK)
-        rc = stor__dec_block(raw, len, type, n, b->v, valid, slen, &sd, err);
+        rc = stor__dec_block(raw, plain, type, n, b->v, valid, slen, &sd, err);
     if (rc != ST_OK)
         goto fail;
     b->bytes = sizeof *b + (size_t)n * 8 + 64;

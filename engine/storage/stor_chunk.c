@@ -1,17 +1,19 @@
 /*
  * stor_chunk.c: chunk files, the immutable columnar files of one table
- * partition: writing, loading the index, and reading blocks.
+ * partition: writing, loading the index, reading blocks, verifying a file,
+ * and the quarantine of damaged row groups.
  *
  * `<data_dir>/db/<db_id>/<table_id>/<chunk_id, 16 hex digits>.chk`:
  *
- *   header (32 bytes)
+ *   header (32 bytes, then the key area when encrypted)
  *     0   8  magic "STRTCHK1"
  *     8   2  format version, u16 LE (1)
- *     10  2  flags, u16 LE (0; bit 0 reserved: envelope-encrypted blocks)
- *     12  4  header length, u32 LE (32)
+ *     10  2  flags, u16 LE (bit 0: encrypted; other bits unknown: refused)
+ *     12  4  header length, u32 LE (32; encrypted: 176)
  *     16  4  table id, u32 LE
  *     20  8  reserved (0)
  *     28  4  CRC-32C of bytes 0..27
+ *     32 144 encrypted only: the key area (two key slots, strata/crypt.h)
  *   blocks: column blocks (stor_codec.c), back to back
  *   index (uvarints unless noted):
  *     n_cols, per column: col_id, u8 type
@@ -26,62 +28,85 @@
  *     16  8  min_seq           24  8  max_seq          32  8  rows
  *     40  4  CRC-32C of footer bytes 0..39             44  4  magic "SCHE"
  *
- * Every block has its CRC-32C in the index and is checked on every read: a
- * mismatch is ST_ECORRUPT naming the file, the block offset, the series and
- * the column, and no row of that block is returned. All block bytes pass
- * through chunk_write_block() / chunk_read_block(): the place where an
- * encryption envelope would seal and open them.
+ * Plaintext chunks: every block has its CRC-32C in the index and the index
+ * its CRC in the footer; each is checked on every read.
+ *
+ * Encrypted chunks: every block and the index are sealed with AES-256-GCM
+ * under the chunk's data key, the block number being the block's byte
+ * offset in the file (unique, so no nonce repeats, and a block moved to
+ * another place does not open). A sealed block is the ciphertext then the
+ * 16-byte tag; its length in the index counts both. No CRC covers sealed
+ * bytes (those CRC fields are 0): the tag authenticates them and is
+ * verified before any byte is decoded. The header's fixed part and the
+ * footer stay plaintext with their CRCs (they hold no data).
+ *
+ * A damaged block is ST_ECORRUPT naming the file, the block offset and the
+ * column; no row of it is returned, and its row group is quarantined (see
+ * stor__chunk_quarantine). All block bytes pass through
+ * chunk_write_block() / chunk_read_block().
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stor_int.h"
+#include "strata/clock.h"
 #include "strata/crc32c.h"
 #include "strata/file.h"
+#include "strata/log.h"
 
 #define CHK_MAGIC "STRTCHK1"
 #define CHK_FOOT_MAGIC "SCHE"
 #define CHK_VERSION 1
 #define CHK_HDR 32u
+#define CHK_ENC_HDR (CHK_HDR + CRYPT_SLOTS_LEN)
 #define CHK_FOOT 48u
 #define CHK_MAX_INDEX ((size_t)1 << 30)
 #define CHK_MAX_BLOCK ((uint32_t)1 << 30)
+#define CHK_KIND "chunk"
+#define CHK_WBUF ((size_t)1 << 20)
 
 /* ---- block I/O: the envelope hook ------------------------------------------ */
 
 static enum st_code
-chunk_write_block(int fd, const char *path, const uint8_t *p, size_t n, uint64_t off,
-                  struct st_error *err)
-{
-    return st_file_pwrite_all(fd, p, n, (off_t)off, path, err);
-}
-
-static enum st_code
 chunk_read_block(const struct stor_chunk *c, uint64_t off, uint32_t len, uint32_t crc,
-                 uint8_t *buf, struct st_error *err)
+                 uint8_t *buf, uint32_t *plain_len, struct st_error *err)
 {
-    if (off < CHK_HDR || off + len > c->file_len)
+    uint64_t hdr = c->enc ? CHK_ENC_HDR : CHK_HDR;
+    if (off < hdr || off + len > c->file_len || (c->enc && len < CRYPT_TAG_LEN))
         return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": block at offset %" PRIu64
                                               " lies outside the file",
                             c->path, off);
     ST_TRY(st_file_pread_all(c->fd, buf, len, (off_t)off, c->path, err));
+    if (c->enc) {
+        uint32_t n = len - CRYPT_TAG_LEN;
+        if (crypt_open(&c->cf, CHK_KIND, off, buf, n, buf, NULL) != ST_OK)
+            return st_error_set(err, ST_ECORRUPT,
+                                "chunk \"%s\": block at offset %" PRIu64 " (%u bytes): "
+                                "authentication tag mismatch (damaged or tampered)",
+                                c->path, off, len);
+        *plain_len = n;
+        return ST_OK;
+    }
     if (st_crc32c(0, buf, len) != crc)
         return st_error_set(err, ST_ECORRUPT,
                             "chunk \"%s\": block at offset %" PRIu64 " (%u bytes): checksum "
                             "mismatch",
                             c->path, off, len);
+    *plain_len = len;
     return ST_OK;
 }
 
 enum st_code
 stor__chunk_read_raw(const struct stor_chunk *c, uint64_t off, uint32_t len, uint32_t crc,
-                     uint8_t *buf, struct st_error *err)
+                     uint8_t *buf, uint32_t *plain_len, struct st_error *err)
 {
-    return chunk_read_block(c, off, len, crc, buf, err);
+    return chunk_read_block(c, off, len, crc, buf, plain_len, err);
 }
 
 static atomic_uint_fast64_t chunk_serial;
@@ -91,7 +116,9 @@ static atomic_uint_fast64_t chunk_serial;
 struct chunk_writer {
     int fd;
     char *path;
-    uint64_t off;
+    uint64_t off;       /* file offset of the next block */
+    struct st_buf wbuf; /* bytes from wbuf_off on, not yet written */
+    uint64_t wbuf_off;
     uint32_t n_cols;
     uint32_t *col_ids;
     uint8_t *types;
@@ -102,24 +129,64 @@ struct chunk_writer {
     int64_t t_min, t_max;
     uint32_t table_id;
     int64_t part_start;
+    bool enc;
+    struct crypt_file cf;
 };
+
+static enum st_code
+wbuf_flush(struct chunk_writer *w, struct st_error *err)
+{
+    if (!w->wbuf.len)
+        return ST_OK;
+    ST_TRY(st_file_pwrite_all(w->fd, w->wbuf.data, w->wbuf.len, (off_t)w->wbuf_off, w->path, err));
+    w->wbuf_off += w->wbuf.len;
+    st_buf_reset(&w->wbuf);
+    return ST_OK;
+}
+
+/* Append n bytes at the writer's offset: sealed (block number = offset)
+ * when encrypting. *stored gets the bytes written. */
+static enum st_code
+chunk_write_block(struct chunk_writer *w, const uint8_t *p, size_t n, uint32_t *stored,
+                  struct st_error *err)
+{
+    size_t total = n + (w->enc ? CRYPT_TAG_LEN : 0);
+    if (total > CHK_MAX_INDEX)
+        return st_error_set(err, ST_ELIMIT, "chunk block too large");
+    if (w->wbuf.len && w->wbuf.len + total > CHK_WBUF)
+        ST_TRY(wbuf_flush(w, err));
+    if (st_buf_reserve(&w->wbuf, total) != ST_OK)
+        return st_error_set(err, ST_ENOMEM, "out of memory writing a chunk");
+    uint8_t *q = w->wbuf.data + w->wbuf.len;
+    if (w->enc)
+        ST_TRY(crypt_seal(&w->cf, CHK_KIND, w->off, p, n, q, err));
+    else
+        memcpy(q, p, n);
+    w->wbuf.len += total;
+    w->off += total;
+    *stored = (uint32_t)total;
+    if (w->wbuf.len >= CHK_WBUF)
+        ST_TRY(wbuf_flush(w, err));
+    return ST_OK;
+}
 
 enum st_code
 stor__cw_open(struct chunk_writer **out, const char *path, uint32_t table_id, int64_t part_start,
               const uint32_t *col_ids, const uint8_t *types, uint32_t n_cols,
-              struct st_error *err)
+              const struct crypt_policy *pol, struct st_error *err)
 {
     struct chunk_writer *w = calloc(1, sizeof *w);
     if (!w)
         return st_error_set(err, ST_ENOMEM, "out of memory");
+    w->fd = -1;
     w->path = strdup(path);
     w->col_ids = malloc((n_cols + 1) * sizeof *w->col_ids);
     w->types = malloc(n_cols + 1);
+    st_buf_init(&w->index, CHK_MAX_INDEX);
+    st_buf_init(&w->blk, SIZE_MAX);
+    st_buf_init(&w->wbuf, SIZE_MAX);
     if (!w->path || !w->col_ids || !w->types) {
-        free(w->path);
-        free(w->col_ids);
-        free(w->types);
-        free(w);
+        stor__cw_abort(w);
         return st_error_set(err, ST_ENOMEM, "out of memory");
     }
     memcpy(w->col_ids, col_ids, n_cols * sizeof *col_ids);
@@ -129,25 +196,32 @@ stor__cw_open(struct chunk_writer **out, const char *path, uint32_t table_id, in
     w->part_start = part_start;
     w->t_min = INT64_MAX;
     w->t_max = INT64_MIN;
-    st_buf_init(&w->index, CHK_MAX_INDEX);
-    st_buf_init(&w->blk, SIZE_MAX);
+    uint8_t hdr[CHK_ENC_HDR] = {0};
+    w->enc = crypt_policy_encrypts(pol);
+    if (w->enc) {
+        enum st_code rc = crypt_slots_new(pol->keys, CHK_KIND, &w->cf, hdr + CHK_HDR, err);
+        if (rc != ST_OK) {
+            stor__cw_abort(w);
+            return rc;
+        }
+    }
     w->fd = st_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, err);
     if (w->fd < 0) {
         stor__cw_abort(w);
         return ST_EIO;
     }
-    uint8_t hdr[CHK_HDR] = {0};
+    uint32_t hl = w->enc ? CHK_ENC_HDR : CHK_HDR;
     memcpy(hdr, CHK_MAGIC, 8);
     hdr[8] = CHK_VERSION;
-    st_store_u32le(hdr + 12, CHK_HDR);
+    hdr[10] = w->enc ? 1 : 0;
+    st_store_u32le(hdr + 12, hl);
     st_store_u32le(hdr + 16, table_id);
     st_store_u32le(hdr + 28, st_crc32c(0, hdr, 28));
-    enum st_code rc = chunk_write_block(w->fd, w->path, hdr, CHK_HDR, 0, err);
-    if (rc != ST_OK) {
+    if (st_buf_append(&w->wbuf, hdr, hl) != ST_OK) {
         stor__cw_abort(w);
-        return rc;
+        return st_error_set(err, ST_ENOMEM, "out of memory");
     }
-    w->off = CHK_HDR;
+    w->off = hl;
     *out = w;
     return ST_OK;
 }
@@ -161,8 +235,10 @@ stor__cw_abort(struct chunk_writer *w)
         st_file_close(w->fd);
         unlink(w->path);
     }
+    crypt_file_cleanup(&w->cf);
     st_buf_cleanup(&w->index);
     st_buf_cleanup(&w->blk);
+    st_buf_cleanup(&w->wbuf);
     free(w->col_ids);
     free(w->types);
     free(w->path);
@@ -173,16 +249,12 @@ static enum st_code
 put_block(struct chunk_writer *w, uint64_t *off, uint32_t *len, uint32_t *crc,
           struct st_error *err)
 {
-    if (w->blk.len > CHK_MAX_BLOCK)
+    if (w->blk.len > CHK_MAX_BLOCK - CRYPT_TAG_LEN)
         return st_error_set(err, ST_ELIMIT, "column block too large");
     *off = w->off;
-    *len = (uint32_t)w->blk.len;
-    *crc = st_crc32c(0, w->blk.data, w->blk.len);
-    ST_TRY(chunk_write_block(w->fd, w->path, w->blk.data, w->blk.len, w->off, err));
-    w->off += w->blk.len;
-    return ST_OK;
+    *crc = w->enc ? 0 : st_crc32c(0, w->blk.data, w->blk.len);
+    return chunk_write_block(w, w->blk.data, w->blk.len, len, err);
 }
-
 enum st_code
 stor__cw_series(struct chunk_writer *w, const struct stor_sent *s, const struct rowset *rs,
                 struct st_error *err)
@@ -309,24 +381,31 @@ stor__cw_finish(struct chunk_writer *w, uint64_t min_seq, uint64_t max_seq,
         rc = st_buf_append(&head, w->index.data, w->index.len);
     if (rc != ST_OK) {
         st_buf_cleanup(&head);
+        stor__cw_abort(w);
         return st_error_set(err, rc, "chunk index too large");
     }
+    uint64_t ix_off = w->off;
+    uint32_t ix_len = 0;
+    uint32_t ix_crc = w->enc ? 0 : st_crc32c(0, head.data, head.len);
+    rc = chunk_write_block(w, head.data, head.len, &ix_len, err);
+    st_buf_cleanup(&head);
     uint8_t foot[CHK_FOOT] = {0};
-    st_store_u64le(foot, w->off);
-    st_store_u32le(foot + 8, (uint32_t)head.len);
-    st_store_u32le(foot + 12, st_crc32c(0, head.data, head.len));
+    st_store_u64le(foot, ix_off);
+    st_store_u32le(foot + 8, ix_len);
+    st_store_u32le(foot + 12, ix_crc);
     st_store_u64le(foot + 16, min_seq);
     st_store_u64le(foot + 24, max_seq);
     st_store_u64le(foot + 32, w->n_rows);
     st_store_u32le(foot + 40, st_crc32c(0, foot, 40));
     memcpy(foot + 44, CHK_FOOT_MAGIC, 4);
-    rc = chunk_write_block(w->fd, w->path, head.data, head.len, w->off, err);
+    if (rc == ST_OK && st_buf_append(&w->wbuf, foot, CHK_FOOT) != ST_OK)
+        rc = st_error_set(err, ST_ENOMEM, "out of memory writing a chunk");
+    w->off += CHK_FOOT;
     if (rc == ST_OK)
-        rc = chunk_write_block(w->fd, w->path, foot, CHK_FOOT, w->off + head.len, err);
+        rc = wbuf_flush(w, err);
     if (rc == ST_OK)
         rc = st_file_fsync(w->fd, w->path, err);
-    uint64_t file_len = w->off + head.len + CHK_FOOT;
-    st_buf_cleanup(&head);
+    uint64_t file_len = w->off;
     if (rc != ST_OK) {
         stor__cw_abort(w);
         return rc;
@@ -344,8 +423,10 @@ stor__cw_finish(struct chunk_writer *w, uint64_t min_seq, uint64_t max_seq,
     meta->file_len = file_len;
     if (!w->n_rows)
         unlink(w->path);
+    crypt_file_cleanup(&w->cf);
     st_buf_cleanup(&w->index);
     st_buf_cleanup(&w->blk);
+    st_buf_cleanup(&w->wbuf);
     free(w->col_ids);
     free(w->types);
     free(w->path);
@@ -535,31 +616,61 @@ parse_index(struct stor_chunk *c, const uint8_t *ix, size_t len, struct stor_tab
     return ST_OK;
 }
 
+/* Check the header's fixed part and the footer; *hdr_len gets 32 or 176. */
 static enum st_code
 check_header_footer(const char *path, const uint8_t *hdr, const uint8_t *foot, uint64_t file_len,
-                    uint64_t *ix_off, uint32_t *ix_len, uint32_t *ix_crc, uint64_t *min_seq,
-                    uint64_t *max_seq, struct st_error *err)
+                    uint32_t *hdr_len, uint64_t *ix_off, uint32_t *ix_len, uint32_t *ix_crc,
+                    uint64_t *min_seq, uint64_t *max_seq, struct st_error *err)
 {
     if (memcmp(hdr, CHK_MAGIC, 8) != 0 || st_load_u32le(hdr + 28) != st_crc32c(0, hdr, 28))
         return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad header", path);
     uint16_t ver = (uint16_t)(hdr[8] | hdr[9] << 8), flags = (uint16_t)(hdr[10] | hdr[11] << 8);
-    if (ver != CHK_VERSION || st_load_u32le(hdr + 12) != CHK_HDR)
+    if (ver != CHK_VERSION)
         return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": unsupported version %u", path, ver);
-    if (flags)
+    if (flags & ~1u)
         return st_error_set(err, ST_EUNSUPPORTED, "chunk \"%s\": unsupported flags 0x%x", path,
                             flags);
+    uint32_t hl = st_load_u32le(hdr + 12);
+    if (hl != ((flags & 1u) ? CHK_ENC_HDR : CHK_HDR))
+        return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad header length %u", path, hl);
     if (memcmp(foot + 44, CHK_FOOT_MAGIC, 4) != 0 ||
         st_load_u32le(foot + 40) != st_crc32c(0, foot, 40))
         return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad footer", path);
+    *hdr_len = hl;
     *ix_off = st_load_u64le(foot);
     *ix_len = st_load_u32le(foot + 8);
     *ix_crc = st_load_u32le(foot + 12);
     *min_seq = st_load_u64le(foot + 16);
     *max_seq = st_load_u64le(foot + 24);
-    if (*ix_off < CHK_HDR || *ix_off + *ix_len + CHK_FOOT != file_len || *ix_len > CHK_MAX_INDEX)
+    if (*ix_off < hl || *ix_len > CHK_MAX_INDEX || *ix_off > file_len ||
+        *ix_off + *ix_len + CHK_FOOT != file_len || ((flags & 1u) && *ix_len < CRYPT_TAG_LEN))
         return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": bad index location", path);
     return ST_OK;
 }
+
+/* Open the index bytes in place (ix, ix_len stored bytes) after the header
+ * and key checks; *plain_len gets the index length. */
+static enum st_code
+open_index(const char *path, bool enc, const struct crypt_file *cf, uint64_t ix_off, uint8_t *ix,
+           uint32_t ix_len, uint32_t ix_crc, uint32_t *plain_len, struct st_error *err)
+{
+    if (!enc) {
+        if (st_crc32c(0, ix, ix_len) != ix_crc)
+            return st_error_set(err, ST_ECORRUPT, "chunk \"%s\": index checksum mismatch", path);
+        *plain_len = ix_len;
+        return ST_OK;
+    }
+    uint32_t n = ix_len - CRYPT_TAG_LEN;
+    if (crypt_open(cf, CHK_KIND, ix_off, ix, n, ix, NULL) != ST_OK)
+        return st_error_set(err, ST_ECORRUPT,
+                            "chunk \"%s\": index (offset %" PRIu64 ") failed its authentication "
+                            "check (damaged or tampered)",
+                            path, ix_off);
+    *plain_len = n;
+    return ST_OK;
+}
+
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 chunk_free(struct stor_chunk *c)
@@ -568,12 +679,15 @@ chunk_free(struct stor_chunk *c)
         st_file_close(c->fd);
     if (atomic_load(&c->dead) && c->path)
         unlink(c->path);
+    crypt_file_cleanup(&c->cf);
     free(c->path);
     free(c->col_ids);
     free(c->col_types);
     free(c->ser);
     free(c->groups);
     free(c->crefs);
+    free(atomic_load(&c->qmap));
+    free(c->qrecs);
     free(c);
 }
 
@@ -584,20 +698,19 @@ stor__chunk_unref(struct stor_chunk *c)
         chunk_free(c);
 }
 
-enum st_code
-stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_table *t,
-                 const struct cat_table *ct, struct stor_chunk **out, struct st_error *err)
+static struct stor_chunk *
+chunk_alloc(const char *path, const struct chunk_meta *meta)
 {
     struct stor_chunk *c = calloc(1, sizeof *c);
     if (!c)
-        return st_error_set(err, ST_ENOMEM, "out of memory");
+        return NULL;
     atomic_init(&c->refs, 1);
     c->serial = atomic_fetch_add(&chunk_serial, 1) + 1;
     c->fd = -1;
     c->path = strdup(path);
     if (!c->path) {
         free(c);
-        return st_error_set(err, ST_ENOMEM, "out of memory");
+        return NULL;
     }
     c->id = meta->id;
     c->table_id = meta->table_id;
@@ -609,9 +722,31 @@ stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_ta
     c->t_min = meta->t_min;
     c->t_max = meta->t_max;
     c->file_len = meta->file_len;
+    return c;
+}
+
+struct stor_chunk *
+stor__chunk_placeholder(const char *path, const struct chunk_meta *meta)
+{
+    return chunk_alloc(path, meta); /* no index: no read finds a series in it */
+}
+
+enum st_code
+stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_table *t,
+                 const struct cat_table *ct, const struct crypt_policy *pol,
+                 struct stor_chunk **out, struct st_error *err)
+{
+    struct stor_chunk *c = chunk_alloc(path, meta);
+    if (!c)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
     enum st_code rc = ST_OK;
-    uint8_t hdr[CHK_HDR], foot[CHK_FOOT];
+    uint8_t hdr[CHK_ENC_HDR], foot[CHK_FOOT];
     uint8_t *ix = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        rc = st_error_set(err, ST_ENOTFOUND, "chunk \"%s\" is missing", path);
+        goto out;
+    }
     c->fd = st_file_open(path, O_RDONLY, 0, err);
     if (c->fd < 0) {
         rc = ST_EIO;
@@ -627,8 +762,8 @@ stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_ta
         (rc = st_file_pread_all(c->fd, foot, CHK_FOOT, end - CHK_FOOT, path, err)) != ST_OK)
         goto out;
     uint64_t ix_off, min_seq, max_seq;
-    uint32_t ix_len, ix_crc;
-    if ((rc = check_header_footer(path, hdr, foot, (uint64_t)end, &ix_off, &ix_len, &ix_crc,
+    uint32_t ix_len, ix_crc, hl;
+    if ((rc = check_header_footer(path, hdr, foot, (uint64_t)end, &hl, &ix_off, &ix_len, &ix_crc,
                                   &min_seq, &max_seq, err)) != ST_OK)
         goto out;
     if (st_load_u32le(hdr + 16) != meta->table_id || min_seq != meta->min_seq ||
@@ -636,19 +771,33 @@ stor__chunk_open(const char *path, const struct chunk_meta *meta, struct stor_ta
         rc = st_error_set(err, ST_ECORRUPT, "chunk \"%s\" does not match the manifest", path);
         goto out;
     }
+    c->enc = hl == CHK_ENC_HDR;
+    char what[4200];
+    snprintf(what, sizeof what, "chunk \"%s\"", path);
+    if ((rc = crypt_policy_check(pol, c->enc, what, err)) != ST_OK)
+        goto out;
+    if (c->enc) {
+        if ((rc = st_file_pread_all(c->fd, hdr + CHK_HDR, CRYPT_SLOTS_LEN, CHK_HDR, path, err)) !=
+            ST_OK)
+            goto out;
+        if ((rc = crypt_slots_open(pol->keys, CHK_KIND, hdr + CHK_HDR, &c->cf, err)) != ST_OK) {
+            st_error_prefix(err, "%s: ", what);
+            goto out;
+        }
+    }
     ix = malloc(ix_len + 1);
     if (!ix) {
         rc = st_error_set(err, ST_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = st_file_pread_all(c->fd, ix, ix_len, (off_t)ix_off, path, err)) != ST_OK)
+    uint32_t plain;
+    if ((rc = st_file_pread_all(c->fd, ix, ix_len, (off_t)ix_off, path, err)) != ST_OK ||
+        (rc = open_index(path, c->enc, &c->cf, ix_off, ix, ix_len, ix_crc, &plain, err)) != ST_OK)
         goto out;
-    if (st_crc32c(0, ix, ix_len) != ix_crc) {
-        rc = st_error_set(err, ST_ECORRUPT, "chunk \"%s\": index checksum mismatch", path);
-        goto out;
-    }
-    rc = parse_index(c, ix, ix_len, t, ct, err);
+    rc = parse_index(c, ix, plain, t, ct, err);
 out:
+    if (ix)
+        crypt_wipe(ix, ix_len);
     free(ix);
     if (rc != ST_OK) {
         chunk_free(c);
@@ -762,12 +911,21 @@ rs_from_cblock(struct rowset *rs, struct rs_col *col, uint32_t base, const struc
     return ST_OK;
 }
 
+/* Quarantine a group after a damaged block (ECORRUPT) was met reading it. */
+static void
+quarantine_on(const struct stor_chunk *c, const struct chk_group *g, uint64_t off,
+              enum st_code rc)
+{
+    if (rc == ST_ECORRUPT)
+        stor__chunk_quarantine(c, (uint32_t)(g - c->groups), off, STOR_Q_DAMAGED, st_now_ns());
+}
+
 enum st_code
 stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, int64_t t_lo,
                        int64_t t_hi, struct stor_cache *cache, struct rowset *rs,
                        struct st_error *err)
 {
-    if (g->t_max < t_lo || g->t_min >= t_hi)
+    if (g->t_max < t_lo || g->t_min >= t_hi || stor__group_bad(c, (uint32_t)(g - c->groups)))
         return ST_OK;
     uint32_t n = g->n_rows;
     enum st_code rc = stor__rs_reserve(rs, n);
@@ -779,14 +937,17 @@ stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, in
     rc = stor__cache_get(cache, c, g->t_off, g->t_len, g->t_crc, ST_TYPE_TIME, n, &tb, err);
     if (rc != ST_OK) {
         name_block(c, g->t_off, 0, true, err);
+        quarantine_on(c, g, g->t_off, rc);
         return rc;
     }
     rc = stor__chunk_check_times(c, g, tb, err);
     if (rc == ST_OK)
         memcpy(tt, tb->v, (size_t)n * 8);
     stor__cblock_put(tb);
-    if (rc != ST_OK)
+    if (rc != ST_OK) {
+        quarantine_on(c, g, g->t_off, rc);
         return rc;
+    }
     uint32_t a = 0, b = n;
     while (a < n && tt[a] < t_lo)
         a++;
@@ -808,6 +969,7 @@ stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, in
         rc = stor__cache_get(cache, c, rf->off, rf->len, rf->crc, col->type, n, &cb, err);
         if (rc != ST_OK) {
             name_block(c, rf->off, col->col_id, false, err);
+            quarantine_on(c, g, rf->off, rc);
             return rc;
         }
         rc = rs_from_cblock(rs, col, base, cb, a, b);
@@ -819,61 +981,322 @@ stor__chunk_read_group(const struct stor_chunk *c, const struct chk_group *g, in
     return ST_OK;
 }
 
+/* Check every block of every group of a parsed chunk c against the image
+ * or file (read through rd), reporting each bad block to fn. */
+struct blk_src {
+    const uint8_t *img; /* an image in memory, or */
+    int fd;             /* a file */
+    const char *path;
+    uint64_t data_end;  /* blocks lie in [hdr_len, data_end) */
+    uint64_t hdr_len;
+};
+
+static enum st_code
+check_blocks(const struct stor_chunk *c, const struct blk_src *src, chk_problem_fn fn, void *ctx,
+             uint64_t *blocks, uint64_t *bytes, uint64_t *problems, struct st_error *err)
+{
+    uint32_t cap = 0;
+    uint8_t *raw = NULL;
+    uint64_t *v = malloc(((size_t)STOR_GROUP_ROWS + 1) * 8);
+    uint8_t *valid = malloc((size_t)STOR_GROUP_ROWS + 1);
+    uint32_t *slen = malloc(((size_t)STOR_GROUP_ROWS + 1) * 4);
+    struct st_buf sd;
+    st_buf_init(&sd, (size_t)1 << 31);
+    enum st_code rc = v && valid && slen ? ST_OK : st_error_set(err, ST_ENOMEM, "out of memory");
+    for (uint32_t gi = 0; gi < c->n_groups && rc == ST_OK; gi++) {
+        const struct chk_group *gr = &c->groups[gi];
+        uint32_t n = gr->n_rows;
+        for (uint32_t k = 0; k <= gr->n_refs && rc == ST_OK; k++) {
+            const struct chk_ref *rf = k ? &c->crefs[gr->first_ref + k - 1] : NULL;
+            uint64_t off = rf ? rf->off : gr->t_off;
+            uint32_t bl = rf ? rf->len : gr->t_len;
+            uint32_t crc = rf ? rf->crc : gr->t_crc;
+            uint8_t type = rf ? c->col_types[rf->col] : (uint8_t)ST_TYPE_TIME;
+            const char *why = NULL;
+            enum st_code code = ST_ECORRUPT;
+            char msg[ST_ERROR_MSG_MAX];
+            (*blocks)++;
+            if (off < src->hdr_len || off > src->data_end || bl > src->data_end - off ||
+                (c->enc && bl < CRYPT_TAG_LEN)) {
+                why = "block lies outside the data area";
+            } else {
+                if (bl + 1u > cap) {
+                    uint8_t *r2 = realloc(raw, (size_t)bl + 1);
+                    if (!r2) {
+                        rc = st_error_set(err, ST_ENOMEM, "out of memory");
+                        break;
+                    }
+                    raw = r2;
+                    cap = bl + 1;
+                }
+                struct st_error e2;
+                if (src->img)
+                    memcpy(raw, src->img + off, bl);
+                else if (st_file_pread_all(src->fd, raw, bl, (off_t)off, src->path, &e2) != ST_OK) {
+                    snprintf(msg, sizeof msg, "%s", e2.msg);
+                    why = msg;
+                    code = e2.code;
+                }
+                uint32_t plain = bl;
+                if (!why && c->enc) {
+                    plain = bl - CRYPT_TAG_LEN;
+                    if (crypt_open(&c->cf, CHK_KIND, off, raw, plain, raw, NULL) != ST_OK)
+                        why = "authentication tag mismatch (damaged or tampered)";
+                } else if (!why && st_crc32c(0, raw, bl) != crc) {
+                    why = "checksum mismatch";
+                }
+                *bytes += bl;
+                st_buf_reset(&sd);
+                if (!why && stor__dec_block(raw, plain, type, n, v, valid, slen, &sd, &e2) != ST_OK) {
+                    snprintf(msg, sizeof msg, "does not decode: %s", e2.msg);
+                    why = msg;
+                }
+                if (!why && !rf) {
+                    struct st_error e3;
+                    if (check_times(c, gr, (const int64_t *)v, &e3) != ST_OK)
+                        why = "times are not sorted or disagree with the index";
+                }
+            }
+            if (why) {
+                (*problems)++;
+                if (fn) {
+                    struct chk_problem pb = {off, gi, code, why};
+                    fn(ctx, &pb);
+                }
+            }
+        }
+    }
+    if (raw)
+        crypt_wipe(raw, cap);
+    free(raw);
+    free(v);
+    free(valid);
+    free(slen);
+    st_buf_cleanup(&sd);
+    return rc;
+}
+
+static void
+first_problem(void *ctx, const struct chk_problem *p)
+{
+    struct st_error *err = ctx;
+    if (err && err->code == ST_OK)
+        st_error_set(err, p->code, "block at offset %" PRIu64 ": %s", p->off, p->reason);
+}
+
 enum st_code
-stor__chunk_check_image(const uint8_t *img, size_t len, struct st_error *err)
+stor__chunk_check_image(const uint8_t *img, size_t len, const struct crypt_policy *pol,
+                        struct st_error *err)
 {
     if (len < CHK_HDR + CHK_FOOT)
         return st_error_set(err, ST_ECORRUPT, "chunk too short");
     uint64_t ix_off, min_seq, max_seq;
-    uint32_t ix_len, ix_crc;
-    ST_TRY(check_header_footer("image", img, img + len - CHK_FOOT, len, &ix_off, &ix_len, &ix_crc,
-                               &min_seq, &max_seq, err));
-    if (st_crc32c(0, img + ix_off, ix_len) != ix_crc)
-        return st_error_set(err, ST_ECORRUPT, "index checksum mismatch");
+    uint32_t ix_len, ix_crc, hl;
+    ST_TRY(check_header_footer("image", img, img + len - CHK_FOOT, len, &hl, &ix_off, &ix_len,
+                               &ix_crc, &min_seq, &max_seq, err));
     struct stor_chunk *c = calloc(1, sizeof *c);
-    if (!c)
-        return ST_ENOMEM;
+    uint8_t *ix = malloc((size_t)ix_len + 1);
+    if (!c || !ix) {
+        free(c);
+        free(ix);
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
     atomic_init(&c->refs, 1);
     c->fd = -1;
     c->file_len = len;
-    enum st_code rc = parse_index(c, img + ix_off, ix_len, NULL, NULL, err);
-    /* Decode every block of every group, as a scan would. */
-    for (uint32_t s = 0; s < c->n_series && rc == ST_OK; s++) {
-        const struct chk_series *cs = &c->ser[s];
-        for (uint32_t g = 0; g < cs->n_groups && rc == ST_OK; g++) {
-            const struct chk_group *gr = &c->groups[cs->first_group + g];
-            uint32_t n = gr->n_rows;
-            uint64_t *v = malloc((size_t)n * 8 + 8);
-            uint8_t *valid = malloc(n + 1);
-            uint32_t *slen = malloc((size_t)n * 4 + 4);
-            struct st_buf sd;
-            st_buf_init(&sd, (size_t)256 << 20);
-            if (!v || !valid || !slen)
-                rc = ST_ENOMEM;
-            for (uint32_t k = 0; k <= gr->n_refs && rc == ST_OK; k++) {
-                uint64_t off = k ? c->crefs[gr->first_ref + k - 1].off : gr->t_off;
-                uint32_t bl = k ? c->crefs[gr->first_ref + k - 1].len : gr->t_len;
-                uint32_t crc = k ? c->crefs[gr->first_ref + k - 1].crc : gr->t_crc;
-                uint8_t type = k ? c->col_types[c->crefs[gr->first_ref + k - 1].col]
-                                 : (uint8_t)ST_TYPE_TIME;
-                if (off < CHK_HDR || off > ix_off || bl > ix_off - off) {
-                    rc = st_error_set(err, ST_ECORRUPT, "block outside the data area");
-                    break;
-                }
-                if (st_crc32c(0, img + off, bl) != crc) {
-                    rc = st_error_set(err, ST_ECORRUPT, "block checksum mismatch");
-                    break;
-                }
-                rc = stor__dec_block(img + off, bl, type, n, v, valid, slen, &sd, err);
-            }
-            free(v);
-            free(valid);
-            free(slen);
-            st_buf_cleanup(&sd);
-        }
+    c->enc = hl == CHK_ENC_HDR;
+    enum st_code rc = crypt_policy_check(pol, c->enc, "chunk image", err);
+    if (rc == ST_OK && c->enc)
+        rc = len < CHK_ENC_HDR + CHK_FOOT
+                 ? st_error_set(err, ST_ECORRUPT, "chunk too short")
+                 : crypt_slots_open(pol->keys, CHK_KIND, img + CHK_HDR, &c->cf, err);
+    uint32_t plain = 0;
+    if (rc == ST_OK) {
+        memcpy(ix, img + ix_off, ix_len);
+        rc = open_index("image", c->enc, &c->cf, ix_off, ix, ix_len, ix_crc, &plain, err);
     }
+    if (rc == ST_OK)
+        rc = parse_index(c, ix, plain, NULL, NULL, err);
+    if (rc == ST_OK) {
+        /* Decode every block of every group, as a scan would. */
+        struct blk_src src = {img, -1, "image", ix_off, hl};
+        uint64_t blocks = 0, bytes = 0, problems = 0;
+        if (err)
+            st_error_clear(err);
+        rc = check_blocks(c, &src, first_problem, err, &blocks, &bytes, &problems, err);
+        if (rc == ST_OK && problems)
+            rc = err ? err->code : ST_ECORRUPT;
+    }
+    free(ix);
     chunk_free(c);
     return rc;
+}
+
+enum st_code
+stor__chunk_verify(const char *path, const struct crypt_policy *pol, chk_problem_fn fn, void *ctx,
+                   uint64_t *blocks, uint64_t *bytes, uint64_t *problems, struct st_error *err)
+{
+    struct chk_problem whole = {0, UINT32_MAX, ST_ECORRUPT, NULL};
+    struct st_error e2;
+    st_error_clear(&e2);
+    struct stor_chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    atomic_init(&c->refs, 1);
+    c->fd = -1;
+    uint8_t hdr[CHK_ENC_HDR], foot[CHK_FOOT];
+    uint8_t *ix = NULL;
+    uint32_t ix_len = 0;
+    enum st_code rc = ST_OK;
+    c->fd = st_file_open(path, O_RDONLY, 0, &e2);
+    off_t end = c->fd >= 0 ? lseek(c->fd, 0, SEEK_END) : -1;
+    uint64_t ix_off = 0, min_seq, max_seq;
+    uint32_t ix_crc, hl = CHK_HDR, plain = 0;
+    if (c->fd < 0 || end < 0) {
+        whole.code = ST_EIO;
+        whole.reason = c->fd < 0 ? e2.msg : "cannot find the file size";
+    } else if ((uint64_t)end < CHK_HDR + CHK_FOOT) {
+        whole.reason = "file too short";
+    } else if (st_file_pread_all(c->fd, hdr, CHK_HDR, 0, path, &e2) != ST_OK ||
+               st_file_pread_all(c->fd, foot, CHK_FOOT, end - CHK_FOOT, path, &e2) != ST_OK ||
+               check_header_footer(path, hdr, foot, (uint64_t)end, &hl, &ix_off, &ix_len,
+                                   &ix_crc, &min_seq, &max_seq, &e2) != ST_OK) {
+        whole.code = e2.code;
+        whole.reason = e2.msg;
+    } else {
+        c->enc = hl == CHK_ENC_HDR;
+        c->file_len = (uint64_t)end;
+        if (crypt_policy_check(pol, c->enc, "the chunk", &e2) != ST_OK ||
+            (c->enc &&
+             (st_file_pread_all(c->fd, hdr + CHK_HDR, CRYPT_SLOTS_LEN, CHK_HDR, path, &e2) !=
+                  ST_OK ||
+              crypt_slots_open(pol->keys, CHK_KIND, hdr + CHK_HDR, &c->cf, &e2) != ST_OK))) {
+            whole.code = e2.code;
+            whole.reason = e2.msg;
+        } else if (!(ix = malloc((size_t)ix_len + 1))) {
+            rc = st_error_set(err, ST_ENOMEM, "out of memory");
+        } else if (st_file_pread_all(c->fd, ix, ix_len, (off_t)ix_off, path, &e2) != ST_OK ||
+                   open_index(path, c->enc, &c->cf, ix_off, ix, ix_len, ix_crc, &plain, &e2) !=
+                       ST_OK ||
+                   parse_index(c, ix, plain, NULL, NULL, &e2) != ST_OK) {
+            if (e2.code == ST_ENOMEM)
+                rc = st_error_set(err, ST_ENOMEM, "out of memory");
+            whole.code = e2.code;
+            whole.reason = e2.msg;
+        }
+    }
+    if (rc == ST_OK && whole.reason) {
+        (*problems)++;
+        if (fn)
+            fn(ctx, &whole);
+    } else if (rc == ST_OK) {
+        *bytes += (uint64_t)hl + ix_len + CHK_FOOT;
+        struct blk_src src = {NULL, c->fd, path, ix_off, hl};
+        rc = check_blocks(c, &src, fn, ctx, blocks, bytes, problems, err);
+    }
+    if (ix)
+        crypt_wipe(ix, ix_len);
+    free(ix);
+    chunk_free(c);
+    return rc;
+}
+
+/* ---- quarantine ------------------------------------------------------------- */
+
+const char *
+stor__qreason_name(uint8_t reason)
+{
+    switch (reason) {
+    case STOR_Q_DAMAGED: return "damaged block";
+    case STOR_Q_UNREADABLE: return "unreadable file";
+    case STOR_Q_MISSING: return "missing file";
+    default: return "unknown";
+    }
+}
+
+uint32_t
+stor__chunk_group_of(const struct stor_chunk *c, uint64_t off)
+{
+    for (uint32_t g = 0; g < c->n_groups; g++) {
+        const struct chk_group *gr = &c->groups[g];
+        if (gr->t_off == off)
+            return g;
+        for (uint32_t k = 0; k < gr->n_refs; k++)
+            if (c->crefs[gr->first_ref + k].off == off)
+                return g;
+    }
+    return UINT32_MAX;
+}
+
+bool
+stor__chunk_quarantine(const struct stor_chunk *cc, uint32_t g, uint64_t off, uint8_t reason,
+                       int64_t when_ns)
+{
+    struct stor_chunk *c = (struct stor_chunk *)cc; /* quarantine state is shared, not data */
+    bool whole = g == UINT32_MAX;
+    if (!whole && g >= c->n_groups)
+        return false;
+    pthread_mutex_lock(&q_mu);
+    bool fresh = false;
+    if (whole) {
+        fresh = !atomic_load(&c->whole_bad);
+        if (fresh) {
+            atomic_store(&c->whole_bad, true);
+            atomic_fetch_add(&c->n_bad, 1);
+        }
+    } else {
+        atomic_uchar *m = atomic_load(&c->qmap);
+        if (!m) {
+            m = calloc(c->n_groups + 1, sizeof *m);
+            if (m)
+                atomic_store_explicit(&c->qmap, m, memory_order_release);
+        }
+        if (m && !atomic_load(&m[g])) {
+            atomic_store(&m[g], reason);
+            atomic_fetch_add(&c->n_bad, 1);
+            fresh = true;
+        }
+    }
+    if (fresh) {
+        struct chk_qrec *a = realloc(c->qrecs, (c->n_qrecs + 1) * sizeof *a);
+        if (a) {
+            c->qrecs = a;
+            a[c->n_qrecs++] = (struct chk_qrec){g, reason, off, when_ns};
+        }
+        atomic_store(&c->q_unsaved, true);
+    }
+    pthread_mutex_unlock(&q_mu);
+    if (fresh && whole)
+        st_log(ST_LOG_ERROR, "storage",
+               "QUARANTINED chunk \"%s\" (%s): its %llu rows of table %u are excluded from every "
+               "query until restored from a backup",
+               c->path, stor__qreason_name(reason), (unsigned long long)c->n_rows, c->table_id);
+    else if (fresh) {
+        const struct chk_group *gr = &c->groups[g];
+        st_log(ST_LOG_ERROR, "storage",
+               "QUARANTINED row group %u of chunk \"%s\" (%s at offset %llu): its %u rows "
+               "(time %lld..%lld) are excluded from every query until restored from a backup",
+               g, c->path, stor__qreason_name(reason), (unsigned long long)off, gr->n_rows,
+               (long long)gr->t_min, (long long)gr->t_max);
+    }
+    return fresh;
+}
+
+uint32_t
+stor__chunk_qrecs(const struct stor_chunk *c, struct chk_qrec **out)
+{
+    pthread_mutex_lock(&q_mu);
+    uint32_t n = c->n_qrecs;
+    *out = NULL;
+    if (n) {
+        *out = malloc(n * sizeof **out);
+        if (*out)
+            memcpy(*out, c->qrecs, n * sizeof **out);
+        else
+            n = 0;
+    }
+    pthread_mutex_unlock(&q_mu);
+    return n;
 }
 
 enum st_code

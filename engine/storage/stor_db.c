@@ -495,8 +495,22 @@ stor_get_stats(struct stor *s, struct stor_stats *out)
         struct stor_dbver *v = stor__db_version(db, NULL);
         for (uint32_t p = 0; p < v->n_parts; p++) {
             out->chunks += v->parts[p]->n_chunks;
-            for (uint32_t c = 0; c < v->parts[p]->n_chunks; c++)
-                out->chunk_bytes += v->parts[p]->chunks[c]->file_len;
+            for (uint32_t c = 0; c < v->parts[p]->n_chunks; c++) {
+                const struct stor_chunk *ch = v->parts[p]->chunks[c];
+                out->chunk_bytes += ch->file_len;
+                uint32_t bad = atomic_load(&ch->n_bad);
+                if (!bad)
+                    continue;
+                out->quarantined_chunks++;
+                out->quarantined_groups += bad;
+                if (atomic_load(&ch->whole_bad)) {
+                    out->quarantined_rows += ch->n_rows;
+                    continue;
+                }
+                for (uint32_t g = 0; g < ch->n_groups; g++)
+                    if (stor__group_bad(ch, g))
+                        out->quarantined_rows += ch->groups[g].n_rows;
+            }
         }
         stor__ver_unref(v);
     }

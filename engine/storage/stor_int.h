@@ -32,6 +32,7 @@
 #include "strata/buf.h"
 #include "strata/catalog.h"
 #include "strata/catalog_store.h"
+#include "strata/crypt.h"
 #include "strata/stor_engine.h"
 #include "strata/storage.h"
 
@@ -270,6 +271,20 @@ struct chk_series {
     int64_t t_min, t_max;
 };
 
+/* A quarantined row group (or the whole chunk, group = UINT32_MAX). */
+enum stor_qreason {
+    STOR_Q_DAMAGED = 1,    /* a block failed its checksum / tag, or does not decode */
+    STOR_Q_UNREADABLE = 2, /* header, key area, footer or index damaged, or wrong size */
+    STOR_Q_MISSING = 3,    /* the file is gone */
+};
+
+struct chk_qrec {
+    uint32_t group; /* index into the chunk's groups; UINT32_MAX = the whole chunk */
+    uint8_t reason; /* enum stor_qreason */
+    uint64_t off;   /* the bad block's offset (0 when not one block) */
+    int64_t when_ns; /* wall clock when it was found */
+};
+
 struct stor_chunk {
     atomic_uint refs;
     uint64_t serial; /* unique in this process (cache key) */
@@ -293,6 +308,16 @@ struct stor_chunk {
     uint32_t n_crefs;
     struct chk_ref *crefs;
     atomic_bool dead; /* unlink the file when the last reference goes */
+    /* encryption */
+    bool enc;               /* blocks and index are sealed under cf */
+    struct crypt_file cf;
+    /* quarantine (stor_chunk.c): readers check qmap (NULL = nothing bad) */
+    atomic_bool whole_bad;           /* a placeholder: the file could not be opened */
+    _Atomic(atomic_uchar *) qmap;    /* per group: 0 ok, else an enum stor_qreason */
+    atomic_uint n_bad;               /* quarantined groups (+1 when whole_bad) */
+    atomic_bool q_unsaved;           /* quarantine records not yet in the manifest */
+    uint32_t n_qrecs;                /* under the quarantine mutex */
+    struct chk_qrec *qrecs;
 };
 
 struct chunk_meta {
@@ -306,11 +331,13 @@ struct chunk_meta {
     uint64_t file_len;
 };
 
-/* Writer: series are added in ascending series id, rows sorted and deduped. */
+/* Writer: series are added in ascending series id, rows sorted and deduped.
+ * With an encrypting policy the chunk gets its own data key. */
 struct chunk_writer;
 enum st_code stor__cw_open(struct chunk_writer **out, const char *path, uint32_t table_id,
                            int64_t part_start, const uint32_t *col_ids, const uint8_t *types,
-                           uint32_t n_cols, struct st_error *err);
+                           uint32_t n_cols, const struct crypt_policy *pol,
+                           struct st_error *err);
 enum st_code stor__cw_series(struct chunk_writer *w, const struct stor_sent *s,
                              const struct rowset *rs, struct st_error *err);
 /* Finish: index, footer, fsync. Fills meta (n_rows 0 = nothing written). */
@@ -318,10 +345,39 @@ enum st_code stor__cw_finish(struct chunk_writer *w, uint64_t min_seq, uint64_t 
                              struct chunk_meta *meta, struct st_error *err);
 void stor__cw_abort(struct chunk_writer *w);
 
-/* Open a chunk file and load its index; series are resolved in `t`. */
+/* Open a chunk file and load its index; series are resolved in `t`.
+ * ST_ECRYPTO: the key is not configured or the mode is refused (a
+ * configuration problem); ST_ECORRUPT / ST_ENOTFOUND: the file is damaged or
+ * missing (the caller quarantines it); other codes: the open failed. */
 enum st_code stor__chunk_open(const char *path, const struct chunk_meta *meta,
                               struct stor_table *t, const struct cat_table *ct,
-                              struct stor_chunk **out, struct st_error *err);
+                              const struct crypt_policy *pol, struct stor_chunk **out,
+                              struct st_error *err);
+/* A stand-in for a chunk that could not be opened: listed, never read (the
+ * caller quarantines it as a whole). */
+struct stor_chunk *stor__chunk_placeholder(const char *path, const struct chunk_meta *meta);
+/* Quarantine: is group g (index into c->groups) excluded from reads? */
+static inline bool
+stor__group_bad(const struct stor_chunk *c, uint32_t g)
+{
+    struct stor_chunk *x = (struct stor_chunk *)c; /* atomics only */
+    if (atomic_load_explicit(&x->n_bad, memory_order_relaxed) == 0)
+        return false;
+    if (atomic_load_explicit(&x->whole_bad, memory_order_relaxed))
+        return true;
+    atomic_uchar *m = atomic_load_explicit(&x->qmap, memory_order_acquire);
+    return m && atomic_load_explicit(&m[g], memory_order_relaxed) != 0;
+}
+/* Quarantine group g of a chunk (after a bad block at off); logs it loudly.
+ * Returns true when it was not quarantined before. */
+bool stor__chunk_quarantine(const struct stor_chunk *c, uint32_t g, uint64_t off, uint8_t reason,
+                            int64_t when_ns);
+/* A copy of the chunk's quarantine records (caller frees); the count. */
+uint32_t stor__chunk_qrecs(const struct stor_chunk *c, struct chk_qrec **out);
+/* The group holding the block at `off` (time or column block), or UINT32_MAX. */
+uint32_t stor__chunk_group_of(const struct stor_chunk *c, uint64_t off);
+/* Name of a quarantine reason ("damaged block", ...). */
+const char *stor__qreason_name(uint8_t reason);
 void stor__chunk_unref(struct stor_chunk *c);
 const struct chk_series *stor__chunk_find(const struct stor_chunk *c, uint32_t series_id);
 /* Decode a row group's requested columns (by chunk column index, or
@@ -340,8 +396,26 @@ const struct chk_ref *stor__group_ref(const struct stor_chunk *c, const struct c
 uint32_t stor__chunk_col(const struct stor_chunk *c, uint32_t col_id);
 /* Parse a chunk index alone (fuzz target: no checksum in the way). */
 enum st_code stor__chunk_check_index(const uint8_t *ix, size_t len, struct st_error *err);
-/* Parse and check a whole chunk image (fuzz target, tests). */
-enum st_code stor__chunk_check_image(const uint8_t *buf, size_t len, struct st_error *err);
+/* Parse and check a whole chunk image (fuzz target, tests); pol opens an
+ * encrypted one (NULL: plaintext only). */
+enum st_code stor__chunk_check_image(const uint8_t *buf, size_t len,
+                                     const struct crypt_policy *pol, struct st_error *err);
+/* A problem a chunk verification found (stor__chunk_verify). */
+struct chk_problem {
+    uint64_t off;       /* the block, or 0 for the file as a whole */
+    uint32_t group;     /* its group index, UINT32_MAX when not known */
+    enum st_code code;
+    const char *reason;
+};
+typedef void (*chk_problem_fn)(void *ctx, const struct chk_problem *p);
+/* Read a chunk file back from disk and check everything: header, key,
+ * footer, index, then every block of every group (checksum or tag, decode,
+ * time order), independently of any loaded state or cache. Counts blocks
+ * and bytes checked; every problem goes to fn. ST_OK unless the check could
+ * not run (ST_ENOMEM). */
+enum st_code stor__chunk_verify(const char *path, const struct crypt_policy *pol,
+                                chk_problem_fn fn, void *ctx, uint64_t *blocks,
+                                uint64_t *bytes, uint64_t *problems, struct st_error *err);
 
 /* ---- decoded-block cache (stor_cache.c) ------------------------------------- */
 
@@ -371,9 +445,11 @@ enum st_code stor__cache_get(struct stor_cache *c, const struct stor_chunk *ch, 
                              struct cblock **out, struct st_error *err);
 void stor__cblock_put(struct cblock *b);
 void stor__cache_stats(struct stor_cache *c, uint64_t *bytes, uint64_t *hits, uint64_t *misses);
-/* Read a block's bytes and check its CRC (the envelope hook, stor_chunk.c). */
+/* Read a block's bytes and check its CRC or open its seal (stor_chunk.c):
+ * buf (len bytes) gets the plaintext, *plain_len its length. */
 enum st_code stor__chunk_read_raw(const struct stor_chunk *c, uint64_t off, uint32_t len,
-                                  uint32_t crc, uint8_t *buf, struct st_error *err);
+                                  uint32_t crc, uint8_t *buf, uint32_t *plain_len,
+                                  struct st_error *err);
 
 /* ---- column block codecs (stor_codec.c) ------------------------------------ */
 
@@ -487,6 +563,8 @@ struct stor_db {
     atomic_size_t mem_bytes;
     atomic_bool dropped;
     atomic_uint rows_hint; /* rows per series in the last batch applied */
+    bool man_encrypted;    /* MANIFEST on disk is encrypted (under persist_mu) */
+    uint64_t q_seen;       /* stor.q_events when the manifest last took quarantines in */
 };
 
 struct stor {
@@ -497,6 +575,7 @@ struct stor {
     struct stor_db **dbs;
     uint32_t n_dbs, cap_dbs;
     atomic_uint_fast64_t persists, compactions;
+    atomic_uint_fast64_t q_events; /* quarantines found (manifests to rewrite) */
 };
 
 struct stor_table *stor__db_table(struct stor_db *db, uint32_t table_id, struct st_error *err);
@@ -530,7 +609,30 @@ void stor__lvc_install(struct stor_table *t, struct stor_sent *s, uint64_t vis,
 
 /* ---- manifest and persist (stor_persist.c) --------------------------------- */
 
+struct man_qrec {
+    uint64_t chunk_id;
+    struct chk_qrec q;
+};
 enum st_code stor__manifest_load(struct stor_db *db, struct st_error *err);
+/* Write the manifest of version v (caller holds persist_mu and ver_mu, or
+ * owns v exclusively). */
+enum st_code stor__manifest_write(struct stor_db *db, const struct stor_dbver *v,
+                                  uint64_t persisted_seq, struct st_error *err);
+/* Merge a partition's chunks into one (persist_mu held); force: even one
+ * chunk (a rewrite under the current policy). Parts with quarantined data
+ * are left alone. */
+enum st_code stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool force,
+                                struct st_error *err);
+/* Rewrite the manifest when chunks hold quarantine records not saved yet
+ * (persist_mu held); sets *did when it wrote. */
+enum st_code stor__save_quarantine_locked(struct stor_db *db, bool *did, struct st_error *err);
+/* Decode a manifest image under a policy; `what` names it in messages. */
+enum st_code stor__manifest_decode_file(const struct crypt_policy *pol, const char *what,
+                                        const uint8_t *buf, size_t len, uint64_t *persisted_seq,
+                                        uint64_t *next_chunk_id, struct chunk_meta **chunks,
+                                        uint32_t *n_chunks, struct stor_tomb ***tombs,
+                                        uint32_t *n_tombs, struct man_qrec **q, uint32_t *n_q,
+                                        struct st_error *err);
 enum st_code stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
                                    uint64_t *next_chunk_id, struct chunk_meta **chunks,
                                    uint32_t *n_chunks, struct stor_tomb ***tombs,

@@ -16,17 +16,32 @@
  * dropped); the manifest is rewritten, then the old files are unlinked when
  * the last reader lets go of them.
  *
- * Manifest, `<data_dir>/db/<db_id>/MANIFEST`, replaced atomically:
- *   header  8 bytes "STRTMAN1", u16 LE version (1), u16 LE flags (0),
+ * Manifest, `<data_dir>/db/<db_id>/MANIFEST`, replaced atomically, a
+ * whole-file envelope (strata/crypt.h: plaintext, or encrypted with its own
+ * data key under the master key):
+ *   header  8 bytes "STRTMAN1", u16 LE version (1), u16 LE flags (bit 0:
+ *           encrypted, bit 1: a quarantine list follows the tombstones),
  *           u32 LE body length
+ *   [encrypted: key area, 144 bytes]
  *   body    (uvarints; zz = zigzag) persisted_seq, next_chunk_id, n_chunks, then
  *           per chunk: id, table_id, zz(part_start), min_seq, max_seq,
  *           applied_seq, n_rows, zz(t_min), zz(t_max), file_len;
  *           n_tombs, then per tombstone: table_id, seq, zz(t_lo), zz(t_hi),
- *           n_preds, per predicate: col_id, n_values, per value: len, bytes
- *   trailer u32 LE CRC-32C of header and body
+ *           n_preds, per predicate: col_id, n_values, per value: len, bytes;
+ *           [flag bit 1: n_quarantined, then per entry: chunk_id, group + 1
+ *           (0 = the whole chunk), u8 reason, block offset, zz(when_ns)]
+ *           (encrypted: sealed, block number 0)
+ *   trailer u32 LE CRC-32C of header and body (encrypted: header and key area)
  * Chunk files not listed are leftovers of an interrupted persist and are
- * removed when the database is loaded.
+ * removed once the engine has opened (stor_remove_orphans).
+ *
+ * Quarantine: a chunk that cannot be opened (missing, wrong size, damaged
+ * header, key area, footer or index) is listed as a placeholder, never read;
+ * a row group with a damaged block is skipped by every read. Both are
+ * recorded in the manifest (at the next manifest write: a persist, a
+ * compaction, a maintenance pass or eng_verify) so they survive restarts.
+ * Partitions holding quarantined data are not compacted: the damaged file
+ * stays as it is for inspection and restore.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +60,7 @@
 
 #define MAN_MAGIC "STRTMAN1"
 #define MAN_VERSION 1
+#define MAN_F_QUARANTINE 2u
 #define MAN_MAX ((size_t)1 << 30)
 
 static inline uint64_t
@@ -68,23 +84,32 @@ stor__chunk_path(const struct stor_db *db, uint32_t table_id, uint64_t chunk_id,
 
 /* ---- manifest -------------------------------------------------------------- */
 
-static enum st_code
-manifest_write(struct stor_db *db, const struct stor_dbver *v, uint64_t persisted_seq,
-               struct st_error *err)
+/* A manifest write failed: its quarantine records are still to be saved. */
+static void
+unsaved_again(const struct stor_dbver *v)
+{
+    for (uint32_t i = 0; i < v->n_parts; i++)
+        for (uint32_t k = 0; k < v->parts[i]->n_chunks; k++)
+            if (atomic_load(&v->parts[i]->chunks[k]->n_bad))
+                atomic_store(&v->parts[i]->chunks[k]->q_unsaved, true);
+}
+
+enum st_code
+stor__manifest_write(struct stor_db *db, const struct stor_dbver *v, uint64_t persisted_seq,
+                     struct st_error *err)
 {
     struct st_buf b;
     enum st_code rc = ST_OK;
+    uint16_t flags = 0;
     st_buf_init(&b, MAN_MAX);
 #define P(x)                                                                                       \
     do {                                                                                           \
         if ((rc = (x)) != ST_OK)                                                                   \
             goto fail;                                                                             \
     } while (0)
-    P(st_buf_append(&b, MAN_MAGIC, 8));
-    P(st_buf_append_zeros(&b, 8));
     P(st_buf_put_uvarint(&b, persisted_seq));
     P(st_buf_put_uvarint(&b, db->next_chunk_id));
-    uint64_t n = 0;
+    uint64_t n = 0, n_q = 0;
     for (uint32_t i = 0; i < v->n_parts; i++)
         n += v->parts[i]->n_chunks;
     P(st_buf_put_uvarint(&b, n));
@@ -101,6 +126,7 @@ manifest_write(struct stor_db *db, const struct stor_dbver *v, uint64_t persiste
             P(st_buf_put_uvarint(&b, zz(c->t_min)));
             P(st_buf_put_uvarint(&b, zz(c->t_max)));
             P(st_buf_put_uvarint(&b, c->file_len));
+            n_q += atomic_load(&c->n_bad) ? 1 : 0;
         }
     }
     P(st_buf_put_uvarint(&b, v->n_tombs));
@@ -120,20 +146,67 @@ manifest_write(struct stor_db *db, const struct stor_dbver *v, uint64_t persiste
             }
         }
     }
+    if (n_q) {
+        /* the records of every chunk with quarantined data */
+        struct st_buf q;
+        st_buf_init(&q, MAN_MAX);
+        uint64_t n_rec = 0;
+        for (uint32_t i = 0; i < v->n_parts && rc == ST_OK; i++) {
+            for (uint32_t k = 0; k < v->parts[i]->n_chunks && rc == ST_OK; k++) {
+                const struct stor_chunk *c = v->parts[i]->chunks[k];
+                if (!atomic_load(&c->n_bad))
+                    continue;
+                /* cleared before reading: a quarantine found meanwhile sets it again */
+                atomic_store(&((struct stor_chunk *)c)->q_unsaved, false);
+                struct chk_qrec *qr;
+                uint32_t nq = stor__chunk_qrecs(c, &qr);
+                for (uint32_t j = 0; j < nq && rc == ST_OK; j++) {
+                    rc = st_buf_put_uvarint(&q, c->id);
+                    if (rc == ST_OK)
+                        rc = st_buf_put_uvarint(
+                            &q, qr[j].group == UINT32_MAX ? 0 : (uint64_t)qr[j].group + 1);
+                    if (rc == ST_OK)
+                        rc = st_buf_append_byte(&q, qr[j].reason);
+                    if (rc == ST_OK)
+                        rc = st_buf_put_uvarint(&q, qr[j].off);
+                    if (rc == ST_OK)
+                        rc = st_buf_put_uvarint(&q, zz(qr[j].when_ns));
+                    n_rec++;
+                }
+                free(qr);
+            }
+        }
+        if (rc == ST_OK && n_rec) {
+            flags |= MAN_F_QUARANTINE;
+            rc = st_buf_put_uvarint(&b, n_rec);
+            if (rc == ST_OK)
+                rc = st_buf_append(&b, q.data, q.len);
+        }
+        st_buf_cleanup(&q);
+        if (rc != ST_OK)
+            goto fail;
+    }
 #undef P
-    b.data[8] = MAN_VERSION;
-    st_store_u32le(b.data + 12, (uint32_t)(b.len - 16));
-    if ((rc = st_buf_put_u32le(&b, st_crc32c(0, b.data, b.len))) != ST_OK)
-        goto fail;
+    struct st_buf f;
+    st_buf_init(&f, MAN_MAX + 4096);
+    rc = crypt_envelope_build(db->s->o.pol, "manifest", MAN_MAGIC, MAN_VERSION, flags, b.data,
+                              b.len, &f, err);
+    st_buf_cleanup(&b);
     char path[4096];
     snprintf(path, sizeof path, "%s/MANIFEST", db->dir);
-    rc = st_mkdir_p(db->dir, 0700, err);
     if (rc == ST_OK)
-        rc = st_file_write_atomic(path, b.data, b.len, 0600, err);
-    st_buf_cleanup(&b);
+        rc = st_mkdir_p(db->dir, 0700, err);
+    if (rc == ST_OK)
+        rc = st_file_write_atomic(path, f.data, f.len, 0600, err);
+    st_buf_cleanup(&f);
+    if (rc == ST_OK)
+        db->man_encrypted = crypt_policy_encrypts(db->s->o.pol);
+    else
+        unsaved_again(v);
     return rc;
 fail:
     st_buf_cleanup(&b);
+    unsaved_again(v);
     return st_error_set(err, rc, "manifest too large");
 }
 
@@ -142,24 +215,44 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
                       uint64_t *next_chunk_id, struct chunk_meta **chunks_out, uint32_t *n_chunks,
                       struct stor_tomb ***tombs_out, uint32_t *n_tombs_out, struct st_error *err)
 {
+    struct man_qrec *q = NULL;
+    uint32_t nq = 0;
+    enum st_code rc =
+        stor__manifest_decode_file(NULL, "manifest", buf, len, persisted_seq, next_chunk_id,
+                                   chunks_out, n_chunks, tombs_out, n_tombs_out, &q, &nq, err);
+    free(q);
+    return rc;
+}
+
+enum st_code
+stor__manifest_decode_file(const struct crypt_policy *pol, const char *what, const uint8_t *file,
+                           size_t flen, uint64_t *persisted_seq, uint64_t *next_chunk_id,
+                           struct chunk_meta **chunks_out, uint32_t *n_chunks,
+                           struct stor_tomb ***tombs_out, uint32_t *n_tombs_out,
+                           struct man_qrec **q_out, uint32_t *n_q_out, struct st_error *err)
+{
     *chunks_out = NULL;
     *tombs_out = NULL;
-    *n_chunks = *n_tombs_out = 0;
-    if (len < 20 || memcmp(buf, MAN_MAGIC, 8) != 0)
-        return st_error_set(err, ST_ECORRUPT, "not a manifest (bad magic)");
-    if (buf[8] != MAN_VERSION || buf[9] != 0)
-        return st_error_set(err, ST_ECORRUPT, "unsupported manifest version");
-    if (buf[10] || buf[11])
-        return st_error_set(err, ST_EUNSUPPORTED, "unsupported manifest flags");
-    if ((uint64_t)st_load_u32le(buf + 12) + 20 != len ||
-        st_crc32c(0, buf, len - 4) != st_load_u32le(buf + len - 4))
-        return st_error_set(err, ST_ECORRUPT, "manifest checksum or length mismatch");
-    const uint8_t *p = buf + 16, *end = buf + len - 4;
+    *q_out = NULL;
+    *n_chunks = *n_tombs_out = *n_q_out = 0;
+    const uint8_t *body;
+    size_t len;
+    uint16_t ver, flags;
+    uint8_t *owned = NULL;
+    ST_TRY(crypt_envelope_open(pol, "manifest", what, MAN_MAGIC, MAN_VERSION, MAN_F_QUARANTINE,
+                               file, flen, &ver, &flags, &body, &len, &owned, err));
+    const uint8_t *p = body, *end = body + len;
     uint64_t n, v[10];
+    enum st_code rc = ST_OK;
 #define U(x)                                                                                       \
     do {                                                                                           \
         if (st_get_uvarint(&p, end, &(x)) != 0)                                                    \
             goto bad;                                                                              \
+    } while (0)
+#define NOMEM()                                                                                    \
+    do {                                                                                           \
+        rc = st_error_set(err, ST_ENOMEM, "out of memory");                                        \
+        goto out;                                                                                  \
     } while (0)
     U(*persisted_seq);
     U(*next_chunk_id);
@@ -168,7 +261,7 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
         goto bad;
     struct chunk_meta *cm = calloc(n + 1, sizeof *cm);
     if (!cm)
-        return st_error_set(err, ST_ENOMEM, "out of memory");
+        NOMEM();
     *chunks_out = cm;
     for (uint64_t i = 0; i < n; i++) {
         for (int k = 0; k < 10; k++)
@@ -192,12 +285,12 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
         goto bad;
     struct stor_tomb **tb = calloc(n + 1, sizeof *tb);
     if (!tb)
-        return st_error_set(err, ST_ENOMEM, "out of memory");
+        NOMEM();
     *tombs_out = tb;
     for (uint64_t i = 0; i < n; i++) {
         struct stor_tomb *t = calloc(1, sizeof *t);
         if (!t)
-            return st_error_set(err, ST_ENOMEM, "out of memory");
+            NOMEM();
         atomic_init(&t->refs, 1);
         tb[i] = t;
         *n_tombs_out = (uint32_t)(i + 1);
@@ -213,7 +306,7 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
         t->t_hi = unzz(v[3]);
         t->preds = calloc(np + 1, sizeof *t->preds);
         if (!t->preds)
-            return st_error_set(err, ST_ENOMEM, "out of memory");
+            NOMEM();
         for (uint64_t q = 0; q < np; q++) {
             uint64_t col, nv;
             U(col);
@@ -226,7 +319,7 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
             pr->values = calloc(nv + 1, sizeof *pr->values);
             pr->lens = calloc(nv + 1, sizeof *pr->lens);
             if (!pr->values || !pr->lens)
-                return st_error_set(err, ST_ENOMEM, "out of memory");
+                NOMEM();
             for (uint64_t k = 0; k < nv; k++) {
                 uint64_t l;
                 U(l);
@@ -234,7 +327,7 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
                     goto bad;
                 pr->values[k] = malloc((size_t)l + 1);
                 if (!pr->values[k])
-                    return st_error_set(err, ST_ENOMEM, "out of memory");
+                    NOMEM();
                 memcpy(pr->values[k], p, (size_t)l);
                 pr->values[k][l] = '\0';
                 pr->lens[k] = (uint32_t)l;
@@ -243,12 +336,45 @@ stor__manifest_decode(const uint8_t *buf, size_t len, uint64_t *persisted_seq,
             }
         }
     }
+    if (flags & MAN_F_QUARANTINE) {
+        U(n);
+        if (n > len)
+            goto bad;
+        struct man_qrec *qr = calloc(n + 1, sizeof *qr);
+        if (!qr)
+            NOMEM();
+        *q_out = qr;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t cid, g, off, when;
+            U(cid);
+            U(g);
+            if (p >= end)
+                goto bad;
+            uint8_t reason = *p++;
+            U(off);
+            U(when);
+            if (g > UINT32_MAX || reason < STOR_Q_DAMAGED || reason > STOR_Q_MISSING)
+                goto bad;
+            qr[i].chunk_id = cid;
+            qr[i].q.group = g ? (uint32_t)(g - 1) : UINT32_MAX;
+            qr[i].q.reason = reason;
+            qr[i].q.off = off;
+            qr[i].q.when_ns = unzz(when);
+            *n_q_out = (uint32_t)(i + 1);
+        }
+    }
     if (p != end)
         goto bad;
 #undef U
-    return ST_OK;
+#undef NOMEM
+    goto out;
 bad:
-    return st_error_set(err, ST_ECORRUPT, "manifest is malformed");
+    rc = st_error_set(err, ST_ECORRUPT, "%s is malformed", what);
+out:
+    if (owned)
+        crypt_wipe(owned, len);
+    free(owned);
+    return rc;
 }
 
 static void
@@ -260,9 +386,10 @@ manifest_free(struct chunk_meta *cm, struct stor_tomb **tb, uint32_t n_tombs)
     free(tb);
 }
 
-/* Remove chunk files (and temporaries) the manifest does not list. */
+/* Remove chunk files the manifest does not list (ids in `keep`). */
 static void
-remove_orphans(struct stor_db *db, const struct chunk_meta *cm, uint32_t n)
+remove_orphans(struct stor_db *db, const uint64_t *keep_ids, const uint32_t *keep_tables,
+               uint32_t n)
 {
     DIR *d = opendir(db->dir);
     if (!d)
@@ -286,7 +413,7 @@ remove_orphans(struct stor_db *db, const struct chunk_meta *cm, uint32_t n)
             uint64_t id = strtoull(f->d_name, &end, 16);
             bool listed = false;
             for (uint32_t i = 0; i < n && !listed; i++)
-                listed = cm[i].id == id && cm[i].table_id == tid;
+                listed = keep_ids[i] == id && keep_tables[i] == tid;
             if (!listed) {
                 char path[4200];
                 snprintf(path, sizeof path, "%s/%s", sub, f->d_name);
@@ -297,6 +424,35 @@ remove_orphans(struct stor_db *db, const struct chunk_meta *cm, uint32_t n)
         closedir(d2);
     }
     closedir(d);
+}
+
+void
+stor_db_remove_orphans(struct stor_db *db)
+{
+    pthread_mutex_lock(&db->persist_mu);
+    if (atomic_load(&db->dropped)) {
+        pthread_mutex_unlock(&db->persist_mu);
+        return;
+    }
+    struct stor_dbver *v = stor__db_version(db, NULL);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < v->n_parts; i++)
+        n += v->parts[i]->n_chunks;
+    uint64_t *ids = malloc((n + 1) * sizeof *ids);
+    uint32_t *tids = malloc((n + 1) * sizeof *tids);
+    if (ids && tids) {
+        n = 0;
+        for (uint32_t i = 0; i < v->n_parts; i++)
+            for (uint32_t k = 0; k < v->parts[i]->n_chunks; k++) {
+                ids[n] = v->parts[i]->chunks[k]->id;
+                tids[n++] = v->parts[i]->chunks[k]->table_id;
+            }
+        remove_orphans(db, ids, tids, n);
+    }
+    free(ids);
+    free(tids);
+    stor__ver_unref(v);
+    pthread_mutex_unlock(&db->persist_mu);
 }
 
 static int
@@ -315,6 +471,40 @@ tomb_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Open one listed chunk, or stand in for it when it is damaged or missing
+ * (quarantined). Configuration problems (a key that is not configured, a
+ * refused mode) and resource errors fail the load. */
+static enum st_code
+load_chunk(struct stor_db *db, const struct chunk_meta *m, struct stor_table *tab,
+           const struct cat_table *ct, bool known_bad, struct stor_chunk **out,
+           struct st_error *err)
+{
+    char cpath[4096];
+    stor__chunk_path(db, m->table_id, m->id, cpath, sizeof cpath);
+    if (known_bad) {
+        *out = stor__chunk_placeholder(cpath, m);
+        return *out ? ST_OK : st_error_set(err, ST_ENOMEM, "out of memory");
+    }
+    struct st_error e2;
+    st_error_clear(&e2);
+    enum st_code rc = stor__chunk_open(cpath, m, tab, ct, db->s->o.pol, out, &e2);
+    if (rc == ST_OK)
+        return ST_OK;
+    if (rc != ST_ECORRUPT && rc != ST_ENOTFOUND && rc != ST_EUNSUPPORTED) {
+        if (err)
+            *err = e2;
+        return rc;
+    }
+    st_log(ST_LOG_ERROR, "storage", "%s", e2.msg);
+    *out = stor__chunk_placeholder(cpath, m);
+    if (!*out)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    stor__chunk_quarantine(*out, UINT32_MAX, 0,
+                           rc == ST_ENOTFOUND ? STOR_Q_MISSING : STOR_Q_UNREADABLE, st_now_ns());
+    atomic_fetch_add(&db->s->q_events, 1);
+    return ST_OK;
+}
+
 enum st_code
 stor__manifest_load(struct stor_db *db, struct st_error *err)
 {
@@ -323,11 +513,9 @@ stor__manifest_load(struct stor_db *db, struct st_error *err)
     uint8_t *buf = NULL;
     size_t len = 0;
     struct st_error e2;
-    enum st_code rc = st_file_read_all(path, MAN_MAX, &buf, &len, &e2);
-    if (rc == ST_ENOTFOUND) {
-        remove_orphans(db, NULL, 0);
+    enum st_code rc = st_file_read_all(path, MAN_MAX + 4096, &buf, &len, &e2);
+    if (rc == ST_ENOTFOUND)
         return ST_OK;
-    }
     if (rc != ST_OK) {
         if (err)
             *err = e2;
@@ -336,12 +524,17 @@ stor__manifest_load(struct stor_db *db, struct st_error *err)
     uint64_t pseq, next_id;
     struct chunk_meta *cm = NULL;
     struct stor_tomb **tb = NULL;
-    uint32_t n_chunks = 0, n_tombs = 0;
-    rc = stor__manifest_decode(buf, len, &pseq, &next_id, &cm, &n_chunks, &tb, &n_tombs, err);
+    struct man_qrec *qr = NULL;
+    uint32_t n_chunks = 0, n_tombs = 0, n_q = 0;
+    char what[4200];
+    snprintf(what, sizeof what, "manifest \"%s\"", path);
+    db->man_encrypted = len >= 12 && (buf[10] & 1);
+    rc = stor__manifest_decode_file(db->s->o.pol, what, buf, len, &pseq, &next_id, &cm,
+                                    &n_chunks, &tb, &n_tombs, &qr, &n_q, err);
     free(buf);
     if (rc != ST_OK) {
-        st_error_prefix(err, "\"%s\": ", path);
         manifest_free(cm, tb, n_tombs);
+        free(qr);
         return rc;
     }
     struct cat_snapshot *cat = stor__cat(db->s);
@@ -350,7 +543,7 @@ stor__manifest_load(struct stor_db *db, struct st_error *err)
     for (uint32_t i = 0; i < n_chunks && rc == ST_OK; i++) {
         const struct cat_table *ct = cdb ? cat_db_table_by_id(cdb, cm[i].table_id) : NULL;
         if (!ct) {
-            rc = st_error_set(err, ST_ECORRUPT, "manifest lists a chunk of unknown table %u",
+            rc = st_error_set(err, ST_ECORRUPT, "%s lists a chunk of unknown table %u", what,
                               cm[i].table_id);
             break;
         }
@@ -359,12 +552,21 @@ stor__manifest_load(struct stor_db *db, struct st_error *err)
             rc = ST_ENOMEM;
             break;
         }
-        char cpath[4096];
-        stor__chunk_path(db, cm[i].table_id, cm[i].id, cpath, sizeof cpath);
+        bool whole_bad = false;
+        for (uint32_t q = 0; q < n_q; q++)
+            whole_bad |= qr[q].chunk_id == cm[i].id && qr[q].q.group == UINT32_MAX;
         struct stor_chunk *c;
-        rc = stor__chunk_open(cpath, &cm[i], tab, ct, &c, err);
+        rc = load_chunk(db, &cm[i], tab, ct, whole_bad, &c, err);
         if (rc != ST_OK)
             break;
+        /* the quarantine records of this chunk, as they were */
+        for (uint32_t q = 0; q < n_q; q++) {
+            if (qr[q].chunk_id != cm[i].id)
+                continue;
+            stor__chunk_quarantine(c, qr[q].q.group, qr[q].q.off, qr[q].q.reason,
+                                   qr[q].q.when_ns);
+        }
+        atomic_store(&c->q_unsaved, false);
         bool found;
         uint32_t at = stor__ver_find(v, cm[i].table_id, cm[i].part_start, &found);
         if (!found) {
@@ -405,12 +607,12 @@ stor__manifest_load(struct stor_db *db, struct st_error *err)
     }
     cat_snapshot_unref(cat);
     if (rc == ST_OK) {
-        remove_orphans(db, cm, n_chunks);
         atomic_store(&db->persisted_seq, pseq);
         atomic_store(&db->vis_seq, pseq);
         db->next_chunk_id = next_id;
     }
     manifest_free(cm, tb, n_tombs);
+    free(qr);
     return rc;
 }
 
@@ -481,7 +683,7 @@ chunk_reopen(struct stor_db *db, const struct chunk_meta *m, struct stor_chunk *
         rc = st_error_set(err, ST_ENOTFOUND, "table %u vanished during persist", m->table_id);
     else {
         stor__chunk_path(db, m->table_id, m->id, path, sizeof path);
-        rc = stor__chunk_open(path, m, tab, ct, out, err);
+        rc = stor__chunk_open(path, m, tab, ct, db->s->o.pol, out, err);
     }
     cat_snapshot_unref(cat);
     return rc;
@@ -575,7 +777,7 @@ write_frozen(struct stor_db *db, const struct stor_dbver *v, uint64_t F, struct 
     stor__chunk_path(db, fz->table_id, cid, path, sizeof path);
     struct chunk_writer *w;
     if ((rc = stor__cw_open(&w, path, fz->table_id, fz->start, cols.ids, cols.types, cols.n,
-                            err)) != ST_OK)
+                            db->s->o.pol, err)) != ST_OK)
         goto out;
     struct stor_table *tab = stor__db_table(db, fz->table_id, err);
     struct rowset rs;
@@ -741,7 +943,7 @@ stor_persist(struct stor_db *db, struct st_error *err)
         }
         if (rc == ST_OK) {
             gc_tombs(nv);
-            rc = manifest_write(db, nv, F, err);
+            rc = stor__manifest_write(db, nv, F, err);
         }
         if (rc == ST_OK) {
             struct stor_dbver *old = db->ver;
@@ -784,14 +986,28 @@ stor_persist(struct stor_db *db, struct st_error *err)
 
 /* ---- compaction --------------------------------------------------------------- */
 
-static enum st_code
-compact_part(struct stor_db *db, uint32_t table_id, int64_t start, struct st_error *err)
+/* Whether a part holds quarantined data (never compacted: the damaged file
+ * is kept as it is). */
+static bool
+part_quarantined(const struct stor_part *p)
+{
+    for (uint32_t c = 0; c < p->n_chunks; c++)
+        if (atomic_load(&p->chunks[c]->n_bad))
+            return true;
+    return false;
+}
+
+/* Merge the chunks of a partition into one (force: even a single chunk, to
+ * rewrite it under the current encryption policy). */
+enum st_code
+stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool force,
+                   struct st_error *err)
 {
     uint64_t vis;
     struct stor_dbver *v = stor__db_version(db, &vis);
     bool found;
     uint32_t at = stor__ver_find(v, table_id, start, &found);
-    if (!found || v->parts[at]->n_chunks < 2) {
+    if (!found || v->parts[at]->n_chunks < (force ? 1u : 2u) || part_quarantined(v->parts[at])) {
         stor__ver_unref(v);
         return ST_OK;
     }
@@ -824,7 +1040,8 @@ compact_part(struct stor_db *db, uint32_t table_id, int64_t start, struct st_err
     uint64_t cid = db->next_chunk_id++;
     stor__chunk_path(db, table_id, cid, path, sizeof path);
     struct chunk_writer *w;
-    if ((rc = stor__cw_open(&w, path, table_id, start, cols.ids, cols.types, cols.n, err)) != ST_OK)
+    if ((rc = stor__cw_open(&w, path, table_id, start, cols.ids, cols.types, cols.n, db->s->o.pol,
+                            err)) != ST_OK)
         goto out;
     struct stor_table *tab = stor__db_table(db, table_id, err);
     struct rowset rs;
@@ -892,7 +1109,7 @@ compact_part(struct stor_db *db, uint32_t table_id, int64_t start, struct st_err
     stor__part_unref(nv->parts[pos]);
     nv->parts[pos] = np;
     gc_tombs(nv);
-    rc = manifest_write(db, nv, atomic_load(&db->persisted_seq), err);
+    rc = stor__manifest_write(db, nv, atomic_load(&db->persisted_seq), err);
     if (rc == ST_OK) {
         struct stor_dbver *old = db->ver;
         db->ver = nv;
@@ -923,8 +1140,9 @@ compact_where(struct stor_db *db, uint32_t min_chunks, bool *did, struct st_erro
     enum st_code rc = ST_OK;
     struct stor_dbver *v = stor__db_version(db, NULL);
     for (uint32_t i = 0; i < v->n_parts && rc == ST_OK; i++) {
-        if (v->parts[i]->n_chunks >= min_chunks && v->parts[i]->n_chunks >= 2) {
-            rc = compact_part(db, v->parts[i]->table_id, v->parts[i]->start, err);
+        if (v->parts[i]->n_chunks >= min_chunks && v->parts[i]->n_chunks >= 2 &&
+            !part_quarantined(v->parts[i])) {
+            rc = stor__compact_part(db, v->parts[i]->table_id, v->parts[i]->start, false, err);
             if (did)
                 *did = true;
         }
@@ -963,6 +1181,9 @@ stor_maintain(struct stor_db *db, bool force, bool *did_work, struct st_error *e
         pthread_mutex_lock(&db->persist_mu);
         if (!atomic_load(&db->dropped))
             rc = compact_where(db, s->o.compact_chunks, did_work, err);
+        /* quarantines found by readers since the last manifest write */
+        if (rc == ST_OK && !atomic_load(&db->dropped))
+            rc = stor__save_quarantine_locked(db, did_work, err);
         pthread_mutex_unlock(&db->persist_mu);
     }
     return rc;

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "stor_int.h"
+#include "strata/clock.h"
 
 /* ---- views ----------------------------------------------------------------- */
 
@@ -718,7 +719,10 @@ group_load(struct stor_scan *s, const struct chk_group *g, bool *empty, struct s
     struct stor_cache *cache = s->v->s->cache;
     const struct stor_chunk *c = s->fc;
     uint32_t n = g->n_rows;
+    uint32_t gi = (uint32_t)(g - c->groups);
     *empty = true;
+    if (stor__group_bad(c, gi))
+        return ST_OK; /* quarantined: excluded from reads */
     enum st_code rc = stor__cache_get(cache, c, g->t_off, g->t_len, g->t_crc, ST_TYPE_TIME, n,
                                       &s->gt, err);
     if (rc == ST_OK)
@@ -729,6 +733,8 @@ group_load(struct stor_scan *s, const struct chk_group *g, bool *empty, struct s
                             (unsigned long long)g->t_off);
         stor__cblock_put(s->gt);
         s->gt = NULL;
+        if (rc == ST_ECORRUPT)
+            stor__chunk_quarantine(c, gi, g->t_off, STOR_Q_DAMAGED, st_now_ns());
         return rc;
     }
     s->g_active = true;
@@ -775,6 +781,8 @@ group_load(struct stor_scan *s, const struct chk_group *g, bool *empty, struct s
                 st_error_prefix(err, "chunk \"%s\": block at offset %llu (column %u): ",
                                 c->path, (unsigned long long)rf->off, s->col_ids[i]);
             group_release(s);
+            if (rc == ST_ECORRUPT)
+                stor__chunk_quarantine(c, gi, rf->off, STOR_Q_DAMAGED, st_now_ns());
             return rc;
         }
     }
@@ -1184,7 +1192,8 @@ stor_series_list(struct stor_view *v, const struct stor_scan_spec *spec,
                 touched = stor__tomb_matches_series(s->tombs[t], se);
             for (uint32_t c = 0; c < p->n_chunks && !quick && !touched; c++) {
                 const struct chk_series *cs = stor__chunk_find(p->chunks[c], sid);
-                quick = cs && cs->t_min >= s->lo && cs->t_max < s->hi;
+                quick = cs && cs->t_min >= s->lo && cs->t_max < s->hi &&
+                        atomic_load(&p->chunks[c]->n_bad) == 0;
             }
             if (quick) {
                 state[sid] = 2;

@@ -8,8 +8,14 @@
  * segment) runs outside the mutex by one leader at a time; records appended
  * meanwhile go into the other buffer and form the next group.
  *
- * All segment bytes go through seg_write() and seg_read(): the one place
- * where an encryption envelope would seal or open them.
+ * Encryption: with an encrypting policy, seg_create() gives every segment a
+ * fresh data key (wrapped in its header); wal_append() frames each record
+ * with room for its GCM tag, and the flush leader seals the records in
+ * place (block number = sequence number) once it knows the segment they go
+ * to, right before the write (seal_records()). A segment found at recovery
+ * is never appended to when encrypted: a record number there may already
+ * have been sealed once under its key, so a fresh segment (fresh key) is
+ * started instead. Replay opens records through wal_scan_segment().
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +31,7 @@
 
 #include "strata/buf.h"
 #include "strata/clock.h"
+#include "strata/crypt.h"
 #include "strata/file.h"
 #include "strata/log.h"
 #include "strata/wal.h"
@@ -61,6 +68,9 @@ struct wal {
     /* Files: owned by the leader while flushing. */
     int fd;
     char path[4096];
+    bool encrypt;          /* the policy encrypts: records are framed for sealing */
+    bool seg_enc;          /* the active segment is encrypted (cf is its key) */
+    struct crypt_file cf;
     uint64_t seg_len;   /* durable length of the active segment */
     bool seg_records;   /* the active segment holds at least one record */
     bool need_roll;     /* start a new segment before the next write */
@@ -109,34 +119,56 @@ segs_push(struct wal *w, uint64_t first_seq, uint64_t bytes)
     return 0;
 }
 
-/* Create and sync a new segment starting at first_seq; it becomes active. */
+/* Create and sync a new segment starting at first_seq; it becomes active.
+ * O_TRUNC: a segment of that name left by an earlier process (never with a
+ * durable record, see recover()) is replaced, and with it its key. */
 static enum st_code
 seg_create(struct wal *w, uint64_t first_seq, struct st_error *err)
 {
     char path[sizeof w->path];
-    uint8_t hdr[WAL_HEADER_LEN];
+    uint8_t hdr[WAL_ENC_HEADER_LEN];
+    struct crypt_file cf;
+    size_t hl = WAL_HEADER_LEN;
+    memset(&cf, 0, sizeof cf);
+    if (w->encrypt) {
+        wal_header_encode_encrypted(hdr, first_seq);
+        ST_TRY(crypt_slots_new(w->o.pol->keys, "wal", &cf, hdr + WAL_KEYS_OFF, err));
+        hl = WAL_ENC_HEADER_LEN;
+    } else {
+        wal_header_encode(hdr, first_seq);
+    }
     seg_path(w, first_seq, path, sizeof path);
     int fd = st_file_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600, err);
-    if (fd < 0)
+    if (fd < 0) {
+        crypt_file_cleanup(&cf);
         return ST_EIO;
-    wal_header_encode(hdr, first_seq);
-    enum st_code rc = st_file_pwrite_all(fd, hdr, sizeof hdr, 0, path, err);
+    }
+    enum st_code rc = st_file_pwrite_all(fd, hdr, hl, 0, path, err);
     if (rc == ST_OK)
         rc = st_file_fsync(fd, path, err);
     if (rc == ST_OK)
         rc = st_file_fsync_dir(w->dir, err);
-    if (rc == ST_OK && segs_push(w, first_seq, WAL_HEADER_LEN) != 0)
-        rc = st_error_set(err, ST_ENOMEM, "out of memory");
+    if (rc == ST_OK) {
+        /* a leftover of the same name is replaced, not listed twice */
+        if (w->n_segs && w->segs[w->n_segs - 1].first_seq == first_seq)
+            w->n_segs--;
+        if (segs_push(w, first_seq, hl) != 0)
+            rc = st_error_set(err, ST_ENOMEM, "out of memory");
+    }
     if (rc != ST_OK) {
         st_file_close(fd);
         unlink(path);
+        crypt_file_cleanup(&cf);
         return rc;
     }
     if (w->fd >= 0)
         st_file_close(w->fd);
     w->fd = fd;
     memcpy(w->path, path, sizeof path);
-    w->seg_len = WAL_HEADER_LEN;
+    crypt_file_cleanup(&w->cf);
+    w->cf = cf;
+    w->seg_enc = w->encrypt;
+    w->seg_len = hl;
     w->seg_records = false;
     w->need_roll = false;
     return ST_OK;
@@ -188,14 +220,57 @@ list_segments(const char *dir, uint64_t **out, size_t *n_out, struct st_error *e
     return ST_OK;
 }
 
+/* The full header length a segment image claims (32 or 176): a last segment
+ * shorter than that is a crash during its creation. */
+static size_t
+full_header_len(const uint8_t *buf, size_t len)
+{
+    return len >= 12 && (buf[10] & 1) ? WAL_ENC_HEADER_LEN : WAL_HEADER_LEN;
+}
+
+/* Check every segment's header and key before anything is changed. */
+static enum st_code
+preflight(struct wal *w, const uint64_t *firsts, size_t n, struct st_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[sizeof w->path];
+        uint8_t hdr[WAL_ENC_HEADER_LEN];
+        seg_path(w, firsts[i], path, sizeof path);
+        int fd = st_file_open(path, O_RDONLY, 0, err);
+        if (fd < 0)
+            return ST_EIO;
+        ssize_t got = pread(fd, hdr, sizeof hdr, 0);
+        st_file_close(fd);
+        if (got < 0)
+            return st_error_set(err, ST_EIO, "reading WAL segment \"%s\": %s", path,
+                                strerror(errno));
+        if (i + 1 == n && (size_t)got < full_header_len(hdr, (size_t)got))
+            continue; /* a half-created last segment: recover() removes it */
+        uint64_t first;
+        size_t hl;
+        bool enc;
+        enum st_code rc = wal_header_check(hdr, (size_t)got, w->o.pol, &first, &hl, &enc, err);
+        if (rc != ST_OK) {
+            st_error_prefix(err, "WAL segment \"%s\": ", path);
+            return rc;
+        }
+    }
+    return ST_OK;
+}
+
 static enum st_code
 recover(struct wal *w, uint64_t min_next_seq, wal_replay_fn fn, void *ctx, struct st_error *err)
 {
     uint64_t *firsts = NULL;
     size_t n = 0;
     ST_TRY(list_segments(w->dir, &firsts, &n, err));
+    enum st_code rc = preflight(w, firsts, n, err);
+    if (rc != ST_OK) {
+        free(firsts);
+        return rc;
+    }
     uint64_t last_seq = 0;
-    enum st_code rc = ST_OK;
+    bool last_plain = false; /* the last segment found is plaintext */
     for (size_t i = 0; i < n && rc == ST_OK; i++) {
         char path[sizeof w->path];
         uint8_t *buf = NULL;
@@ -206,9 +281,10 @@ recover(struct wal *w, uint64_t min_next_seq, wal_replay_fn fn, void *ctx, struc
         if (rc != ST_OK)
             break;
         struct wal_scan_result res;
-        rc = wal_scan_segment(buf, len, w->o.max_record_len, fn, ctx, &res, err);
+        rc = wal_scan_segment(buf, len, w->o.max_record_len, w->o.pol, fn, ctx, &res, err);
+        size_t full = full_header_len(buf, len);
         free(buf);
-        if (rc == ST_ECORRUPT && last && len < WAL_HEADER_LEN) {
+        if (rc == ST_ECORRUPT && last && len < full) {
             /* Crash while creating the segment: it never held a record. */
             st_log(ST_LOG_WARN, "wal", "segment \"%s\": incomplete header (%zu bytes), removed",
                    path, len);
@@ -255,6 +331,7 @@ recover(struct wal *w, uint64_t min_next_seq, wal_replay_fn fn, void *ctx, struc
             last_seq = res.last_seq;
         else if (res.first_seq - 1 > last_seq)
             last_seq = res.first_seq - 1;
+        last_plain = !res.encrypted;
         if (segs_push(w, res.first_seq, res.good_len) != 0)
             rc = st_error_set(err, ST_ENOMEM, "out of memory");
     }
@@ -267,15 +344,19 @@ recover(struct wal *w, uint64_t min_next_seq, wal_replay_fn fn, void *ctx, struc
     if (w->next_seq == 0)
         w->next_seq = 1;
     w->durable_seq = w->next_seq - 1;
-    /* Reuse an empty last segment that starts at the next number; otherwise
-     * appends go to a fresh segment and the old ones stay as they are. */
-    if (w->n_segs && w->segs[w->n_segs - 1].bytes == WAL_HEADER_LEN &&
+    /* Reuse an empty plaintext last segment that starts at the next number
+     * when writing plaintext; otherwise appends go to a fresh segment and the
+     * old ones stay as they are. An encrypted one is never reused: its key
+     * may already have sealed that record number (a torn write now cut). */
+    if (!w->encrypt && last_plain && w->n_segs &&
+        w->segs[w->n_segs - 1].bytes == WAL_HEADER_LEN &&
         w->segs[w->n_segs - 1].first_seq == w->next_seq) {
         seg_path(w, w->next_seq, w->path, sizeof w->path);
         w->fd = st_file_open(w->path, O_RDWR, 0, err);
         if (w->fd < 0)
             return ST_EIO;
         w->seg_len = WAL_HEADER_LEN;
+        w->seg_enc = false;
         return ST_OK;
     }
     return seg_create(w, w->next_seq, err);
@@ -294,6 +375,11 @@ wal_open(const struct wal_options *opts, uint64_t min_next_seq, wal_replay_fn fn
     if (!w->o.max_record_len)
         w->o.max_record_len = WAL_DEFAULT_MAX_RECORD;
     w->fd = -1;
+    w->encrypt = crypt_policy_encrypts(opts->pol);
+    if (w->encrypt && crypt_keyring_count(opts->pol->keys) == 0) {
+        free(w);
+        return st_error_set(err, ST_ECRYPTO, "WAL encryption needs a master key");
+    }
     w->dir = strdup(opts->dir);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -318,6 +404,7 @@ wal_close(struct wal *w)
     if (w->fd >= 0 && w->buf.len)
         wal_sync(w, 0, NULL);
     st_file_close(w->fd);
+    crypt_file_cleanup(&w->cf);
     st_buf_cleanup(&w->buf);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
@@ -335,17 +422,23 @@ wal_append(struct wal *w, const void *rec, size_t len, uint64_t *seq_out, struct
     if (len == 0 || len > w->o.max_record_len)
         return st_error_set(err, ST_ELIMIT, "WAL record of %zu bytes (limit %u)", len,
                             w->o.max_record_len);
+    size_t tag = w->encrypt ? WAL_TAG_LEN : 0;
     pthread_mutex_lock(&w->mu);
-    enum st_code rc = st_buf_reserve(&w->buf, WAL_RECORD_HEADER_LEN + len);
+    enum st_code rc = st_buf_reserve(&w->buf, WAL_RECORD_HEADER_LEN + len + tag);
     if (rc != ST_OK) {
         pthread_mutex_unlock(&w->mu);
         return st_error_set(err, rc, "out of memory buffering a WAL record");
     }
     uint64_t seq = w->next_seq++;
-    wal_record_frame(hdr, seq, rec, (uint32_t)len);
+    if (tag)
+        wal_record_frame_sealed(hdr, seq, (uint32_t)(len + tag)); /* sealed at flush */
+    else
+        wal_record_frame(hdr, seq, rec, (uint32_t)len);
     memcpy(w->buf.data + w->buf.len, hdr, sizeof hdr);
     memcpy(w->buf.data + w->buf.len + sizeof hdr, rec, len);
-    w->buf.len += sizeof hdr + len;
+    if (tag)
+        memset(w->buf.data + w->buf.len + sizeof hdr + len, 0, tag);
+    w->buf.len += sizeof hdr + len + tag;
     if (!w->buf_first_seq)
         w->buf_first_seq = seq;
     w->records++;
@@ -368,14 +461,35 @@ failed_lookup(struct wal *w, uint64_t seq, struct st_error *err)
     return false;
 }
 
+/* Seal the framed records of a flush in place under the active segment's key. */
+static enum st_code
+seal_records(struct wal *w, uint8_t *data, size_t len, struct st_error *err)
+{
+    size_t off = 0;
+    while (off + WAL_RECORD_HEADER_LEN <= len) {
+        uint32_t stored = st_load_u32le(data + off);
+        uint64_t seq = st_load_u64le(data + off + 8);
+        uint8_t *p = data + off + WAL_RECORD_HEADER_LEN;
+        ST_TRY(crypt_seal(&w->cf, "wal", seq, p, stored - WAL_TAG_LEN, p, err));
+        off += WAL_RECORD_HEADER_LEN + stored;
+    }
+    return ST_OK;
+}
+
 /* Write and sync [data, len) for records first..last; called by the leader
  * without the mutex. */
 static enum st_code
-flush_io(struct wal *w, const uint8_t *data, size_t len, uint64_t first, struct st_error *err)
+flush_io(struct wal *w, uint8_t *data, size_t len, uint64_t first, struct st_error *err)
 {
     enum st_code rc;
-    if (w->need_roll || (w->seg_records && w->seg_len + len > w->o.segment_bytes)) {
+    if (w->need_roll || w->seg_enc != w->encrypt ||
+        (w->seg_records && w->seg_len + len > w->o.segment_bytes)) {
         rc = seg_create(w, first, err);
+        if (rc != ST_OK)
+            return rc;
+    }
+    if (w->encrypt) {
+        rc = seal_records(w, data, len, err);
         if (rc != ST_OK)
             return rc;
     }
@@ -544,4 +658,160 @@ wal_get_stats(struct wal *w, struct wal_stats *out)
     out->syncs = w->syncs;
     out->records = w->records;
     pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- key rotation, verification --------------------------------------------- */
+
+/* Take the files for the caller (as a flush leader would). */
+static void
+own_files(struct wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->flushing)
+        pthread_cond_wait(&w->cv, &w->mu);
+    w->flushing = true;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void
+release_files(struct wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->flushing = false;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+enum st_code
+wal_rotate_keys(struct wal *w, uint64_t *rewrapped, uint64_t *current, uint64_t *plain,
+                struct st_error *err)
+{
+    enum st_code rc = ST_OK;
+    *rewrapped = *current = *plain = 0;
+    if (!w->o.pol || !w->o.pol->keys)
+        return st_error_set(err, ST_ECRYPTO, "no master key configured");
+    own_files(w);
+    for (size_t i = 0; i < w->n_segs && rc == ST_OK; i++) {
+        char path[sizeof w->path];
+        uint8_t hdr[WAL_HEADER_LEN];
+        seg_path(w, w->segs[i].first_seq, path, sizeof path);
+        int fd = st_file_open(path, O_RDWR, 0, err);
+        if (fd < 0) {
+            rc = ST_EIO;
+            break;
+        }
+        rc = st_file_pread_all(fd, hdr, sizeof hdr, 0, path, err);
+        if (rc == ST_OK && !(hdr[10] & 1)) {
+            (*plain)++;
+        } else if (rc == ST_OK) {
+            bool changed = false;
+            rc = crypt_slots_rotate_fd(w->o.pol->keys, "wal", fd, path, WAL_KEYS_OFF, &changed,
+                                       err);
+            if (rc == ST_OK)
+                (*(changed ? rewrapped : current))++;
+        }
+        st_file_close(fd);
+        if (rc != ST_OK)
+            st_error_prefix(err, "rotating the key of WAL segment \"%s\": ", path);
+    }
+    release_files(w);
+    return rc;
+}
+
+void
+wal_mode_counts(struct wal *w, uint64_t *encrypted, uint64_t *plain)
+{
+    *encrypted = *plain = 0;
+    own_files(w);
+    for (size_t i = 0; i < w->n_segs; i++) {
+        char path[sizeof w->path];
+        uint8_t hdr[WAL_HEADER_LEN];
+        seg_path(w, w->segs[i].first_seq, path, sizeof path);
+        int fd = st_file_open(path, O_RDONLY, 0, NULL);
+        if (fd < 0)
+            continue;
+        if (pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr)
+            (*((hdr[10] & 1) ? encrypted : plain))++;
+        st_file_close(fd);
+    }
+    release_files(w);
+}
+
+enum st_code
+wal_verify(struct wal *w, wal_replay_fn fn, void *fn_ctx, wal_problem_fn report,
+           void *report_ctx, uint64_t *files, uint64_t *records, uint64_t *bytes,
+           uint64_t *problems, struct st_error *err)
+{
+    /* The segments and their durable lengths now; bytes below those never
+     * change (a failed flush cuts back to the durable length, no lower). */
+    own_files(w);
+    size_t n = w->n_segs;
+    struct seg *segs = malloc((n + 1) * sizeof *segs);
+    if (segs)
+        memcpy(segs, w->segs, n * sizeof *segs);
+    release_files(w);
+    if (!segs)
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    enum st_code rc = ST_OK;
+    for (size_t i = 0; i < n && rc == ST_OK; i++) {
+        char path[sizeof w->path];
+        seg_path(w, segs[i].first_seq, path, sizeof path);
+        struct wal_problem pb = {.path = path};
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                continue; /* truncated away meanwhile */
+            pb.code = ST_EIO;
+            pb.reason = strerror(errno);
+            (*problems)++;
+            if (report)
+                report(report_ctx, &pb);
+            continue;
+        }
+        size_t len = (size_t)segs[i].bytes;
+        uint8_t *buf = malloc(len + 1);
+        if (!buf) {
+            close(fd);
+            rc = st_error_set(err, ST_ENOMEM, "out of memory");
+            break;
+        }
+        struct st_error e2;
+        enum st_code r2 = st_file_pread_all(fd, buf, len, 0, path, &e2);
+        close(fd);
+        (*files)++;
+        struct wal_scan_result res;
+        memset(&res, 0, sizeof res);
+        if (r2 == ST_OK)
+            r2 = wal_scan_segment(buf, len, w->o.max_record_len, w->o.pol, fn, fn_ctx, &res,
+                                  &e2);
+        free(buf);
+        if (r2 != ST_OK) {
+            if (r2 == ST_ENOMEM) {
+                rc = st_error_set(err, ST_ENOMEM, "out of memory");
+                break;
+            }
+            pb.code = r2;
+            pb.reason = e2.msg;
+            (*problems)++;
+            if (report)
+                report(report_ctx, &pb);
+            continue;
+        }
+        *records += res.n_records;
+        *bytes += len;
+        if (res.torn) {
+            char why[160];
+            snprintf(why, sizeof why, "%s%s", res.reason,
+                     res.corrupt ? ", followed by valid records" : " (torn or damaged tail)");
+            pb.code = ST_ECORRUPT;
+            pb.offset = res.bad_offset;
+            pb.seq = res.last_seq + 1;
+            pb.reason = why;
+            (*problems)++;
+            if (report)
+                report(report_ctx, &pb);
+        }
+    }
+    free(segs);
+    return rc;
 }

@@ -27,6 +27,41 @@
 
 struct eng;
 struct eng_cursor;
+struct eng_keyring;
+
+/* ---- master keys (encryption at rest; docs/encryption.md) ------------- */
+
+/*
+ * A keyring holds the master keys an engine may use: the current one wraps
+ * the data key of every new file; older ones are kept only to open files
+ * written before a rotation. A master key is 32 random bytes, named by its
+ * key id (16 hex characters derived from the key; it reveals nothing of it).
+ * Keys are never logged and never written to the data directory.
+ */
+#define ENG_KEY_ID_LEN 16 /* hex characters of a key id */
+
+/* An empty keyring (NULL on ENOMEM); free with eng_keyring_free (NULL-safe,
+ * wipes the keys). */
+struct eng_keyring *eng_keyring_new(void);
+void eng_keyring_free(struct eng_keyring *kr);
+/* Add a key given as 64 hex characters (surrounding whitespace allowed;
+ * e.g. from $STRATA_MASTER_KEY). The first key added, or one added with
+ * make_current, is the current key. ST_EINVAL on a malformed key. */
+enum st_code eng_keyring_add_hex(struct eng_keyring *kr, const char *hex, size_t len,
+                                 bool make_current, struct st_error *err);
+/* Add the key of a key file (64 hex characters). Refuses a file readable or
+ * writable by group or others (ST_EPERMISSION, "run chmod 600"), a missing
+ * one (ST_ENOTFOUND) and a malformed one (ST_EINVAL). */
+enum st_code eng_keyring_add_file(struct eng_keyring *kr, const char *path, bool make_current,
+                                  struct st_error *err);
+/* Create a key file holding a fresh random key (mode 0600, never
+ * overwriting: ST_EIO when it exists) and add the key to kr as current (kr
+ * may be NULL). kid_out (may be NULL) gets its key id. For servers that
+ * create a key on first start. */
+enum st_code eng_key_generate_file(const char *path, struct eng_keyring *kr,
+                                   char kid_out[ENG_KEY_ID_LEN + 1], struct st_error *err);
+/* The current key's id; false when the keyring is empty. */
+bool eng_keyring_current_id(const struct eng_keyring *kr, char out[ENG_KEY_ID_LEN + 1]);
 
 /* ---- open / close ---------------------------------------------------- */
 
@@ -43,6 +78,28 @@ struct eng_options {
     uint32_t max_columns_per_table;
     /* Decoded chunk blocks kept in memory for scans (0 = 128 MiB; SIZE_MAX = none). */
     size_t block_cache_bytes;
+    /*
+     * Encryption at rest (docs/encryption.md). With `encryption` every file
+     * the engine writes (WAL segments, chunks, manifests, the catalog) is
+     * AES-256-GCM encrypted under its own data key, wrapped by the keyring's
+     * current master key. eng_open copies the keyring (the caller may free it
+     * after). Servers turn encryption on; zeroed options mean no encryption.
+     *
+     * The data directory must be in the configured mode: an unencrypted one
+     * opened with encryption on, or an encrypted one opened with encryption
+     * off, is refused with ST_ECRYPTO saying so, and nothing is changed.
+     * With `encryption_migrate` instead, eng_open converts it to the
+     * configured mode (encrypting needs the key; decrypting needs the old
+     * key in the keyring): every file is rewritten, crash-safe step by step;
+     * an interrupted migration is finished by the next one.
+     *
+     * A file encrypted under a master key that is not in the keyring fails
+     * the open with ST_ECRYPTO naming the key id the file expects and the
+     * ids configured; nothing is changed.
+     */
+    const struct eng_keyring *keyring;
+    bool encryption;
+    bool encryption_migrate;
 };
 
 /* Open (and recover) the engine on a data directory. NULL with err set on failure. */
@@ -209,7 +266,105 @@ struct eng_stats {
     uint64_t chunks;
     uint64_t chunk_bytes;
     uint64_t persists;
+    /* Integrity: data excluded from queries because it was found damaged
+     * (see eng_verify). Non-zero means data is lost to queries until it is
+     * restored from a backup: export these as metrics and alert on them. */
+    uint64_t quarantined_chunks; /* chunk files holding quarantined data */
+    uint64_t quarantined_groups; /* row groups (or whole chunks) quarantined */
+    uint64_t quarantined_rows;   /* rows excluded from queries */
+    bool encrypted;              /* files are written encrypted */
 };
 void eng_get_stats(struct eng *e, struct eng_stats *out);
+
+/* ---- key rotation ------------------------------------------------------ */
+
+struct eng_rotate_progress {
+    uint64_t files_done, files_total;
+};
+typedef void (*eng_rotate_progress_fn)(void *ctx, const struct eng_rotate_progress *p);
+
+struct eng_rotate_result {
+    uint64_t files;           /* files visited: catalog, manifests, chunks, WAL segments */
+    uint64_t rewrapped;       /* data keys rewrapped (or small files rewritten) */
+    uint64_t already_current; /* files already under the new key (a resumed rotation) */
+    uint64_t skipped;         /* quarantined chunks whose header could not be opened */
+    char new_key_id[ENG_KEY_ID_LEN + 1];
+};
+
+/*
+ * Rotate the master key: new_keys' current key becomes the engine's current
+ * key (every key of new_keys is added to the engine's keyring, so it may
+ * hold the new key alone), then every file's data key is rewrapped under it
+ * without rewriting any data: chunk and WAL headers in place (two key
+ * slots: the new wrapping is made durable before the old one is cleared),
+ * the catalog and manifests rewritten whole (atomic replace). Writes and
+ * queries go on meanwhile; persists and compactions wait.
+ *
+ * Crash-safe: a crash (or an error) mid-rotation leaves every file openable
+ * with the old key or the new one, as long as both are configured; running
+ * the rotation again finishes it. After it returned ST_OK the old key can be
+ * retired: open with the new key alone.
+ *
+ * Errors: ST_EINVAL (encryption is off, or new_keys is empty), ST_EIO,
+ * ST_ECORRUPT (a damaged header), with the file named. res may be NULL.
+ */
+enum st_code eng_rotate_key(struct eng *e, const struct eng_keyring *new_keys,
+                            eng_rotate_progress_fn progress, void *ctx,
+                            struct eng_rotate_result *res, struct st_error *err);
+
+/* ---- integrity: the scrub ------------------------------------------------ */
+
+enum eng_file_kind {
+    ENG_FILE_CATALOG = 1,
+    ENG_FILE_MANIFEST,
+    ENG_FILE_CHUNK,
+    ENG_FILE_WAL,
+};
+
+/* One problem found by eng_verify. Valid during the callback only. */
+struct eng_verify_problem {
+    enum eng_file_kind kind;
+    const char *path;     /* the file */
+    const char *db;       /* the database, or NULL (catalog, WAL) */
+    uint64_t offset;      /* byte offset of the bad block or record; 0: the file as a whole */
+    enum st_code code;    /* ST_ECORRUPT (checksum, tag, format), ST_ECRYPTO (key), ST_EIO */
+    const char *reason;   /* e.g. "authentication tag mismatch (damaged or tampered)" */
+    bool quarantined;     /* the data is quarantined: excluded from queries */
+    bool known;           /* it was quarantined before this scrub */
+};
+typedef void (*eng_verify_report_fn)(void *ctx, const struct eng_verify_problem *p);
+
+struct eng_verify_progress {
+    uint64_t files_done, files_total;
+    uint64_t problems;
+};
+typedef void (*eng_verify_progress_fn)(void *ctx, const struct eng_verify_progress *p);
+
+struct eng_verify_result {
+    uint64_t files;    /* files checked */
+    uint64_t blocks;   /* blocks and records checked */
+    uint64_t bytes;    /* bytes read */
+    uint64_t problems; /* problems reported (including data quarantined before) */
+    uint64_t quarantined_groups, quarantined_chunks; /* newly quarantined by this scrub */
+};
+
+/*
+ * Scrub: read back and verify every block of every file of database `db`
+ * (its manifest and chunk files), or of everything when db is NULL (also
+ * the catalog and every WAL segment), from disk, bypassing every cache:
+ * checksums or GCM tags (the tag is checked before anything is decoded),
+ * decoding, time order, record structure. Each bad block is reported with
+ * its file and offset. A damaged row group is quarantined (queries skip it;
+ * logged as an error; counted in eng_stats) and recorded in the manifest.
+ * Writes and queries go on meanwhile.
+ *
+ * Returns ST_OK when nothing is wrong, ST_ECORRUPT ("N problems found") when
+ * something is (the details went to report), or another code when the scrub
+ * could not run (ST_ENOTFOUND: no such database). report, progress and res
+ * may be NULL.
+ */
+enum st_code eng_verify(struct eng *e, const char *db, eng_verify_report_fn report,
+                        eng_verify_progress_fn progress, void *ctx,
+                        struct eng_verify_result *res, struct st_error *err);
 
 #endif

@@ -58,6 +58,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st_buf_cleanup(&sd);
         return 0;
     }
-    stor__chunk_check_image(data, size, &err);
+    stor__chunk_check_image(data, size, NULL, &err);
     return 0;
 }

@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct wal_scan_result res;
     struct st_error err;
-    wal_scan_segment(data, size, 1u << 20, check_record, NULL, &res, &err);
+    wal_scan_segment(data, size, 1u << 20, NULL, check_record, NULL, &res, &err);
     /* the bytes as one record body as well */
     stor_record_check(data, size, &err);
     return 0;

@@ -19,7 +19,7 @@ open_store(const struct cat_limits *lim)
 {
     struct cat_store *cs;
     struct st_error err;
-    ASSERT_OK_E(cat_store_open(th_tmpdir(), lim, &cs, &err), &err);
+    ASSERT_OK_E(cat_store_open(th_tmpdir(), lim, NULL, &cs, &err), &err);
     return cs;
 }
 
@@ -286,7 +286,7 @@ TEST(corrupt_catalog_file_does_not_load)
         buf[off] ^= 0x10;
         ASSERT_OK(st_file_write_atomic(p, buf, len, 0600, &err));
         struct cat_store *bad;
-        enum st_code rc = cat_store_open(th_tmpdir(), NULL, &bad, &err);
+        enum st_code rc = cat_store_open(th_tmpdir(), NULL, NULL, &bad, &err);
         ASSERT_TRUE(rc == ST_ECORRUPT || rc == ST_EUNSUPPORTED);
         ASSERT_CONTAINS(err.msg, "catalog");
         buf[off] ^= 0x10;

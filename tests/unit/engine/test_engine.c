@@ -967,13 +967,14 @@ flip_byte(const char *path, off_t off)
     close(fd);
 }
 
-TEST(damaged_manifest_or_missing_chunk_stops_the_open)
+TEST(damaged_manifest_stops_the_open_a_missing_or_cut_chunk_is_quarantined)
 {
     st_log_set_level(ST_LOG_ERROR);
     struct eng *e = tu_open(th_tmpdir(), false);
     struct st_error err;
     tu_write(e, "db", "m,h=a v=1i 1\n");
     ASSERT_OK(eng_persist(e, &err));
+    tu_write(e, "db", "m,h=b v=2i 2\n");
     eng_close(e);
     char man[1024];
     snprintf(man, sizeof man, "%s/db/1/MANIFEST", th_tmpdir());
@@ -990,14 +991,31 @@ TEST(damaged_manifest_or_missing_chunk_stops_the_open)
     char moved[2100];
     snprintf(moved, sizeof moved, "%s.away", chunk);
     ASSERT_EQ_INT(rename(chunk, moved), 0);
-    ASSERT_TRUE(eng_open(&o, &err) == NULL);
-    ASSERT_EQ_INT(err.code, ST_EIO);
-    ASSERT_CONTAINS(err.msg, ".chk");
+    /* a missing chunk: the database opens, that chunk's rows are quarantined */
+    e = tu_open(th_tmpdir(), false);
+    char *d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, "h=b 2 v=2i\n");
+    free(d);
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    ASSERT_EQ_U64(st.quarantined_chunks, 1);
+    ASSERT_EQ_U64(st.quarantined_rows, 1);
+    eng_close(e);
     ASSERT_EQ_INT(rename(moved, chunk), 0);
-    /* a chunk cut short does not match its manifest entry */
+    e = tu_open(th_tmpdir(), false);
+    d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, "h=a 1 v=1i\nh=b 2 v=2i\n");
+    free(d);
+    eng_close(e);
+    /* a chunk cut short does not match its manifest entry: quarantined too */
     ASSERT_EQ_INT(truncate(chunk, 40), 0);
-    ASSERT_TRUE(eng_open(&o, &err) == NULL);
-    ASSERT_EQ_INT(err.code, ST_ECORRUPT);
+    e = tu_open(th_tmpdir(), false);
+    d = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(d, "h=b 2 v=2i\n");
+    free(d);
+    eng_get_stats(e, &st);
+    ASSERT_EQ_U64(st.quarantined_chunks, 1);
+    eng_close(e);
 }
 
 TEST(unlisted_chunk_files_are_removed_on_open)

@@ -56,19 +56,44 @@ line_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static enum st_code dump_rc(struct eng *e, const char *db, const char *table, int64_t lo,
+                            int64_t hi, bool last, uint32_t max_rows, char **out,
+                            struct st_error *errp);
+
 char *
 tu_dump_ex(struct eng *e, const char *db, const char *table, int64_t lo, int64_t hi, bool last,
            uint32_t max_rows)
 {
     struct st_error err;
+    char *out = NULL;
+    if (dump_rc(e, db, table, lo, hi, last, max_rows, &out, &err) != ST_OK)
+        th_fail(__FILE__, __LINE__, "dump: %s", err.msg);
+    return out;
+}
+
+enum st_code
+tu_dump_try(struct eng *e, const char *db, const char *table, char **out, struct st_error *err)
+{
+    return dump_rc(e, db, table, INT64_MIN, INT64_MAX, false, 0, out, err);
+}
+
+static enum st_code
+dump_rc(struct eng *e, const char *db, const char *table, int64_t lo, int64_t hi, bool last,
+        uint32_t max_rows, char **out_p, struct st_error *errp)
+{
+    struct st_error err;
     struct stor_view *v;
-    if (stor_view_open(e, db, &v, &err) != ST_OK)
-        th_fail(__FILE__, __LINE__, "stor_view_open: %s", err.msg);
+    *out_p = NULL;
+    if (stor_view_open(e, db, &v, &err) != ST_OK) {
+        *errp = err;
+        return err.code;
+    }
     const struct cat_db *cdb = stor_view_db(v);
     const struct cat_table *t = cat_db_find_table(cdb, table);
     if (!t) {
         stor_view_close(v);
-        return strdup("");
+        *out_p = strdup("");
+        return ST_OK;
     }
     uint32_t fids[512], nf = 0;
     const struct cat_column *fcol[512];
@@ -86,14 +111,20 @@ tu_dump_ex(struct eng *e, const char *db, const char *table, int64_t lo, int64_t
                                 .n_field_cols = nf, .max_rows = max_rows,
                                 .mode = last ? STOR_SCAN_LAST : STOR_SCAN_ALL};
     struct stor_scan *s;
-    if (stor_scan_open(v, &sp, &s, &err) != ST_OK)
-        th_fail(__FILE__, __LINE__, "stor_scan_open: %s", err.msg);
+    if (stor_scan_open(v, &sp, &s, &err) != ST_OK) {
+        stor_view_close(v);
+        *errp = err;
+        return err.code;
+    }
     char **lines = NULL;
     size_t n = 0, cap = 0;
+    enum st_code rc = ST_OK;
     for (;;) {
         const struct stor_batch *b;
-        if (stor_scan_next(s, &b, &err) != ST_OK)
-            th_fail(__FILE__, __LINE__, "stor_scan_next: %s", err.msg);
+        if ((rc = stor_scan_next(s, &b, &err)) != ST_OK) {
+            *errp = err;
+            break;
+        }
         if (!b)
             break;
         for (uint32_t r = 1; r < b->n_rows; r++)
@@ -149,7 +180,12 @@ tu_dump_ex(struct eng *e, const char *db, const char *table, int64_t lo, int64_t
     }
     free(lines);
     st_buf_append_byte(&out, 0);
-    return (char *)st_buf_take(&out, NULL);
+    if (rc != ST_OK) {
+        st_buf_cleanup(&out);
+        return rc;
+    }
+    *out_p = (char *)st_buf_take(&out, NULL);
+    return ST_OK;
 }
 
 char *

@@ -28,6 +28,9 @@ char *tu_dump(struct eng *e, const char *db, const char *table);
 /* Same with a time range and the LAST mode. */
 char *tu_dump_ex(struct eng *e, const char *db, const char *table, int64_t lo, int64_t hi,
                  bool last, uint32_t max_rows);
+/* As tu_dump, returning the scan's error instead of failing the test. */
+enum st_code tu_dump_try(struct eng *e, const char *db, const char *table, char **out,
+                         struct st_error *err);
 /* Number of rows in a table. */
 uint64_t tu_count(struct eng *e, const char *db, const char *table);
 

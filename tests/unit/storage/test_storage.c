@@ -212,11 +212,11 @@ TEST(chunk_image_check_accepts_a_real_chunk_and_survives_damage)
     size_t len;
     struct st_error err;
     ASSERT_OK_E(st_file_read_all(path, 1 << 20, &buf, &len, &err), &err);
-    ASSERT_OK_E(stor__chunk_check_image(buf, len, &err), &err);
+    ASSERT_OK_E(stor__chunk_check_image(buf, len, NULL, &err), &err);
     unsigned bad = 0;
     for (size_t off = 0; off < len; off++) {
         buf[off] ^= 0x5a;
-        if (stor__chunk_check_image(buf, len, &err) != ST_OK)
+        if (stor__chunk_check_image(buf, len, NULL, &err) != ST_OK)
             bad++;
         buf[off] ^= 0x5a;
     }

@@ -411,13 +411,13 @@ TEST(scan_segment_reports_torn_and_corrupt)
     off += WAL_RECORD_HEADER_LEN + 5;
     struct wal_scan_result r;
     struct st_error err;
-    ASSERT_OK(wal_scan_segment(buf, off, 0, NULL, NULL, &r, &err));
+    ASSERT_OK(wal_scan_segment(buf, off, 0, NULL, NULL, NULL, &r, &err));
     ASSERT_EQ_U64(r.first_seq, 7);
     ASSERT_EQ_U64(r.last_seq, 7);
     ASSERT_FALSE(r.torn);
-    ASSERT_OK(wal_scan_segment(buf, off - 1, 0, NULL, NULL, &r, &err));
+    ASSERT_OK(wal_scan_segment(buf, off - 1, 0, NULL, NULL, NULL, &r, &err));
     ASSERT_TRUE(r.torn);
     ASSERT_FALSE(r.corrupt);
     ASSERT_EQ_INT(r.good_len, WAL_HEADER_LEN);
-    ASSERT_CODE(wal_scan_segment(buf, 10, 0, NULL, NULL, &r, &err), ST_ECORRUPT);
+    ASSERT_CODE(wal_scan_segment(buf, 10, 0, NULL, NULL, NULL, &r, &err), ST_ECORRUPT);
 }

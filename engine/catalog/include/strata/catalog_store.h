@@ -37,9 +37,19 @@ struct cat_limits {
 #define CAT_MAX_DB_NAME_LEN 64u
 #define CAT_MAX_NAME_LEN 512u
 
-/* Load `<dir>/catalog.bin`, or start an empty catalog when it does not exist. */
+struct crypt_policy;
+
+/*
+ * Load `<dir>/catalog.bin`, or start an empty catalog when it does not
+ * exist. `pol` (may be NULL: plaintext only; it must outlive the store)
+ * says whether the file may be encrypted or plain and how new versions are
+ * written (strata/crypt.h). Errors: ST_ECORRUPT (damaged file), ST_ECRYPTO
+ * (encrypted under a key that is not configured, or the wrong mode),
+ * ST_EIO. Nothing on disk changes when it fails.
+ */
 enum st_code cat_store_open(const char *dir, const struct cat_limits *limits,
-                            struct cat_store **out, struct st_error *err);
+                            const struct crypt_policy *pol, struct cat_store **out,
+                            struct st_error *err);
 void cat_store_close(struct cat_store *cs);
 /* The current snapshot, with a reference the caller drops (cat_snapshot_unref). */
 struct cat_snapshot *cat_store_snapshot(struct cat_store *cs);
@@ -85,8 +95,22 @@ void cat_txn_abort(struct cat_txn *t);
 /* Name of a column kind+type as the type-conflict message prints it. */
 const char *cat_type_label(enum cat_col_kind kind, enum st_type type);
 
-/* Encode / decode the catalog file body (for tests and the fuzz target). */
+/* Whether catalog.bin on disk is encrypted (false when there is none yet). */
+bool cat_store_file_encrypted(struct cat_store *cs);
+/* Whether catalog.bin exists. */
+bool cat_store_file_exists(struct cat_store *cs);
+/* Write catalog.bin again from the published snapshot, with a fresh data
+ * key under the policy's current master key (key rotation, migration). */
+enum st_code cat_store_resave(struct cat_store *cs, struct st_error *err);
+/* Path of catalog.bin. */
+const char *cat_store_path(const struct cat_store *cs);
+
+/* Decode a plaintext catalog file image (for tests and the fuzz target). */
 enum st_code cat_decode(const uint8_t *p, size_t len, const struct cat_limits *limits,
                         struct cat_snapshot **out, struct st_error *err);
+/* Decode a catalog file image under a policy; `what` names it in messages. */
+enum st_code cat_decode_file(const struct crypt_policy *pol, const char *what, const uint8_t *p,
+                             size_t len, const struct cat_limits *limits,
+                             struct cat_snapshot **out, struct st_error *err);
 
 #endif

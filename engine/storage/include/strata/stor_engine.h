@@ -37,10 +37,13 @@ struct stor_db;
 struct stor_wbatch;
 
 struct cat_store;
+struct crypt_policy;
 
 struct stor_options {
     const char *data_dir;
     struct cat_store *cat;     /* the catalog (views take their snapshot from it) */
+    const struct crypt_policy *pol; /* encryption of manifests and chunks; NULL = plaintext;
+                                       must outlive the storage */
     int64_t partition_ns;      /* 0 = 1 day */
     size_t buffer_max_bytes;   /* per database; 0 = 64 MiB */
     int64_t persist_age_ns;    /* 0 = 10 min */
@@ -181,7 +184,75 @@ bool stor_db_over_limit(struct stor_db *db);
 /* Compact every partition with more than one chunk (tests, tools). */
 enum st_code stor_compact(struct stor_db *db, struct st_error *err);
 
+/* ---- after open: cleanup ----------------------------------------------------- */
+
+/* Remove chunk files that no manifest lists (left by an interrupted persist).
+ * The facade calls it once the whole open (WAL replay included) succeeded,
+ * so that a failed open changes nothing. */
+void stor_remove_orphans(struct stor *s);
+void stor_db_remove_orphans(struct stor_db *db);
+
+/* ---- encryption: key rotation and migration ----------------------------------- */
+
+typedef void (*stor_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+struct stor_key_counts {
+    uint64_t files;     /* chunk files and manifests visited */
+    uint64_t rewrapped; /* data keys rewrapped (chunks) or files rewritten (manifests) */
+    uint64_t current;   /* chunks already under the current key */
+    uint64_t plain;     /* unencrypted chunks (left alone) */
+    uint64_t skipped;   /* quarantined chunks whose header did not open */
+};
+/*
+ * Rewrap the data key of every listed chunk of every database under the
+ * policy's current master key (in place, two key slots: strata/crypt.h),
+ * then rewrite every manifest under a fresh data key. Crash-safe per file.
+ * The caller keeps persists and compactions out while it runs.
+ */
+enum st_code stor_rotate_keys(struct stor *s, struct stor_key_counts *counts,
+                              stor_progress_fn progress, void *ctx, struct st_error *err);
+/*
+ * Migration: rewrite every chunk of the database that is not in the
+ * policy's mode (encrypted or plain) through a compaction of its partition,
+ * then the manifest. Quarantined data is left as it is. *rewritten counts
+ * the chunks rewritten.
+ */
+enum st_code stor_migrate(struct stor_db *db, uint64_t *rewritten, struct st_error *err);
+/* Files of a database in each mode: the manifest and the readable chunks. */
+void stor_db_mode_counts(struct stor_db *db, uint64_t *encrypted, uint64_t *plain);
+
+/* ---- integrity ------------------------------------------------------------------- */
+
+/* A problem found by stor_verify_db. */
+struct stor_problem {
+    const char *path;   /* the manifest or chunk file */
+    uint64_t off;       /* the bad block, 0 for the file as a whole */
+    enum st_code code;  /* ST_ECORRUPT, ST_ECRYPTO, ST_EIO, ST_ENOTFOUND */
+    const char *reason;
+    bool quarantined;   /* the data is (now) quarantined */
+    bool known;         /* it was quarantined before this check */
+};
+typedef void (*stor_problem_fn)(void *ctx, const struct stor_problem *p);
+struct stor_verify_counts {
+    uint64_t files, blocks, bytes, problems;
+    uint64_t quarantined_groups, quarantined_chunks; /* newly quarantined by this check */
+};
+/*
+ * Read the database's manifest and every listed chunk back from disk and
+ * check every block (checksum or GCM tag, decoding, time order), reporting
+ * each problem. Damaged row groups of loaded chunks are quarantined and the
+ * manifest is rewritten to record them. progress gets (files done, total).
+ */
+enum st_code stor_verify_db(struct stor_db *db, stor_problem_fn fn, void *ctx,
+                            stor_progress_fn progress, void *pctx,
+                            struct stor_verify_counts *counts, struct st_error *err);
+/* Files stor_verify_db will check (manifest + listed chunks). */
+uint64_t stor_db_file_count(struct stor_db *db);
+
 struct stor_stats {
+    uint64_t quarantined_chunks; /* chunks with quarantined data */
+    uint64_t quarantined_groups; /* row groups (and whole chunks) excluded from reads */
+    uint64_t quarantined_rows;   /* rows excluded from reads */
     uint64_t cache_bytes, cache_hits, cache_misses;
     uint64_t buffer_bytes;
     uint64_t chunks;

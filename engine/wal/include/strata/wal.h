@@ -19,7 +19,17 @@
  * record to a callback. A torn tail (a partial or corrupt last record, with
  * no valid record after it) is cut from the file with a log line; a corrupt
  * record followed by valid ones is reported as ST_ECORRUPT with the segment
- * and offset, and the WAL does not open.
+ * and offset, and the WAL does not open. Before it changes anything (cutting
+ * a tail, removing a half-created segment, starting a segment), wal_open
+ * checks every segment's header and key: a segment encrypted under a master
+ * key that is not configured, or in a mode the policy refuses, fails the
+ * open with ST_ECRYPTO and leaves every file as it was.
+ *
+ * Encryption: with an encrypting policy every new segment has its own data
+ * key (in its header, wrapped under the master key) and every record is
+ * sealed with AES-256-GCM, the record's sequence number as the block number
+ * (unique per segment: numbers are never reused, and a segment that may
+ * have held a record is never appended to by a later process).
  */
 #ifndef STRATA_WAL_H
 #define STRATA_WAL_H
@@ -31,9 +41,13 @@
 #include "strata/status.h"
 
 struct wal;
+struct crypt_policy;
 
 struct wal_options {
     const char *dir;          /* the WAL directory; created if missing */
+    /* Encryption (strata/crypt.h): whether segments are encrypted and which
+     * may be read. NULL = plaintext only. Must outlive the WAL. */
+    const struct crypt_policy *pol;
     uint64_t segment_bytes;   /* roll to a new segment past this; 0 = 64 MiB */
     int64_t group_commit_ns;  /* leader waits this long for more records; 0 = none */
     uint32_t max_record_len;  /* 0 = 256 MiB */
@@ -71,6 +85,36 @@ uint64_t wal_durable_seq(struct wal *w);
 /* Bytes buffered and not yet written. */
 size_t wal_pending_bytes(struct wal *w);
 
+/*
+ * Key rotation: rewrap every segment's data key under the policy's current
+ * master key (two-slot header rewrite, crash-safe: strata/crypt.h). Appends
+ * wait while it runs. Counts: segments rewrapped, already current, plain.
+ */
+enum st_code wal_rotate_keys(struct wal *w, uint64_t *rewrapped, uint64_t *current,
+                             uint64_t *plain, struct st_error *err);
+
+/* A problem found by wal_verify. */
+struct wal_problem {
+    const char *path;
+    uint64_t offset;    /* of the bad header or record */
+    uint64_t seq;       /* the record's expected sequence number (0: header) */
+    enum st_code code;  /* ST_ECORRUPT, ST_ECRYPTO, ST_EIO */
+    const char *reason;
+};
+typedef void (*wal_problem_fn)(void *ctx, const struct wal_problem *p);
+/*
+ * Read every segment back from disk (up to its durable length) and check
+ * every header, key and record (checksum or GCM tag, then fn on each
+ * record's plaintext, e.g. the record decoder). Each problem goes to
+ * report; *files, *records and *bytes count what was checked. A torn tail
+ * that recovery has not cut yet is reported too.
+ */
+enum st_code wal_verify(struct wal *w, wal_replay_fn fn, void *fn_ctx, wal_problem_fn report,
+                        void *report_ctx, uint64_t *files, uint64_t *records, uint64_t *bytes,
+                        uint64_t *problems, struct st_error *err);
+/* Segments that are encrypted / plain (for migrations). */
+void wal_mode_counts(struct wal *w, uint64_t *encrypted, uint64_t *plain);
+
 struct wal_stats {
     uint64_t bytes_on_disk; /* all segments */
     uint64_t n_segments;
@@ -81,10 +125,15 @@ void wal_get_stats(struct wal *w, struct wal_stats *out);
 
 /* ---- segment parsing (shared by recovery, tests and the fuzz target) ---- */
 
-#define WAL_HEADER_LEN 32u
+#define WAL_HEADER_LEN 32u     /* the fixed part; plaintext segments have no more */
+#define WAL_KEYS_OFF 32u       /* encrypted segments: the key area follows */
+#define WAL_ENC_HEADER_LEN 176u /* 32 + CRYPT_SLOTS_LEN */
 #define WAL_RECORD_HEADER_LEN 16u
+#define WAL_TAG_LEN 16u
 
 struct wal_scan_result {
+    bool encrypted;      /* header flag bit 0 */
+    size_t header_len;   /* 32 or 176 */
     uint64_t first_seq;  /* from the header */
     uint64_t last_seq;   /* of the last valid record; first_seq - 1 when none */
     uint64_t n_records;
@@ -96,17 +145,31 @@ struct wal_scan_result {
 };
 
 /*
- * Check a segment image: the header, then records until the first invalid
- * one. fn (may be NULL) gets each valid record. ST_ECORRUPT for a bad
- * header; torn/corrupt tails are reported in *res, not as errors.
+ * Check a segment image: the header (and, when encrypted, its key under
+ * pol), then records until the first invalid one. fn (may be NULL) gets
+ * each valid record's plaintext, after its checksum or GCM tag verified.
+ * ST_ECORRUPT for a bad header or key area, ST_ECRYPTO when the policy
+ * refuses the segment's mode or its key is not configured, ST_EUNSUPPORTED
+ * for unknown flags; torn/corrupt tails are reported in *res, not as errors.
  */
 enum st_code wal_scan_segment(const uint8_t *buf, size_t len, uint32_t max_record_len,
-                              wal_replay_fn fn, void *ctx, struct wal_scan_result *res,
+                              const struct crypt_policy *pol, wal_replay_fn fn, void *ctx,
+                              struct wal_scan_result *res, struct st_error *err);
+/* Check a segment header (len bytes, at least WAL_HEADER_LEN) without the
+ * records: its fields, its mode against pol and, when encrypted, that its
+ * data key opens. *header_len gets 32 or 176. */
+enum st_code wal_header_check(const uint8_t *buf, size_t len, const struct crypt_policy *pol,
+                              uint64_t *first_seq, size_t *header_len, bool *encrypted,
                               struct st_error *err);
-/* Build a segment header (for the writer and tests). */
+/* Build a plaintext segment header (for the writer and tests). */
 void wal_header_encode(uint8_t out[WAL_HEADER_LEN], uint64_t first_seq);
+/* The fixed part of an encrypted segment header (the key area follows). */
+void wal_header_encode_encrypted(uint8_t out[WAL_HEADER_LEN], uint64_t first_seq);
 /* Frame a record: writes WAL_RECORD_HEADER_LEN bytes before the payload. */
 void wal_record_frame(uint8_t hdr[WAL_RECORD_HEADER_LEN], uint64_t seq, const void *payload,
                       uint32_t len);
+/* Frame a sealed record of `stored` bytes (ciphertext + tag): the CRC covers
+ * the frame only; the GCM tag authenticates the payload. */
+void wal_record_frame_sealed(uint8_t hdr[WAL_RECORD_HEADER_LEN], uint64_t seq, uint32_t stored);
 
 #endif
