@@ -1,7 +1,9 @@
 /*
  * test_catalog.c: the catalog: names, databases, tables, columns and their
  * type rules, limits, copy-on-write snapshots, persistence and its failure
- * modes (a failed save publishes nothing; a corrupt file does not load).
+ * modes (a failed save publishes nothing; a corrupt file does not load), and
+ * the encrypted file (no names in plaintext, a wrong key or mode refused,
+ * a resave under a new key).
  */
 #include "th.h"
 
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "strata/catalog_store.h"
+#include "strata/crypt.h"
 #include "strata/file.h"
 
 static struct cat_store *
@@ -297,4 +300,56 @@ TEST(corrupt_catalog_file_does_not_load)
         ASSERT_TRUE(cat_decode(buf, l, NULL, &s, &err) != ST_OK);
     }
     free(buf);
+}
+
+TEST(encrypted_catalog_hides_names_and_refuses_a_wrong_key)
+{
+    uint8_t k[CRYPT_KEY_LEN];
+    memset(k, 7, sizeof k);
+    struct crypt_keyring *kr = crypt_keyring_new(), *other = crypt_keyring_new();
+    ASSERT_OK(crypt_keyring_add(kr, k, true, NULL));
+    k[3] = 8;
+    ASSERT_OK(crypt_keyring_add(other, k, true, NULL));
+    struct crypt_policy pol = {kr, true, false, true}, wrong = {other, true, false, true},
+                        plain = {NULL, false, true, false};
+    struct cat_store *cs;
+    struct st_error err;
+    ASSERT_OK_E(cat_store_open(th_tmpdir(), NULL, &pol, &cs, &err), &err);
+    ASSERT_FALSE(cat_store_file_exists(cs));
+    uint32_t db_id, t_id;
+    build_basic(cs, &db_id, &t_id);
+    ASSERT_TRUE(cat_store_file_encrypted(cs));
+    cat_store_close(cs);
+    uint8_t *buf;
+    size_t len;
+    ASSERT_OK(st_file_read_all(th_path("catalog.bin"), 1 << 20, &buf, &len, &err));
+    ASSERT_TRUE(memmem(buf, len, "metrics", 7) == NULL);
+    ASSERT_TRUE(memmem(buf, len, "usage", 5) == NULL);
+    ASSERT_CODE(cat_store_open(th_tmpdir(), NULL, &wrong, &cs, &err), ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "catalog");
+    ASSERT_CONTAINS(err.msg, "not configured");
+    ASSERT_CODE(cat_store_open(th_tmpdir(), NULL, &plain, &cs, &err), ST_ECRYPTO);
+    ASSERT_CODE(cat_store_open(th_tmpdir(), NULL, NULL, &cs, &err), ST_ECRYPTO);
+    /* a flipped bit in the sealed body: the tag catches it */
+    buf[len - 10] ^= 1;
+    struct cat_snapshot *s;
+    ASSERT_CODE(cat_decode_file(&pol, "catalog", buf, len, NULL, &s, &err), ST_ECORRUPT);
+    ASSERT_CONTAINS(err.msg, "authentication");
+    buf[len - 10] ^= 1;
+    ASSERT_OK_E(cat_decode_file(&pol, "catalog", buf, len, NULL, &s, &err), &err);
+    ASSERT_TRUE(cat_snapshot_find_db(s, "metrics") != NULL);
+    cat_snapshot_unref(s);
+    free(buf);
+    /* a resave under a merged ring with the other key current */
+    ASSERT_OK(crypt_keyring_merge(kr, other, true, NULL));
+    ASSERT_OK_E(cat_store_open(th_tmpdir(), NULL, &pol, &cs, &err), &err);
+    ASSERT_OK_E(cat_store_resave(cs, &err), &err);
+    cat_store_close(cs);
+    ASSERT_OK_E(cat_store_open(th_tmpdir(), NULL, &wrong, &cs, &err), &err);
+    s = cat_store_snapshot(cs);
+    ASSERT_TRUE(cat_snapshot_find_db(s, "metrics") != NULL);
+    cat_snapshot_unref(s);
+    cat_store_close(cs);
+    crypt_keyring_free(kr);
+    crypt_keyring_free(other);
 }

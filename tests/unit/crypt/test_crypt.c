@@ -183,3 +183,149 @@ TEST(empty_keyring_refuses)
     ASSERT_CONTAINS(e.msg, "no master key");
     crypt_keyring_free(kr);
 }
+
+TEST(keyrings_copy_merge_and_describe)
+{
+    struct crypt_keyring *a = ring_with(1), *b = ring_with(2);
+    struct st_error e;
+    char k1[17], k2[17], desc[256];
+    crypt_keyring_current_id(a, k1);
+    crypt_keyring_current_id(b, k2);
+    struct crypt_keyring *c = crypt_keyring_copy(a);
+    ASSERT_EQ_INT(crypt_keyring_count(c), 1);
+    ASSERT_OK_E(crypt_keyring_merge(c, b, true, &e), &e);
+    ASSERT_EQ_INT(crypt_keyring_count(c), 2);
+    char cur[17];
+    ASSERT_TRUE(crypt_keyring_current_id(c, cur));
+    ASSERT_EQ_STR(cur, k2);
+    crypt_keyring_describe(c, desc, sizeof desc);
+    ASSERT_CONTAINS(desc, k1);
+    ASSERT_CONTAINS(desc, k2);
+    ASSERT_CONTAINS(desc, "(current)");
+    /* merging again changes nothing; without make_current the current stays */
+    ASSERT_OK(crypt_keyring_merge(c, a, false, &e));
+    ASSERT_EQ_INT(crypt_keyring_count(c), 2);
+    crypt_keyring_current_id(c, cur);
+    ASSERT_EQ_STR(cur, k2);
+    crypt_keyring_describe(NULL, desc, sizeof desc);
+    ASSERT_EQ_STR(desc, "none");
+    crypt_keyring_free(a);
+    crypt_keyring_free(b);
+    crypt_keyring_free(c);
+}
+
+TEST(key_slots_open_rotate_in_place_and_survive_a_torn_slot)
+{
+    struct crypt_keyring *old = ring_with(1), *nw = ring_with(2), *both = ring_with(1);
+    struct st_error e;
+    ASSERT_OK(crypt_keyring_merge(both, nw, true, &e));
+    uint8_t file[16 + CRYPT_SLOTS_LEN + 32];
+    memset(file, 0xAB, sizeof file);
+    struct crypt_file f, g;
+    ASSERT_OK_E(crypt_slots_new(old, "chunk", &f, file + 16, &e), &e);
+    uint8_t ct[16 + 16];
+    ASSERT_OK(crypt_seal(&f, "chunk", 5, (const uint8_t *)"sixteen bytes!!!", 16, ct, &e));
+    char kids[2][17];
+    ASSERT_EQ_INT(crypt_slots_kids(file + 16, kids), 1);
+    ASSERT_TRUE(crypt_slots_current(old, file + 16));
+    ASSERT_FALSE(crypt_slots_current(both, file + 16));
+    /* the new key alone: a configuration problem naming the expected key */
+    ASSERT_CODE(crypt_slots_open(nw, "chunk", file + 16, &g, &e), ST_ECRYPTO);
+    ASSERT_CONTAINS(e.msg, kids[0]);
+    ASSERT_CONTAINS(e.msg, "configured:");
+    /* rotation in place through a file */
+    const char *p = th_path("f.bin");
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_EQ_INT(write(fd, file, sizeof file), (int)sizeof file);
+    bool changed;
+    ASSERT_OK_E(crypt_slots_rotate_fd(both, "chunk", fd, p, 16, &changed, &e), &e);
+    ASSERT_TRUE(changed);
+    ASSERT_OK_E(crypt_slots_rotate_fd(both, "chunk", fd, p, 16, &changed, &e), &e);
+    ASSERT_FALSE(changed);
+    uint8_t back[sizeof file];
+    ASSERT_EQ_INT(pread(fd, back, sizeof back, 0), (int)sizeof back);
+    /* nothing outside the key area moved */
+    ASSERT_TRUE(memcmp(back, file, 16) == 0);
+    ASSERT_TRUE(memcmp(back + 16 + CRYPT_SLOTS_LEN, file + 16 + CRYPT_SLOTS_LEN, 32) == 0);
+    ASSERT_TRUE(crypt_slots_current(nw, back + 16));
+    ASSERT_CODE(crypt_slots_open(old, "chunk", back + 16, &g, &e), ST_ECRYPTO);
+    ASSERT_OK_E(crypt_slots_open(nw, "chunk", back + 16, &g, &e), &e);
+    uint8_t pt[16];
+    ASSERT_OK(crypt_open(&g, "chunk", 5, ct, 16, pt, &e));
+    ASSERT_TRUE(memcmp(pt, "sixteen bytes!!!", 16) == 0);
+    /* a rotation interrupted after the new slot was written: both slots hold
+     * a key; a torn new slot is ignored while the old one still opens */
+    uint8_t mid[CRYPT_SLOTS_LEN];
+    memcpy(mid, file + 16, CRYPT_SLOTS_LEN);
+    memcpy(mid + CRYPT_FILE_KEY_LEN, back + 16 + CRYPT_FILE_KEY_LEN, CRYPT_FILE_KEY_LEN);
+    ASSERT_EQ_INT(crypt_slots_kids(mid, kids), 2);
+    ASSERT_OK(crypt_slots_open(old, "chunk", mid, &g, &e));
+    ASSERT_OK(crypt_slots_open(nw, "chunk", mid, &g, &e));
+    mid[CRYPT_FILE_KEY_LEN + 40] ^= 1; /* torn new slot */
+    ASSERT_OK(crypt_slots_open(both, "chunk", mid, &g, &e));
+    ASSERT_CODE(crypt_slots_open(nw, "chunk", mid, &g, &e), ST_ECORRUPT);
+    /* finishing it from there */
+    ASSERT_EQ_INT(pwrite(fd, mid, sizeof mid, 16), (int)sizeof mid);
+    ASSERT_OK_E(crypt_slots_rotate_fd(both, "chunk", fd, p, 16, &changed, &e), &e);
+    ASSERT_TRUE(changed);
+    ASSERT_EQ_INT(pread(fd, back, sizeof back, 0), (int)sizeof back);
+    ASSERT_OK(crypt_slots_open(nw, "chunk", back + 16, &g, &e));
+    ASSERT_EQ_INT(crypt_slots_kids(back + 16, kids), 1);
+    /* an empty key area */
+    memset(mid, 0, sizeof mid);
+    ASSERT_CODE(crypt_slots_open(both, "chunk", mid, &g, &e), ST_ECORRUPT);
+    close(fd);
+    crypt_file_cleanup(&f);
+    crypt_file_cleanup(&g);
+    crypt_keyring_free(old);
+    crypt_keyring_free(nw);
+    crypt_keyring_free(both);
+}
+
+TEST(envelopes_round_trip_and_detect_every_flip)
+{
+    struct crypt_keyring *kr = ring_with(3);
+    struct crypt_policy enc = {kr, true, false, true}, plain = {NULL, false, true, false};
+    struct st_error e;
+    struct st_buf b;
+    st_buf_init(&b, SIZE_MAX);
+    const char *body = "the body of a small file";
+    ASSERT_OK_E(crypt_envelope_build(&enc, "catalog", "STRTCAT1", 1, 0, (const uint8_t *)body,
+                                     strlen(body), &b, &e),
+                &e);
+    ASSERT_TRUE(memmem(b.data, b.len, "body", 4) == NULL);
+    const uint8_t *out;
+    size_t ol;
+    uint16_t ver, fl;
+    uint8_t *owned;
+    ASSERT_OK_E(crypt_envelope_open(&enc, "catalog", "c", "STRTCAT1", 1, 0, b.data, b.len, &ver,
+                                    &fl, &out, &ol, &owned, &e),
+                &e);
+    ASSERT_EQ_INT(ol, strlen(body));
+    ASSERT_TRUE(memcmp(out, body, ol) == 0);
+    free(owned);
+    /* every bit outside the second (empty) key slot */
+    for (size_t bit = 0; bit < b.len * 8; bit++) {
+        size_t at = bit / 8;
+        if (at >= 16 + CRYPT_FILE_KEY_LEN && at < 16 + CRYPT_SLOTS_LEN)
+            continue;
+        b.data[at] ^= (uint8_t)(1u << (bit % 8));
+        enum st_code rc = crypt_envelope_open(&enc, "catalog", "c", "STRTCAT1", 1, 0, b.data,
+                                              b.len, &ver, &fl, &out, &ol, &owned, &e);
+        ASSERT_TRUE(rc == ST_ECORRUPT || rc == ST_ECRYPTO);
+        b.data[at] ^= (uint8_t)(1u << (bit % 8));
+    }
+    /* the policy decides which modes open */
+    ASSERT_CODE(crypt_envelope_open(&plain, "catalog", "c", "STRTCAT1", 1, 0, b.data, b.len, &ver,
+                                    &fl, &out, &ol, &owned, &e),
+                ST_ECRYPTO);
+    ASSERT_CONTAINS(e.msg, "encrypted");
+    ASSERT_OK(crypt_envelope_build(&plain, "catalog", "STRTCAT1", 1, 0, (const uint8_t *)body,
+                                   strlen(body), &b, &e));
+    ASSERT_CODE(crypt_envelope_open(&enc, "catalog", "c", "STRTCAT1", 1, 0, b.data, b.len, &ver,
+                                    &fl, &out, &ol, &owned, &e),
+                ST_ECRYPTO);
+    ASSERT_CONTAINS(e.msg, "not encrypted");
+    st_buf_cleanup(&b);
+    crypt_keyring_free(kr);
+}

@@ -5,10 +5,12 @@
  */
 #include "th.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stor_int.h"
 #include "strata/file.h"
@@ -223,4 +225,110 @@ TEST(chunk_image_check_accepts_a_real_chunk_and_survives_damage)
     /* every damaged byte is caught (header, blocks and index all carry CRCs) */
     ASSERT_EQ_INT(bad, len);
     free(buf);
+}
+
+/* An encrypted chunk of two series (one with two row groups), written through
+ * the chunk writer; returns its image. */
+static uint8_t *
+encrypted_chunk(const struct crypt_policy *pol, const char *path, size_t *len)
+{
+    uint32_t ids[2] = {1, 2};
+    uint8_t types[2] = {ST_TYPE_INT, ST_TYPE_STRING};
+    struct chunk_writer *w;
+    struct st_error err;
+    ASSERT_OK_E(stor__cw_open(&w, path, 7, 0, ids, types, 2, pol, &err), &err);
+    struct rowset rs;
+    stor__rs_init(&rs, ids, types, 2);
+    for (int s = 0; s < 2; s++) {
+        uint8_t key[16] = {3, 6, 's', 'e', 'c', 'r', 'e', 't'};
+        key[8] = (uint8_t)('0' + s);
+        struct stor_sent se;
+        memset(&se, 0, sizeof se);
+        se.key = key;
+        se.key_len = 9;
+        key[1] = 7;
+        stor__rs_reset(&rs);
+        uint32_t n = s ? 5000 : 10;
+        ASSERT_OK(stor__rs_reserve(&rs, n));
+        for (uint32_t i = 0; i < n; i++) {
+            rs.time[i] = i * 10;
+            rs.cols[0].valid[i] = 1;
+            rs.cols[0].v[i] = i * 3;
+            rs.cols[1].valid[i] = i % 3 != 0;
+            rs.cols[1].v[i] = rs.sdata.len;
+            rs.cols[1].slen[i] = 6;
+            st_buf_append(&rs.sdata, "hidden", 6);
+        }
+        rs.n = n;
+        ASSERT_OK_E(stor__cw_series(w, &se, &rs, &err), &err);
+    }
+    stor__rs_cleanup(&rs);
+    struct chunk_meta meta;
+    ASSERT_OK_E(stor__cw_finish(w, 1, 2, &meta, &err), &err);
+    uint8_t *buf;
+    ASSERT_OK_E(st_file_read_all(path, 1 << 24, &buf, len, &err), &err);
+    ASSERT_EQ_U64(meta.file_len, *len);
+    return buf;
+}
+
+static void
+count_problem(void *ctx, const struct chk_problem *p)
+{
+    unsigned *n = ctx;
+    ASSERT_TRUE(p->reason != NULL);
+    (*n)++;
+}
+
+TEST(encrypted_chunk_holds_no_plaintext_and_every_sealed_flip_is_caught)
+{
+    uint8_t k[CRYPT_KEY_LEN];
+    memset(k, 9, sizeof k);
+    struct crypt_keyring *kr = crypt_keyring_new(), *other = crypt_keyring_new();
+    ASSERT_OK(crypt_keyring_add(kr, k, true, NULL));
+    k[0] = 1;
+    ASSERT_OK(crypt_keyring_add(other, k, true, NULL));
+    struct crypt_policy pol = {kr, true, false, true}, wrong = {other, true, false, true},
+                        plain = {NULL, false, true, false};
+    const char *path = th_path("c.chk");
+    size_t len;
+    uint8_t *buf = encrypted_chunk(&pol, path, &len);
+    ASSERT_TRUE(memmem(buf, len, "secret", 6) == NULL);
+    ASSERT_TRUE(memmem(buf, len, "hidden", 6) == NULL);
+    struct st_error err;
+    ASSERT_OK_E(stor__chunk_check_image(buf, len, &pol, &err), &err);
+    ASSERT_CODE(stor__chunk_check_image(buf, len, &wrong, &err), ST_ECRYPTO);
+    ASSERT_CODE(stor__chunk_check_image(buf, len, &plain, &err), ST_ECRYPTO);
+    ASSERT_CODE(stor__chunk_check_image(buf, len, NULL, &err), ST_ECRYPTO);
+    uint64_t blocks = 0, bytes = 0, problems = 0;
+    ASSERT_OK(stor__chunk_verify(path, &pol, NULL, NULL, &blocks, &bytes, &problems, &err));
+    ASSERT_EQ_U64(problems, 0);
+    ASSERT_EQ_U64(blocks, 3 * 3); /* a time and two column blocks in each of 3 groups */
+    /* every byte except the empty second key slot: damage is caught */
+    unsigned bad = 0, checked = 0;
+    for (size_t off = 0; off < len; off++) {
+        if (off >= 32 + CRYPT_FILE_KEY_LEN && off < 32 + CRYPT_SLOTS_LEN)
+            continue;
+        checked++;
+        buf[off] ^= 0x21;
+        if (stor__chunk_check_image(buf, len, &pol, &err) != ST_OK)
+            bad++;
+        buf[off] ^= 0x21;
+    }
+    ASSERT_EQ_INT(bad, checked);
+    /* the verifier reads the file: a flipped block is reported by offset */
+    int fd = open(path, O_RDWR);
+    uint8_t b;
+    ASSERT_EQ_INT(pread(fd, &b, 1, 200), 1);
+    b ^= 4;
+    ASSERT_EQ_INT(pwrite(fd, &b, 1, 200), 1);
+    close(fd);
+    unsigned reported = 0;
+    blocks = bytes = problems = 0;
+    ASSERT_OK(stor__chunk_verify(path, &pol, count_problem, &reported, &blocks, &bytes, &problems,
+                                 &err));
+    ASSERT_EQ_U64(problems, 1);
+    ASSERT_EQ_INT(reported, 1);
+    free(buf);
+    crypt_keyring_free(kr);
+    crypt_keyring_free(other);
 }

@@ -2,7 +2,9 @@
  * test_wal.c: the WAL: append and replay, group commit, segments and
  * truncation, torn tails cut at every byte offset, bit flips, corruption in
  * the middle, and I/O faults (a failed flush is reported to its writers,
- * nothing acknowledged is lost, later writes work).
+ * nothing acknowledged is lost, later writes work); and the same for
+ * encrypted segments (no plaintext, every flipped bit detected, a wrong key
+ * changes nothing, a segment is never appended to across opens, key rotation).
  */
 #include "th.h"
 
@@ -15,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strata/crypt.h"
 #include "strata/file.h"
 #include "strata/log.h"
 #include "strata/wal.h"
@@ -420,4 +423,304 @@ TEST(scan_segment_reports_torn_and_corrupt)
     ASSERT_FALSE(r.corrupt);
     ASSERT_EQ_INT(r.good_len, WAL_HEADER_LEN);
     ASSERT_CODE(wal_scan_segment(buf, 10, 0, NULL, NULL, NULL, &r, &err), ST_ECORRUPT);
+}
+
+/* ---- encrypted segments ------------------------------------------------------ */
+
+static struct crypt_keyring *
+key_ring(uint8_t v)
+{
+    uint8_t k[CRYPT_KEY_LEN];
+    for (int i = 0; i < CRYPT_KEY_LEN; i++)
+        k[i] = (uint8_t)(v * 3 + i);
+    struct crypt_keyring *kr = crypt_keyring_new();
+    ASSERT_OK(crypt_keyring_add(kr, k, true, NULL));
+    return kr;
+}
+
+static struct wal *
+open_enc(const char *dir, struct got *g, const struct crypt_policy *pol, struct st_error *err)
+{
+    struct wal_options o = {.dir = dir, .pol = pol};
+    struct wal *w = NULL;
+    if (g)
+        memset(g, 0, sizeof *g);
+    if (wal_open(&o, 1, collect, g, &w, err) != ST_OK)
+        return NULL;
+    return w;
+}
+
+static uint8_t *
+read_file(const char *p, size_t *len)
+{
+    struct st_error err;
+    uint8_t *b = NULL;
+    ASSERT_OK(st_file_read_all(p, 1 << 24, &b, len, &err));
+    return b;
+}
+
+static off_t
+tf_size_of(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static size_t
+count_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+    while ((de = readdir(d)) != NULL)
+        n += strstr(de->d_name, ".wal") != NULL;
+    closedir(d);
+    return n;
+}
+
+TEST(encrypted_records_replay_and_hold_no_plaintext)
+{
+    struct crypt_keyring *kr = key_ring(1);
+    struct crypt_policy pol = {kr, true, false, true};
+    const char *dir = th_path("wal");
+    struct got g;
+    struct st_error err;
+    struct wal *w = open_enc(dir, &g, &pol, &err);
+    ASSERT_TRUE(w != NULL);
+    append_sync(w, "secret-one");
+    append_sync(w, "secret-two");
+    wal_close(w);
+    char seg[1024];
+    last_segment(dir, seg, sizeof seg, 100);
+    size_t len;
+    uint8_t *b = read_file(seg, &len);
+    ASSERT_TRUE(memmem(b, len, "secret", 6) == NULL);
+    ASSERT_EQ_INT(len, WAL_ENC_HEADER_LEN + 2 * (WAL_RECORD_HEADER_LEN + 10 + WAL_TAG_LEN));
+    free(b);
+    size_t before = count_segments(dir);
+    w = open_enc(dir, &g, &pol, &err);
+    ASSERT_TRUE(w != NULL);
+    ASSERT_EQ_INT(g.n, 2);
+    ASSERT_EQ_STR(g.rec[0], "secret-one");
+    ASSERT_EQ_STR(g.rec[1], "secret-two");
+    /* never appended to across opens: a fresh segment (a fresh key) */
+    ASSERT_EQ_INT(count_segments(dir), before + 1);
+    ASSERT_EQ_U64(append_sync(w, "secret-three"), 3);
+    wal_close(w);
+    ASSERT_EQ_INT(tf_size_of(seg), WAL_ENC_HEADER_LEN + 2 * (WAL_RECORD_HEADER_LEN + 10 + 16));
+    w = open_enc(dir, &g, &pol, &err);
+    ASSERT_EQ_INT(g.n, 3);
+    ASSERT_EQ_STR(g.rec[2], "secret-three");
+    wal_close(w);
+    /* plaintext policy: refused, naming the mode */
+    struct crypt_policy plain = {NULL, false, true, false};
+    ASSERT_TRUE(open_enc(dir, &g, &plain, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "encrypted");
+    crypt_keyring_free(kr);
+}
+
+TEST(encrypted_torn_tail_cut_at_every_byte_offset_of_the_last_record)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct crypt_keyring *kr = key_ring(2);
+    struct crypt_policy pol = {kr, true, false, true};
+    const char *dir = th_path("wal");
+    struct got g;
+    struct st_error err;
+    struct wal *w = open_enc(dir, &g, &pol, &err);
+    append_sync(w, "first-record");
+    append_sync(w, "last-record-here");
+    wal_close(w);
+    char seg[1024];
+    last_segment(dir, seg, sizeof seg, 200);
+    size_t full;
+    uint8_t *img = read_file(seg, &full);
+    size_t last_start = full - (WAL_RECORD_HEADER_LEN + strlen("last-record-here") + WAL_TAG_LEN);
+    for (size_t cut = last_start; cut < full; cut++) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char p[1024];
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            if (strstr(de->d_name, ".wal"))
+                unlink(p);
+        }
+        closedir(d);
+        int fd = open(seg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_EQ_INT(write(fd, img, cut), (ssize_t)cut);
+        close(fd);
+        w = open_enc(dir, &g, &pol, &err);
+        ASSERT_TRUE(w != NULL);
+        ASSERT_EQ_INT(g.n, 1);
+        ASSERT_EQ_STR(g.rec[0], "first-record");
+        ASSERT_EQ_U64(append_sync(w, "again"), 2);
+        wal_close(w);
+        w = open_enc(dir, &g, &pol, &err);
+        ASSERT_EQ_INT(g.n, 2);
+        ASSERT_EQ_STR(g.rec[1], "again");
+        wal_close(w);
+    }
+    free(img);
+    crypt_keyring_free(kr);
+}
+
+TEST(encrypted_every_flipped_bit_is_detected_never_replayed)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    int fd2 = open(th_path("stderr.log"), O_WRONLY | O_CREAT, 0600);
+    dup2(fd2, 2);
+    close(fd2);
+    struct crypt_keyring *kr = key_ring(3);
+    struct crypt_policy pol = {kr, true, false, true};
+    const char *dir = th_path("wal");
+    struct got g;
+    struct st_error err;
+    struct wal *w = open_enc(dir, &g, &pol, &err);
+    append_sync(w, "rec-a");
+    append_sync(w, "rec-b");
+    append_sync(w, "rec-c");
+    wal_close(w);
+    char seg[1024];
+    last_segment(dir, seg, sizeof seg, 200);
+    size_t full;
+    uint8_t *img = read_file(seg, &full);
+    size_t rec = WAL_RECORD_HEADER_LEN + 5 + WAL_TAG_LEN, last = full - rec;
+    unsigned failed = 0, dropped = 0;
+    for (size_t bit = 0; bit < full * 8; bit++) {
+        size_t at = bit / 8;
+        if (at >= WAL_KEYS_OFF + CRYPT_FILE_KEY_LEN && at < WAL_ENC_HEADER_LEN)
+            continue; /* the empty second key slot */
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char p[1024];
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            if (strstr(de->d_name, ".wal"))
+                unlink(p);
+        }
+        closedir(d);
+        img[at] ^= (uint8_t)(1u << (bit % 8));
+        int fd = open(seg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_EQ_INT(write(fd, img, full), (ssize_t)full);
+        close(fd);
+        img[at] ^= (uint8_t)(1u << (bit % 8));
+        w = open_enc(dir, &g, &pol, &err);
+        if (!w) {
+            /* the header, the key (a flipped bit in a key id looks like an
+             * unknown key: ECRYPTO), or damage before valid records */
+            if (err.code != ST_ECORRUPT && err.code != ST_EUNSUPPORTED && err.code != ST_ECRYPTO)
+                th_fail(__FILE__, __LINE__, "bit %zu: %s: %s", bit, st_code_name(err.code), err.msg);
+            ASSERT_CONTAINS(err.msg, seg);
+            ASSERT_TRUE(at < last);
+            failed++;
+            continue;
+        }
+        /* damage in the last record: a torn tail, that record alone dropped */
+        ASSERT_TRUE(at >= last);
+        ASSERT_EQ_INT(g.n, 2);
+        ASSERT_EQ_STR(g.rec[0], "rec-a");
+        ASSERT_EQ_STR(g.rec[1], "rec-b");
+        dropped++;
+        wal_close(w);
+    }
+    ASSERT_TRUE(failed > 1000);
+    ASSERT_EQ_INT(dropped, rec * 8);
+    free(img);
+    crypt_keyring_free(kr);
+}
+
+TEST(encrypted_wrong_key_fails_and_changes_nothing_then_rotation_works)
+{
+    struct crypt_keyring *k1 = key_ring(4), *k2 = key_ring(5), *both = key_ring(4);
+    ASSERT_OK(crypt_keyring_merge(both, k2, true, NULL));
+    struct crypt_policy p1 = {k1, true, false, true}, p2 = {k2, true, false, true},
+                        pb = {both, true, false, true};
+    const char *dir = th_path("wal");
+    struct got g;
+    struct st_error err;
+    struct wal *w = open_enc(dir, &g, &p1, &err);
+    append_sync(w, "a");
+    wal_close(w);
+    w = open_enc(dir, &g, &p1, &err);
+    append_sync(w, "b");
+    wal_close(w);
+    size_t n_before = count_segments(dir);
+    ASSERT_TRUE(open_enc(dir, &g, &p2, &err) == NULL);
+    ASSERT_EQ_INT(err.code, ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "not configured");
+    ASSERT_EQ_INT(count_segments(dir), n_before); /* nothing created */
+    w = open_enc(dir, &g, &pb, &err);
+    ASSERT_TRUE(w != NULL);
+    uint64_t rw, cur, plain;
+    ASSERT_OK_E(wal_rotate_keys(w, &rw, &cur, &plain, &err), &err);
+    ASSERT_EQ_U64(rw, n_before); /* the new segment was made under key 2 already */
+    ASSERT_EQ_U64(cur, 1);
+    ASSERT_EQ_U64(plain, 0);
+    ASSERT_OK_E(wal_rotate_keys(w, &rw, &cur, &plain, &err), &err);
+    ASSERT_EQ_U64(rw, 0);
+    wal_close(w);
+    w = open_enc(dir, &g, &p2, &err);
+    ASSERT_TRUE(w != NULL);
+    ASSERT_EQ_INT(g.n, 2);
+    ASSERT_EQ_STR(g.rec[1], "b");
+    uint64_t enc, pl;
+    wal_mode_counts(w, &enc, &pl);
+    ASSERT_EQ_U64(pl, 0);
+    ASSERT_TRUE(enc >= 3);
+    wal_close(w);
+    crypt_keyring_free(k1);
+    crypt_keyring_free(k2);
+    crypt_keyring_free(both);
+}
+
+TEST(encrypted_failed_flush_starts_a_fresh_segment)
+{
+    struct crypt_keyring *kr = key_ring(6);
+    struct crypt_policy pol = {kr, true, false, true};
+    const char *dir = th_path("wal");
+    struct got g;
+    struct st_error err;
+    struct wal *w = open_enc(dir, &g, &pol, &err);
+    append_sync(w, "before");
+    struct st_fault f = {.op = ST_FAULT_WRITE, .count = 1, .err = ENOSPC, .short_bytes = 9,
+                         .path_substr = ".wal"};
+    st_fault_arm(&f);
+    uint64_t seq;
+    ASSERT_OK(wal_append(w, "lost", 4, &seq, &err));
+    ASSERT_CODE(wal_sync(w, seq, &err), ST_EIO);
+    st_fault_disarm();
+    ASSERT_EQ_U64(append_sync(w, "after"), seq + 1);
+    wal_close(w);
+    w = open_enc(dir, &g, &pol, &err);
+    ASSERT_EQ_INT(g.n, 2);
+    ASSERT_EQ_STR(g.rec[1], "after");
+    wal_close(w);
+    crypt_keyring_free(kr);
+}
+
+TEST(verify_reports_damage_in_any_segment)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    const char *dir = th_path("wal");
+    struct got g;
+    struct wal *w = open_wal(dir, &g, 0);
+    append_sync(w, "one");
+    append_sync(w, "two");
+    append_sync(w, "three");
+    uint64_t files = 0, recs = 0, bytes = 0, problems = 0;
+    struct st_error err;
+    ASSERT_OK(wal_verify(w, NULL, NULL, NULL, NULL, &files, &recs, &bytes, &problems, &err));
+    ASSERT_EQ_U64(recs, 3);
+    ASSERT_EQ_U64(problems, 0);
+    char seg[1024];
+    last_segment(dir, seg, sizeof seg, 40);
+    int fd = open(seg, O_RDWR);
+    uint8_t b = 0x55;
+    ASSERT_EQ_INT(pwrite(fd, &b, 1, WAL_HEADER_LEN + WAL_RECORD_HEADER_LEN + 1), 1);
+    close(fd);
+    files = recs = bytes = problems = 0;
+    ASSERT_OK(wal_verify(w, NULL, NULL, NULL, NULL, &files, &recs, &bytes, &problems, &err));
+    ASSERT_EQ_U64(problems, 1);
+    wal_close(w);
 }
