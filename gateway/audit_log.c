@@ -462,6 +462,14 @@ enum st_code
 gw_audit_open(struct gw_server *s, const char *cluster_id, struct st_error *err)
 {
     const struct gw_config *c = &s->cfg;
+    pthread_mutex_lock(&A.mu); /* a fresh start (tests open and close more than once) */
+    A.stop = A.busy = false;
+    A.head = A.tail = NULL;
+    A.n = 0;
+    A.drops_pending = A.enqueued = A.written_seq = 0;
+    A.fd = -1;
+    A.file_bytes = 0;
+    pthread_mutex_unlock(&A.mu);
     A.dir = strdup(c->audit_dir);
     if (!A.dir)
         return st_error_set(err, ST_ENOMEM, "out of memory");
