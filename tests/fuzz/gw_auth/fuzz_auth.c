@@ -23,6 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char TOKEN[] = "fuzz-operator-token/0123456789:abcdef+xyz";
 
+static char dir[] = "/tmp/gw-fuzz-auth-XXXXXX";
+
+static void
+remove_dir(void)
+{
+    st_remove_tree(dir, NULL);
+}
+
 static void
 setup(void)
 {
@@ -30,9 +38,9 @@ setup(void)
     if (done)
         return;
     done = 1;
-    char dir[] = "/tmp/gw-fuzz-auth-XXXXXX";
     if (!mkdtemp(dir))
         abort();
+    atexit(remove_dir);
     static char tok[300], pol[300], pep[300];
     snprintf(tok, sizeof tok, "%s/token", dir);
     snprintf(pol, sizeof pol, "%s/policy.json", dir);
