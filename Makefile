@@ -9,15 +9,16 @@ DATA_DIR   ?= ./strata-data
 LISTEN     ?= 127.0.0.1:8181
 NPM_DIRS   := tests/node bench/node
 
-.PHONY: all deps build run test sanitize test-sanitize fuzz bench clean help
+.PHONY: all deps build run test test-fast sanitize fuzz bench clean help
 
 all: build
 
 help:
 	@echo "make run        install deps, build, start stratad on $(DATA_DIR) at $(LISTEN)"
-	@echo "make test       install deps, build (warnings are errors), run the whole suite"
+	@echo "make test       install deps, build (warnings are errors), run the whole suite, then again under ASan+UBSan"
+	@echo "make test-fast  the whole suite once, without the sanitizer pass"
 	@echo "make bench      build optimised, run the benchmarks against DuckDB"
-	@echo "make sanitize   build with ASan+UBSan in build-asan/ and run the suite"
+	@echo "make sanitize   only the ASan+UBSan pass (build-asan/)"
 	@echo "make fuzz       build libFuzzer targets with clang and run each for FUZZ_SECONDS"
 	@echo "make deps       install Debian and npm packages (apt-get when root)"
 
@@ -29,19 +30,19 @@ build:
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: deps build
-	@if [ -x $(BUILD)/bin/stratad ]; then \
-	  exec $(BUILD)/bin/stratad --data-dir $(DATA_DIR) --listen $(LISTEN) \
-	       --admin-token-file $(DATA_DIR)/operator-token; \
-	else \
-	  echo "stratad is not built yet: the gateway (issue 4) has not landed."; \
-	  echo "The engine and its tests are available: run 'make test'."; \
-	fi
+	@exec $(BUILD)/bin/stratad --data-dir $(DATA_DIR) --listen $(LISTEN) \
+	      --admin-token-file $(DATA_DIR)/operator-token
 
-test: deps build
+# The whole suite, then the whole suite again built with ASan+UBSan (CI runs this).
+test: test-fast sanitize
+
+# The whole suite once, in the normal build.
+test-fast: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer, in build-asan/.
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan CMAKE_ARGS="-DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" test
+	@$(MAKE) --no-print-directory BUILD=build-asan CMAKE_ARGS="-DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" test-fast
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
