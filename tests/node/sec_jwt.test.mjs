@@ -174,8 +174,12 @@ before(async () => {
 })
 
 after(async () => {
-  await s.stop()
-  if (other) await other.stop()
+  for (const srv of [s, other].filter(Boolean)) {
+    const err = srv.stderr()
+    const r = await srv.stop()
+    assert.equal(r.code, 0, `stratad exited ${r.code} ${r.sig}: ${err.slice(-2000)}`)
+    assert.doesNotMatch(err, /AddressSanitizer|LeakSanitizer|runtime error:|level=alert/)
+  }
   idp.server.close()
   badCa.server.close()
   fs.rmSync(tmp, {recursive: true, force: true})
