@@ -351,6 +351,14 @@ gw_oidc_start(struct gw_server *s, struct st_error *err)
     if (!c->oidc_issuer)
         return ST_OK;
     ST_TRY(build_config(c, err));
+    const char *tenant = c->oidc_tenant ? c->oidc_tenant : gw_default_tenant();
+    struct rbac_snapshot *snap = gw_policy_get();
+    if (snap && !rbac_snapshot_has_tenant(snap, tenant))
+        st_log(ST_LOG_WARN, "oidc",
+               "--oidc-tenant '%s' does not exist (yet): its users are refused until the "
+               "operator creates it",
+               tenant);
+    rbac_snapshot_unref(snap);
     O.issuer = strdup(c->oidc_issuer);
     O.jwks_file = c->oidc_jwks_file ? strdup(c->oidc_jwks_file) : NULL;
     O.ca_file = c->oidc_ca_file ? strdup(c->oidc_ca_file) : NULL;
