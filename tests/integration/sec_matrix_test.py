@@ -16,6 +16,7 @@ needs a probe here: a new RPC without one fails the test.
 import http.client
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -126,6 +127,7 @@ class RoleMatrix(unittest.TestCase):
         cls.rpc.close()
         assert cls.s.stop() == 0
         cls.s.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # ---- restoring what destructive probes took away ---------------------------------------
 

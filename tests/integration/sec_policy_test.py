@@ -258,8 +258,10 @@ class AuditLog(unittest.TestCase):
         s.cleanup()
 
     def test_hmac_key_and_read_audit_per_tenant(self):
+        import shutil
         import tempfile
         d = tempfile.mkdtemp(prefix="sec-key-")
+        self.addCleanup(shutil.rmtree, d, True)
         keyf = os.path.join(d, "audit.key")
         with open(keyf, "wb") as f:
             f.write(os.urandom(32))
