@@ -259,6 +259,7 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
     const char *hint = NULL;
     uint32_t hint_len = 0;
     int64_t hinted = -1;
+    bool known = false; /* hinted from an earlier batch: record it for this one */
     if (ln->measurement.p == raw->p) {
         const char *end = ln->measurement.p + ln->measurement.len;
         bool plain = true;
@@ -271,8 +272,13 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
         if (plain) {
             hint = raw->p;
             hint_len = (uint32_t)(end - raw->p);
-            if (t)
+            if (t) {
                 hinted = stor_wbatch_hint_find(c->wb, hint, hint_len);
+                if (hinted < 0 && !c->txn) { /* seen in an earlier batch? */
+                    hinted = stor_wbatch_hint_known(c->wb, c->db, t, hint, hint_len);
+                    known = hinted >= 0;
+                }
+            }
         }
     }
     for (uint32_t i = 0; i < ln->n_tags && hinted < 0; i++) {
@@ -428,7 +434,7 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
         line_error(c, line, 1, rc, raw, "%s", e.msg);
         return ST_OK;
     }
-    if (hint && hinted < 0)
+    if (hint && (hinted < 0 || known))
         stor_wbatch_hint_set(c->wb, hint, hint_len);
     c->res->lines_ok++;
     return ST_OK;
@@ -531,7 +537,14 @@ eng_write(struct eng *e, const char *db, const char *lp, size_t len,
         if (r == LP_END)
             break;
         if (r == LP_ERROR) {
-            line_error(&c, pe.line, pe.column, ST_EPARSE, &pe.raw, "%s", pe.msg);
+            /* the parser says which: malformed (EPARSE) or over a limit (ELIMIT);
+             * running out of memory is not the line's fault */
+            if (pe.code == ST_ENOMEM) {
+                rc = st_error_set(err, ST_ENOMEM, "out of memory parsing line %u", pe.line);
+                goto out;
+            }
+            line_error(&c, pe.line, pe.column, pe.code == ST_ELIMIT ? ST_ELIMIT : ST_EPARSE,
+                       &pe.raw, "%s", pe.msg);
             continue;
         }
         rc = do_line(&c, &ln, err);

@@ -696,6 +696,13 @@ stor__apply(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq, struct st_
      * commit_mu) creates them, and a freeze also takes commit_mu. */
     struct stor_dbver *v = stor__db_version(db, NULL);
     size_t grew = 0;
+    /* A memtable's write lock is held across consecutive series that go to
+     * it (usually the whole batch), not taken per series: readers wait at
+     * most one batch, and thousands of series per batch cost one lock. */
+    struct stor_mem *locked = NULL, *last_m = NULL;
+    size_t locked_before = 0;
+    uint32_t last_table = UINT32_MAX;
+    int64_t last_start = 0;
     for (uint32_t i = 0; i < wb->n_ser && rc == ST_OK; i++) {
         const struct wb_series *ws = &wb->ser[i];
         uint32_t lo = 0;
@@ -704,21 +711,47 @@ stor__apply(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq, struct st_
             uint32_t hi = lo + 1;
             while (hi < ws->n && stor__part_start(s, ws->time[hi]) == st)
                 hi++;
-            struct stor_mem *m = active_mem(v, ws->table_id, st);
+            struct stor_mem *m = last_m && ws->table_id == last_table && st == last_start
+                                     ? last_m
+                                     : active_mem(v, ws->table_id, st);
             if (!m) {
                 rc = st_error_set(err, ST_EINTERNAL, "no active buffer for a partition");
                 break;
             }
-            pthread_rwlock_wrlock(&m->lock);
-            size_t before = m->bytes;
-            rc = stor__mem_append(m, ws->ser->pub.id, ws, lo, hi, seq, wb->strs.data, err);
-            grew += m->bytes - before;
-            pthread_rwlock_unlock(&m->lock);
+            last_m = m;
+            last_table = ws->table_id;
+            last_start = st;
+            if (m != locked) {
+                if (locked) {
+                    grew += locked->bytes - locked_before;
+                    pthread_rwlock_unlock(&locked->lock);
+                }
+                pthread_rwlock_wrlock(&m->lock);
+                locked = m;
+                locked_before = m->bytes;
+            }
+            rc = stor__mem_append(m, ws, lo, hi, seq, wb->strs.data, err);
             lo = hi;
         }
-        if (rc == ST_OK)
-            stor__lvc_apply(ws->tab, ws, wb->strs.data, seq);
     }
+    if (locked) {
+        grew += locked->bytes - locked_before;
+        pthread_rwlock_unlock(&locked->lock);
+    }
+    /* the last-value cache, one table lock per run of series of a table */
+    struct stor_table *tab_locked = NULL;
+    for (uint32_t i = 0; i < wb->n_ser && rc == ST_OK; i++) {
+        const struct wb_series *ws = &wb->ser[i];
+        if (ws->tab != tab_locked) {
+            if (tab_locked)
+                pthread_mutex_unlock(&tab_locked->mu);
+            tab_locked = ws->tab;
+            pthread_mutex_lock(&tab_locked->mu);
+        }
+        stor__lvc_apply_locked(ws, wb->strs.data, seq);
+    }
+    if (tab_locked)
+        pthread_mutex_unlock(&tab_locked->mu);
     stor__ver_unref(v);
     if (wb->n_ser)
         atomic_store_explicit(&db->rows_hint, (unsigned)(wb->rows / wb->n_ser),

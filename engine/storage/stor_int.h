@@ -79,6 +79,15 @@ struct stor_sent {
     uint64_t hash;
     uint32_t key_len;
     uint8_t *key; /* canonical: per tag in col id order: uvarint col_id, uvarint len, bytes */
+    /* the first unescaped "measurement,tags" text this series was written
+     * with (the cross-batch hint; under the table's mutex; NULL when none) */
+    char *hint;
+    uint32_t hint_len;
+    uint64_t hint_hash;
+    /* the memtable row store of this series last appended to (writers only,
+     * under the database's commit mutex: a shortcut past the lookup) */
+    uint64_t mcache_serial; /* stor_mem.serial of the memtable (never reused) */
+    struct mem_series *mcache_ms;
     /* last-value cache, under the table's mutex */
     uint8_t lvc_state;
     bool lvc_has_row;
@@ -106,7 +115,13 @@ struct stor_table {
     uint32_t *slots; /* open addressing: series id + 1 */
     uint32_t slot_cap;
     uint32_t max_series;
+    /* cross-batch hints: line text -> series (open addressing: id + 1) */
+    uint32_t *hslots;
+    uint32_t hslot_cap, n_hints;
+    size_t hint_bytes;
 };
+
+#define STOR_HINT_BYTES ((size_t)64 << 20) /* text kept for hints, per table */
 
 struct stor_table *stor__table_new(uint32_t id, uint32_t max_series);
 void stor__table_free(struct stor_table *t);
@@ -126,6 +141,13 @@ stor__series_at(struct stor_table *t, uint32_t id)
                                                  memory_order_acquire);
     return pg ? pg[id & (SER_PAGE - 1)] : NULL;
 }
+/* The series a line text was seen naming before (NULL when not known). h is
+ * the text's st_hash with st_hash_seed(). */
+struct stor_sent *stor__hint_get(struct stor_table *t, const void *text, uint32_t len,
+                                 uint64_t h);
+/* Remember that this text names series s (no-op past STOR_HINT_BYTES). */
+void stor__hint_put(struct stor_table *t, struct stor_sent *s, const void *text, uint32_t len,
+                    uint64_t h);
 /* Append to ids the series with tag col_id = value (sorted, may repeat
  * across calls). Returns -1 on ENOMEM. */
 int stor__tag_series(struct stor_table *t, uint32_t col_id, const char *value, uint32_t len,
@@ -138,34 +160,35 @@ int stor__key_next(const uint8_t **p, const uint8_t *end, uint32_t *col_id, cons
 
 /* ---- memtables (stor_mem.c) -------------------------------------------- */
 
-struct mem_col {
-    uint32_t col_id;
-    uint8_t type;
-    uint8_t *valid; /* bitmap, one bit per row */
-    union {
-        int64_t *i;
-        uint64_t *u;
-        double *f;
-        uint8_t *b;
-    } v;
-    uint64_t *soff; /* STRING: offset into sdata per row (length in slen) */
-    uint32_t *slen;
-    struct st_buf sdata;
-};
-
+/*
+ * A series' rows in a memtable, row-major: each row is `stride` 8-byte
+ * words, [time][seq][validity words][one value word per column], so
+ * appending a row touches one or two cache lines however many fields it has
+ * (with thousands of series per batch, a column-per-array layout touched a
+ * line per field per series). Column j of the series is col_ids[j]; its
+ * validity bit is bit j of the validity words. A string value word is the
+ * offset of "u32 length, bytes" in sdata.
+ */
 struct mem_series {
     uint32_t series_id;
-    uint32_t n, cap;
-    int64_t *time;
-    uint64_t *seq;
+    uint32_t n, cap;     /* rows */
     uint32_t n_cols, cap_cols;
-    struct mem_col *cols;
+    uint32_t vwords;     /* (n_cols + 63) / 64 */
+    uint32_t stride;     /* 2 + vwords + n_cols */
+    uint32_t *col_ids;
+    uint8_t *types;
+    uint64_t *rows;
+    struct st_buf sdata;
     int64_t t_min, t_max;
     bool sorted;
 };
 
+#define MS_TIME(ms, r) ((int64_t)(ms)->rows[(size_t)(r) * (ms)->stride])
+#define MS_SEQ(ms, r) ((ms)->rows[(size_t)(r) * (ms)->stride + 1])
+
 struct stor_mem {
     atomic_uint refs;
+    uint64_t serial; /* unique in this process */
     uint32_t table_id;
     int64_t part_start;
     pthread_rwlock_t lock;
@@ -182,8 +205,8 @@ struct wb_series;
 struct stor_mem *stor__mem_new(uint32_t table_id, int64_t part_start);
 void stor__mem_unref(struct stor_mem *m);
 /* Append rows [lo, hi) of a batch series at seq (caller holds the write lock). */
-enum st_code stor__mem_append(struct stor_mem *m, uint32_t series_id, const struct wb_series *s,
-                              uint32_t lo, uint32_t hi, uint64_t seq, const uint8_t *strs,
+enum st_code stor__mem_append(struct stor_mem *m, const struct wb_series *s, uint32_t lo,
+                              uint32_t hi, uint64_t seq, const uint8_t *strs,
                               struct st_error *err);
 /* The series' rows in this memtable, or NULL (caller holds a lock). */
 struct mem_series *stor__mem_find(struct stor_mem *m, uint32_t series_id);
@@ -489,7 +512,10 @@ struct wb_series {
 
 enum wb_kind { WB_WRITE = 1, WB_DELETE = 2 };
 
+struct wb_blk;
+
 struct stor_wbatch {
+    struct wb_blk *arena; /* the series' arrays (stor_wbatch.c) */
     uint32_t db_id;
     enum wb_kind kind;
     uint32_t n_ser, cap_ser;
@@ -509,6 +535,9 @@ struct stor_wbatch {
     uint32_t *hslots;
     uint32_t hslot_cap;
     struct st_buf hbuf;
+    const void *h_text; /* the last hint hashed, and its hash */
+    uint32_t h_len;
+    uint64_t h_hash;
     uint64_t rows, fields;
     struct stor_tomb *tomb;
     uint64_t deleted;
@@ -600,8 +629,8 @@ void stor__ver_tombs(const struct stor_dbver *v, uint32_t table_id, uint32_t *fi
 struct cat_snapshot *stor__cat(struct stor *s);
 enum st_code stor__apply(struct stor_db *db, struct stor_wbatch *wb, uint64_t seq,
                          struct st_error *err);
-void stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *strs,
-                     uint64_t seq);
+/* Apply a batch series to its last-value entry (caller holds its table's mu). */
+void stor__lvc_apply_locked(const struct wb_series *s, const uint8_t *strs, uint64_t seq);
 void stor__lvc_invalidate(struct stor_table *t, const struct stor_tomb *tomb, uint64_t seq);
 /* Install a row computed by a reader at visible sequence vis. */
 void stor__lvc_install(struct stor_table *t, struct stor_sent *s, uint64_t vis,

@@ -1,13 +1,13 @@
 /*
  * stor_mem.c: memtables, the in-memory buffer of one table partition.
  *
- * A memtable holds, per series, rows in arrival order: time, the sequence
- * number of the batch that wrote the row, and one column per field ever
- * written to that series here (a validity bitmap plus 8-byte values; strings
- * as offsets into a per-column byte buffer). Rows are appended in sequence
- * order (the commit protocol guarantees it), so the rows a reader at visible
- * sequence V may see are a prefix. Sorting by time and merging duplicates
- * happen on read and on persist, not on write.
+ * A memtable holds, per series, rows in arrival order, row-major (see
+ * struct mem_series): time, the sequence number of the batch that wrote
+ * the row, validity bits and one value word per field ever written to that
+ * series here (strings as offsets into the series' byte buffer). Rows are
+ * appended in sequence order (the commit protocol guarantees it), so the
+ * rows a reader at visible sequence V may see are a prefix. Sorting by time
+ * and merging duplicates happen on read and on persist, not on write.
  *
  * The writer holds the write lock while appending; readers copy what they
  * need under the read lock (stor__mem_copy).
@@ -24,7 +24,9 @@ stor__mem_new(uint32_t table_id, int64_t part_start)
     struct stor_mem *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    static atomic_uint_fast64_t serials;
     atomic_init(&m->refs, 1);
+    m->serial = atomic_fetch_add(&serials, 1) + 1;
     m->table_id = table_id;
     m->part_start = part_start;
     m->t_min = INT64_MAX;
@@ -36,17 +38,10 @@ stor__mem_new(uint32_t table_id, int64_t part_start)
 static void
 ms_free(struct mem_series *ms)
 {
-    for (uint32_t c = 0; c < ms->n_cols; c++) {
-        struct mem_col *col = &ms->cols[c];
-        free(col->valid);
-        free(col->v.i);
-        free(col->soff);
-        free(col->slen);
-        st_buf_cleanup(&col->sdata);
-    }
-    free(ms->cols);
-    free(ms->time);
-    free(ms->seq);
+    free(ms->col_ids);
+    free(ms->types);
+    free(ms->rows);
+    st_buf_cleanup(&ms->sdata);
     free(ms);
 }
 
@@ -112,6 +107,8 @@ ms_get(struct stor_mem *m, uint32_t series_id)
     if (!ms)
         return NULL;
     ms->series_id = series_id;
+    ms->stride = 2; /* time, seq: no columns yet */
+    st_buf_init(&ms->sdata, SIZE_MAX);
     ms->t_min = INT64_MAX;
     ms->t_max = INT64_MIN;
     ms->sorted = true;
@@ -124,142 +121,144 @@ ms_get(struct stor_mem *m, uint32_t series_id)
     return ms;
 }
 
-static void *
-grow(void *p, size_t old_n, size_t new_n, size_t elem)
-{
-    uint8_t *q = realloc(p, new_n * elem);
-    if (q && new_n > old_n)
-        memset(q + old_n * elem, 0, (new_n - old_n) * elem);
-    return q;
-}
-
+/* Room for `extra` more rows. */
 static int
 ms_reserve(struct stor_mem *m, struct mem_series *ms, uint32_t extra)
 {
     if (ms->n + extra <= ms->cap)
         return 0;
-    uint32_t cap = ms->cap ? ms->cap : 64;
+    uint32_t cap = ms->cap ? ms->cap * 2 : 8;
     while (cap < ms->n + extra)
         cap *= 2;
-    int64_t *t = grow(ms->time, ms->cap, cap, sizeof *t);
-    if (!t)
+    uint64_t *r = realloc(ms->rows, (size_t)cap * ms->stride * 8);
+    if (!r)
         return -1;
-    ms->time = t;
-    uint64_t *s = grow(ms->seq, ms->cap, cap, sizeof *s);
-    if (!s)
-        return -1;
-    ms->seq = s;
-    for (uint32_t c = 0; c < ms->n_cols; c++) {
-        struct mem_col *col = &ms->cols[c];
-        uint8_t *v = grow(col->valid, (ms->cap + 7) / 8, (cap + 7) / 8, 1);
-        if (!v)
-            return -1;
-        col->valid = v;
-        uint64_t *x = grow(col->v.u, ms->cap, cap, 8);
-        if (!x)
-            return -1;
-        col->v.u = x;
-        if (col->type == ST_TYPE_STRING) {
-            uint64_t *o = grow(col->soff, ms->cap, cap, 8);
-            if (!o)
-                return -1;
-            col->soff = o;
-            uint32_t *l = grow(col->slen, ms->cap, cap, 4);
-            if (!l)
-                return -1;
-            col->slen = l;
-        }
-    }
-    m->bytes += (size_t)(cap - ms->cap) * (16 + (size_t)ms->n_cols * 9);
+    ms->rows = r;
+    m->bytes += (size_t)(cap - ms->cap) * ms->stride * 8;
     ms->cap = cap;
     return 0;
 }
 
-static struct mem_col *
-col_get(struct stor_mem *m, struct mem_series *ms, uint32_t col_id, uint8_t type)
+/* Add a column to the series: its rows are laid out again with the wider
+ * stride (rare: a field the series never had before). */
+static int
+col_add(struct stor_mem *m, struct mem_series *ms, uint32_t col_id, uint8_t type)
 {
-    for (uint32_t c = 0; c < ms->n_cols; c++)
-        if (ms->cols[c].col_id == col_id)
-            return &ms->cols[c];
     if (ms->n_cols == ms->cap_cols) {
-        uint32_t cap = ms->cap_cols ? ms->cap_cols * 2 : 8;
-        struct mem_col *a = realloc(ms->cols, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        ms->cols = a;
+        uint32_t cap = ms->cap_cols ? ms->cap_cols * 2 : 16;
+        uint32_t *ids = realloc(ms->col_ids, cap * sizeof *ids);
+        if (!ids)
+            return -1;
+        ms->col_ids = ids;
+        uint8_t *ty = realloc(ms->types, cap);
+        if (!ty)
+            return -1;
+        ms->types = ty;
         ms->cap_cols = cap;
     }
-    struct mem_col *col = &ms->cols[ms->n_cols];
-    memset(col, 0, sizeof *col);
-    col->col_id = col_id;
-    col->type = type;
-    st_buf_init(&col->sdata, SIZE_MAX);
-    size_t cap = ms->cap ? ms->cap : 1;
-    col->valid = calloc((cap + 7) / 8, 1);
-    col->v.u = calloc(cap, 8);
-    if (type == ST_TYPE_STRING) {
-        col->soff = calloc(cap, 8);
-        col->slen = calloc(cap, 4);
+    uint32_t nc = ms->n_cols + 1, vw = (nc + 63) / 64, stride = 2 + vw + nc;
+    if (ms->cap) {
+        uint64_t *r = calloc((size_t)ms->cap * stride, 8);
+        if (!r)
+            return -1;
+        for (uint32_t i = 0; i < ms->n; i++) {
+            const uint64_t *o = ms->rows + (size_t)i * ms->stride;
+            uint64_t *q = r + (size_t)i * stride;
+            q[0] = o[0];
+            q[1] = o[1];
+            memcpy(q + 2, o + 2, (size_t)ms->vwords * 8);
+            memcpy(q + 2 + vw, o + 2 + ms->vwords, (size_t)ms->n_cols * 8);
+        }
+        m->bytes += (size_t)ms->cap * (stride - ms->stride) * 8;
+        free(ms->rows);
+        ms->rows = r;
     }
-    if (!col->valid || !col->v.u || (type == ST_TYPE_STRING && (!col->soff || !col->slen))) {
-        free(col->valid);
-        free(col->v.u);
-        free(col->soff);
-        free(col->slen);
-        return NULL;
-    }
-    ms->n_cols++;
-    m->bytes += (size_t)cap * 9;
-    return col;
+    ms->col_ids[ms->n_cols] = col_id;
+    ms->types[ms->n_cols] = type;
+    ms->n_cols = nc;
+    ms->vwords = vw;
+    ms->stride = stride;
+    return 0;
+}
+
+/* Index of a column in the series (hint: where the caller expects it). */
+static inline int64_t
+col_index(const struct mem_series *ms, uint32_t col_id, uint32_t hint)
+{
+    if (hint < ms->n_cols && ms->col_ids[hint] == col_id)
+        return hint;
+    for (uint32_t c = 0; c < ms->n_cols; c++)
+        if (ms->col_ids[c] == col_id)
+            return c;
+    return -1;
 }
 
 enum st_code
-stor__mem_append(struct stor_mem *m, uint32_t series_id, const struct wb_series *s, uint32_t lo,
-                 uint32_t hi, uint64_t seq, const uint8_t *strs, struct st_error *err)
+stor__mem_append(struct stor_mem *m, const struct wb_series *s, uint32_t lo, uint32_t hi,
+                 uint64_t seq, const uint8_t *strs, struct st_error *err)
 {
-    struct mem_series *ms = ms_get(m, series_id);
-    if (!ms || ms_reserve(m, ms, hi - lo) != 0)
+    struct stor_sent *se = s->ser;
+    struct mem_series *ms;
+    if (se->mcache_serial == m->serial) {
+        ms = se->mcache_ms; /* the series appended here last time */
+    } else {
+        ms = ms_get(m, se->pub.id);
+        if (!ms)
+            goto nomem;
+        se->mcache_serial = m->serial;
+        se->mcache_ms = ms;
+    }
+    /* the series' column for each batch column (added when new) */
+    uint32_t map_small[64];
+    uint32_t *map = s->n_cols <= 64 ? map_small : malloc(s->n_cols * sizeof *map);
+    if (!map)
         goto nomem;
-    uint32_t base = ms->n;
-    for (uint32_t i = lo; i < hi; i++) {
+    for (uint32_t c = 0; c < s->n_cols; c++) {
+        int64_t j = col_index(ms, s->cols[c].col_id, c);
+        if (j < 0) {
+            if (col_add(m, ms, s->cols[c].col_id, s->cols[c].type) != 0)
+                goto nomem_map;
+            j = ms->n_cols - 1;
+        }
+        map[c] = (uint32_t)j;
+    }
+    if (ms_reserve(m, ms, hi - lo) != 0)
+        goto nomem_map;
+    uint32_t stride = ms->stride, vw = ms->vwords;
+    uint64_t *row = ms->rows + (size_t)ms->n * stride;
+    for (uint32_t i = lo; i < hi; i++, row += stride) {
         int64_t t = s->time[i];
-        uint32_t r = base + (i - lo);
-        if (r > 0 && t < ms->time[r - 1])
+        if (ms->n + (i - lo) > 0 && t < (int64_t)row[-(ptrdiff_t)stride])
             ms->sorted = false;
-        ms->time[r] = t;
-        ms->seq[r] = seq;
+        row[0] = (uint64_t)t;
+        row[1] = seq;
+        memset(row + 2, 0, (size_t)(vw + ms->n_cols) * 8);
         if (t < ms->t_min)
             ms->t_min = t;
         if (t > ms->t_max)
             ms->t_max = t;
-    }
-    for (uint32_t c = 0; c < s->n_cols; c++) {
-        const struct wb_col *wc = &s->cols[c];
-        struct mem_col *col = col_get(m, ms, wc->col_id, wc->type);
-        if (!col)
-            goto nomem;
-        if (wc->type != ST_TYPE_STRING) {
-            /* Copy the run of values (a NULL row's value is never read), then the bits. */
-            memcpy(col->v.u + base, wc->v + lo, (size_t)(hi - lo) * 8);
-            for (uint32_t i = lo; i < hi; i++) {
-                uint32_t r = base + (i - lo);
-                col->valid[r >> 3] |= (uint8_t)(((wc->valid[i >> 3] >> (i & 7)) & 1) << (r & 7));
-            }
-            continue;
-        }
-        for (uint32_t i = lo; i < hi; i++) {
+        uint64_t *vals = row + 2 + vw;
+        for (uint32_t c = 0; c < s->n_cols; c++) {
+            const struct wb_col *wc = &s->cols[c];
             if (!((wc->valid[i >> 3] >> (i & 7)) & 1))
                 continue;
-            uint32_t r = base + (i - lo);
-            col->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
-            col->soff[r] = col->sdata.len;
-            col->slen[r] = wc->slen[i];
-            if (st_buf_append(&col->sdata, strs + wc->v[i], wc->slen[i]) != ST_OK)
-                goto nomem;
-            m->bytes += wc->slen[i];
+            uint32_t j = map[c];
+            row[2 + (j >> 6)] |= (uint64_t)1 << (j & 63);
+            if (wc->type != ST_TYPE_STRING) {
+                vals[j] = wc->v[i];
+                continue;
+            }
+            uint32_t len = wc->slen[i];
+            vals[j] = ms->sdata.len;
+            if (st_buf_put_u32le(&ms->sdata, len) != ST_OK ||
+                st_buf_append(&ms->sdata, strs + wc->v[i], len) != ST_OK)
+                goto nomem_map;
+            m->bytes += 4 + (size_t)len;
         }
     }
-    ms->n = base + (hi - lo);
+    if (map != map_small)
+        free(map);
+    ms->n += hi - lo;
     if (!m->min_seq || seq < m->min_seq)
         m->min_seq = seq;
     if (seq > m->max_seq)
@@ -269,6 +268,9 @@ stor__mem_append(struct stor_mem *m, uint32_t series_id, const struct wb_series 
     if (ms->t_max > m->t_max)
         m->t_max = ms->t_max;
     return ST_OK;
+nomem_map:
+    if (map != map_small)
+        free(map);
 nomem:
     return st_error_set(err, ST_ENOMEM, "out of memory appending to a buffer");
 }
@@ -281,7 +283,7 @@ stor__mem_copy(const struct mem_series *ms, uint64_t vis, struct stor_tomb *cons
     uint32_t lo = 0, hi = ms->n;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (ms->seq[mid] <= vis)
+        if (MS_SEQ(ms, mid) <= vis)
             lo = mid + 1;
         else
             hi = mid;
@@ -299,40 +301,40 @@ stor__mem_copy(const struct mem_series *ms, uint64_t vis, struct stor_tomb *cons
     for (uint32_t c = 0; c < rs->n_cols; c++) {
         map[c] = -1;
         for (uint32_t k = 0; k < ms->n_cols; k++)
-            if (ms->cols[k].col_id == rs->cols[c].col_id && ms->cols[k].type == rs->cols[c].type)
+            if (ms->col_ids[k] == rs->cols[c].col_id && ms->types[k] == rs->cols[c].type)
                 map[c] = (int32_t)k;
     }
+    const uint32_t stride = ms->stride, vw = ms->vwords;
     for (uint32_t i = 0; i < n_vis; i++) {
-        int64_t t = ms->time[i];
+        const uint64_t *row = ms->rows + (size_t)i * stride;
+        int64_t t = (int64_t)row[0];
         if (t < t_lo || t >= t_hi)
             continue;
         bool dead = false;
         for (uint32_t k = 0; k < n_tombs && !dead; k++)
-            dead = tombs[k]->seq > ms->seq[i] && t >= tombs[k]->t_lo && t < tombs[k]->t_hi;
+            dead = tombs[k]->seq > row[1] && t >= tombs[k]->t_lo && t < tombs[k]->t_hi;
         if (dead)
             continue;
         uint32_t r = rs->n++;
         rs->time[r] = t;
+        const uint64_t *vals = row + 2 + vw;
         for (uint32_t c = 0; c < rs->n_cols; c++) {
             struct rs_col *rc = &rs->cols[c];
-            if (map[c] < 0) {
-                rc->valid[r] = 0;
-                rc->v[r] = 0;
-                continue;
-            }
-            const struct mem_col *mc = &ms->cols[map[c]];
-            uint8_t ok = (mc->valid[i >> 3] >> (i & 7)) & 1;
+            int32_t j = map[c];
+            uint8_t ok = j >= 0 && ((row[2 + (j >> 6)] >> (j & 63)) & 1);
             rc->valid[r] = ok;
             if (!ok) {
                 rc->v[r] = 0;
             } else if (rc->type == ST_TYPE_STRING) {
+                const uint8_t *sp = ms->sdata.data + vals[j];
+                uint32_t len = st_load_u32le(sp);
                 rc->v[r] = rs->sdata.len;
-                rc->slen[r] = mc->slen[i];
-                rc_ = st_buf_append(&rs->sdata, mc->sdata.data + mc->soff[i], mc->slen[i]);
+                rc->slen[r] = len;
+                rc_ = st_buf_append(&rs->sdata, sp + 4, len);
                 if (rc_ != ST_OK)
                     goto out;
             } else {
-                rc->v[r] = mc->v.u[i];
+                rc->v[r] = vals[j];
             }
         }
     }

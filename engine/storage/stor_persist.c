@@ -746,7 +746,7 @@ write_frozen(struct stor_db *db, const struct stor_dbver *v, uint64_t F, struct 
         for (uint32_t s = 0; s < mem->n_ser && rc == ST_OK; s++) {
             struct mem_series *ms = mem->ser[s];
             for (uint32_t c = 0; c < ms->n_cols; c++)
-                if (colset_add(&cols, ms->cols[c].col_id, ms->cols[c].type) != 0)
+                if (colset_add(&cols, ms->col_ids[c], ms->types[c]) != 0)
                     rc = ST_ENOMEM;
             if (n_ids == cap_ids) {
                 cap_ids = cap_ids ? cap_ids * 2 : 64;

@@ -60,6 +60,7 @@ stor__table_free(struct stor_table *t)
             continue;
         lvc_row_clear(&s->lvc);
         free(s->lvc.f);
+        free(s->hint);
         free((void *)s->pub.tags);
         free(s->key);
         free(s);
@@ -75,6 +76,7 @@ stor__table_free(struct stor_table *t)
     }
     free(t->posts);
     free(t->slots);
+    free(t->hslots);
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
@@ -293,6 +295,72 @@ nomem:
     return st_error_set(err, ST_ENOMEM, "out of memory adding a series");
 }
 
+/* ---- cross-batch hints ---------------------------------------------------------- */
+
+struct stor_sent *
+stor__hint_get(struct stor_table *t, const void *text, uint32_t len, uint64_t h)
+{
+    struct stor_sent *found = NULL;
+    pthread_mutex_lock(&t->mu);
+    if (t->hslot_cap) {
+        uint32_t j = (uint32_t)h & (t->hslot_cap - 1);
+        for (;;) {
+            uint32_t v = t->hslots[j];
+            if (!v)
+                break;
+            struct stor_sent *s = stor__series_at(t, v - 1);
+            if (s->hint_hash == h && s->hint_len == len && memcmp(s->hint, text, len) == 0) {
+                found = s;
+                break;
+            }
+            j = (j + 1) & (t->hslot_cap - 1);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return found;
+}
+
+void
+stor__hint_put(struct stor_table *t, struct stor_sent *s, const void *text, uint32_t len,
+               uint64_t h)
+{
+    pthread_mutex_lock(&t->mu);
+    if (s->hint || t->hint_bytes + len > STOR_HINT_BYTES)
+        goto out;
+    if ((t->n_hints + 1) * 2 > t->hslot_cap) {
+        uint32_t cap = t->hslot_cap ? t->hslot_cap * 2 : 256;
+        uint32_t *sl = calloc(cap, sizeof *sl);
+        if (!sl)
+            goto out;
+        for (uint32_t i = 0; i < t->hslot_cap; i++) {
+            uint32_t v = t->hslots[i];
+            if (!v)
+                continue;
+            uint32_t j = (uint32_t)stor__series_at(t, v - 1)->hint_hash & (cap - 1);
+            while (sl[j])
+                j = (j + 1) & (cap - 1);
+            sl[j] = v;
+        }
+        free(t->hslots);
+        t->hslots = sl;
+        t->hslot_cap = cap;
+    }
+    s->hint = malloc(len ? len : 1);
+    if (!s->hint)
+        goto out;
+    memcpy(s->hint, text, len);
+    s->hint_len = len;
+    s->hint_hash = h;
+    uint32_t j = (uint32_t)h & (t->hslot_cap - 1);
+    while (t->hslots[j])
+        j = (j + 1) & (t->hslot_cap - 1);
+    t->hslots[j] = s->pub.id + 1;
+    t->n_hints++;
+    t->hint_bytes += len;
+out:
+    pthread_mutex_unlock(&t->mu);
+}
+
 /* ---- tag postings ------------------------------------------------------------ */
 
 static uint64_t
@@ -443,7 +511,7 @@ lvc_set(struct lvc_field *f, uint8_t type, uint64_t bits, const char *s, uint32_
 }
 
 void
-stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *strs, uint64_t seq)
+stor__lvc_apply_locked(const struct wb_series *s, const uint8_t *strs, uint64_t seq)
 {
     struct stor_sent *se = s->ser;
     if (s->n == 0)
@@ -452,12 +520,9 @@ stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *
     for (uint32_t i = 1; i < s->n; i++)
         if (s->time[i] > tmax)
             tmax = s->time[i];
-    pthread_mutex_lock(&t->mu);
     se->lvc_seq = seq;
-    if (se->lvc_state != LVC_VALID || (se->lvc_has_row && tmax < se->lvc.t)) {
-        pthread_mutex_unlock(&t->mu);
+    if (se->lvc_state != LVC_VALID || (se->lvc_has_row && tmax < se->lvc.t))
         return;
-    }
     if (!se->lvc_has_row || tmax > se->lvc.t) {
         lvc_row_clear(&se->lvc);
         se->lvc.t = tmax;
@@ -471,7 +536,16 @@ stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *
             const struct wb_col *col = &s->cols[c];
             if (!((col->valid[i >> 3] >> (i & 7)) & 1))
                 continue;
-            struct lvc_field *f = lvc_slot(&se->lvc, col->col_id, col->type);
+            struct lvc_field *f;
+            if (c < se->lvc.n && se->lvc.f[c].col_id == col->col_id)
+                f = &se->lvc.f[c]; /* the usual case: same fields, same order */
+            else if (c == se->lvc.n && c < se->lvc.cap) {
+                f = &se->lvc.f[se->lvc.n++]; /* filling a cleared row in order */
+                memset(f, 0, sizeof *f);
+                f->col_id = col->col_id;
+                f->type = col->type;
+            } else
+                f = lvc_slot(&se->lvc, col->col_id, col->type);
             bool str = col->type == ST_TYPE_STRING;
             ok = f && lvc_set(f, col->type, col->v[i], str ? (const char *)strs + col->v[i] : NULL,
                               str ? col->slen[i] : 0);
@@ -483,7 +557,6 @@ stor__lvc_apply(struct stor_table *t, const struct wb_series *s, const uint8_t *
         se->lvc_has_row = false;
         se->lvc_state = LVC_UNKNOWN;
     }
-    pthread_mutex_unlock(&t->mu);
 }
 
 void

@@ -22,6 +22,12 @@
  * Every id in a record exists in the catalog file (the catalog is saved
  * before the record is appended); a record that does not decode against it
  * is corrupt.
+ *
+ * Memory: the per-series arrays of a batch (times, validity bitmaps,
+ * values) come from the batch's arena, a few large blocks freed together
+ * with the batch. A batch over thousands of series with a few rows each
+ * (TSBS at scale: each line a different host) would otherwise make a
+ * dozen small allocations per series and free them again, per batch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +49,59 @@ unzz(uint64_t x)
     return (int64_t)(x >> 1) ^ -(int64_t)(x & 1);
 }
 
+/* ---- the arena ------------------------------------------------------------ */
+
+struct wb_blk {
+    struct wb_blk *next;
+    size_t cap, used;
+    max_align_t data[];
+};
+
+#define WB_BLK_MIN ((size_t)64 << 10)
+#define WB_BLK_MAX ((size_t)4 << 20)
+
+/* n bytes (16-aligned, uninitialised) that live until the batch is freed. */
+static void *
+wb_alloc(struct stor_wbatch *wb, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct wb_blk *b = wb->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : WB_BLK_MIN;
+        if (cap > WB_BLK_MAX)
+            cap = WB_BLK_MAX;
+        if (cap < n)
+            cap = n;
+        struct wb_blk *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->cap = cap;
+        nb->used = 0;
+        if (b && n > b->cap / 2) {
+            /* a big one-off: keep filling the current block */
+            nb->next = b->next;
+            b->next = nb;
+        } else {
+            nb->next = b;
+            wb->arena = nb;
+        }
+        b = nb;
+    }
+    void *p = (uint8_t *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void
+wb_arena_free(struct stor_wbatch *wb)
+{
+    for (struct wb_blk *b = wb->arena, *nx; b; b = nx) {
+        nx = b->next;
+        free(b);
+    }
+    wb->arena = NULL;
+}
+
 struct stor_wbatch *
 stor_wbatch_new(uint32_t db_id)
 {
@@ -58,25 +117,12 @@ stor_wbatch_new(uint32_t db_id)
     return wb;
 }
 
-static void
-ws_cleanup(struct wb_series *s)
-{
-    for (uint32_t c = 0; c < s->n_cols; c++) {
-        free(s->cols[c].valid);
-        free(s->cols[c].v);
-        free(s->cols[c].slen);
-    }
-    free(s->cols);
-    free(s->time);
-}
-
 void
 stor_wbatch_free(struct stor_wbatch *wb)
 {
     if (!wb)
         return;
-    for (uint32_t i = 0; i < wb->n_ser; i++)
-        ws_cleanup(&wb->ser[i]);
+    wb_arena_free(wb);
     free(wb->ser);
     free(wb->slots);
     st_buf_cleanup(&wb->strs);
@@ -152,6 +198,43 @@ ws_find(const struct stor_wbatch *wb, uint32_t table_id, uint64_t key_hash, cons
     }
 }
 
+/* Give a new series the columns of template tp, all arrays in one block. */
+static int
+ws_prefill(struct stor_wbatch *wb, struct wb_series *s, const struct wb_series *tp)
+{
+    uint32_t cap = s->cap_hint ? s->cap_hint : 4, nc = tp->n_cols;
+    size_t bm = ((size_t)(cap + 7) / 8 + 15) & ~(size_t)15;
+    size_t total = (size_t)cap * 8 + (((size_t)nc * sizeof(struct wb_col) + 15) & ~(size_t)15);
+    for (uint32_t c = 0; c < nc; c++)
+        total += bm + (size_t)cap * 8 +
+                 (tp->cols[c].type == ST_TYPE_STRING ? (((size_t)cap * 4 + 15) & ~(size_t)15) : 0);
+    uint8_t *p = wb_alloc(wb, total);
+    if (!p)
+        return -1;
+    s->time = (int64_t *)p;
+    p += (size_t)cap * 8;
+    s->cols = (struct wb_col *)p;
+    p += ((size_t)nc * sizeof(struct wb_col) + 15) & ~(size_t)15;
+    for (uint32_t c = 0; c < nc; c++) {
+        struct wb_col *col = &s->cols[c];
+        col->col_id = tp->cols[c].col_id;
+        col->type = tp->cols[c].type;
+        col->valid = p;
+        memset(p, 0, bm);
+        p += bm;
+        col->v = (uint64_t *)p;
+        p += (size_t)cap * 8;
+        col->slen = NULL;
+        if (col->type == ST_TYPE_STRING) {
+            col->slen = (uint32_t *)p;
+            p += ((size_t)cap * 4 + 15) & ~(size_t)15;
+        }
+    }
+    s->n_cols = s->cap_cols = nc;
+    s->cap = cap;
+    return 0;
+}
+
 /* Index of the batch series for (table, series), adding it when new; -1 on ENOMEM. */
 static int64_t
 ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *ct,
@@ -175,6 +258,11 @@ ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *c
     s->ser = se;
     s->ct = ct;
     s->cap_hint = wb->first_cap;
+    /* lay out its columns like the series before it of the same table: the
+     * lines of one table usually carry the same fields */
+    if (wb->n_ser && wb->ser[wb->n_ser - 1].table_id == tab->id &&
+        wb->ser[wb->n_ser - 1].n_cols && ws_prefill(wb, s, &wb->ser[wb->n_ser - 1]) != 0)
+        return -1;
     wb->n_ser++;
     if (wb->n_ser * 2 > wb->slot_cap) {
         if (slots_rebuild(wb, wb->slot_cap ? wb->slot_cap * 2 : 64) != 0) {
@@ -190,35 +278,40 @@ ws_get(struct stor_wbatch *wb, struct stor_table *tab, const struct cat_table *c
     return wb->n_ser - 1;
 }
 
+/* Room for `extra` more rows in a series' arrays (grown in the arena). */
 static int
-ws_reserve(struct wb_series *s, uint32_t extra)
+ws_reserve(struct stor_wbatch *wb, struct wb_series *s, uint32_t extra)
 {
     if (s->n + extra <= s->cap)
         return 0;
     if ((uint64_t)s->n + extra > WB_MAX_ROWS_PER_SERIES)
         return -1;
-    uint32_t cap = s->cap ? s->cap * 2 : (s->cap_hint ? s->cap_hint : 16);
+    uint32_t cap = s->cap ? s->cap * 2 : (s->cap_hint ? s->cap_hint : 4);
     while (cap < s->n + extra)
         cap *= 2;
-    int64_t *t = realloc(s->time, (size_t)cap * 8);
+    int64_t *t = wb_alloc(wb, (size_t)cap * 8);
     if (!t)
         return -1;
+    if (s->n)
+        memcpy(t, s->time, (size_t)s->n * 8);
     s->time = t;
     for (uint32_t c = 0; c < s->n_cols; c++) {
         struct wb_col *col = &s->cols[c];
-        uint8_t *v = realloc(col->valid, (cap + 7) / 8);
-        if (!v)
+        size_t ob = (s->cap + 7) / 8, nb = (cap + 7) / 8;
+        uint8_t *v = wb_alloc(wb, nb);
+        uint64_t *x = wb_alloc(wb, (size_t)cap * 8);
+        uint32_t *l = col->type == ST_TYPE_STRING ? wb_alloc(wb, (size_t)cap * 4) : NULL;
+        if (!v || !x || (col->type == ST_TYPE_STRING && !l))
             return -1;
-        memset(v + (s->cap + 7) / 8, 0, (cap + 7) / 8 - (s->cap + 7) / 8);
+        memcpy(v, col->valid, ob);
+        memset(v + ob, 0, nb - ob);
         col->valid = v;
-        uint64_t *x = realloc(col->v, (size_t)cap * 8);
-        if (!x)
-            return -1;
+        if (s->n)
+            memcpy(x, col->v, (size_t)s->n * 8);
         col->v = x;
-        if (col->type == ST_TYPE_STRING) {
-            uint32_t *l = realloc(col->slen, (size_t)cap * 4);
-            if (!l)
-                return -1;
+        if (l) {
+            if (s->n)
+                memcpy(l, col->slen, (size_t)s->n * 4);
             col->slen = l;
         }
     }
@@ -227,7 +320,7 @@ ws_reserve(struct wb_series *s, uint32_t extra)
 }
 
 static struct wb_col *
-ws_col(struct wb_series *s, uint32_t col_id, uint8_t type)
+ws_col(struct stor_wbatch *wb, struct wb_series *s, uint32_t col_id, uint8_t type)
 {
     if (s->hint < s->n_cols && s->cols[s->hint].col_id == col_id)
         return &s->cols[s->hint++];
@@ -237,10 +330,12 @@ ws_col(struct wb_series *s, uint32_t col_id, uint8_t type)
             return &s->cols[c];
         }
     if (s->n_cols == s->cap_cols) {
-        uint32_t cap = s->cap_cols ? s->cap_cols * 2 : 8;
-        struct wb_col *a = realloc(s->cols, cap * sizeof *a);
+        uint32_t cap = s->cap_cols ? s->cap_cols * 2 : 16;
+        struct wb_col *a = wb_alloc(wb, cap * sizeof *a);
         if (!a)
             return NULL;
+        if (s->n_cols)
+            memcpy(a, s->cols, s->n_cols * sizeof *a);
         s->cols = a;
         s->cap_cols = cap;
     }
@@ -249,19 +344,26 @@ ws_col(struct wb_series *s, uint32_t col_id, uint8_t type)
     col->col_id = col_id;
     col->type = type;
     size_t cap = s->cap ? s->cap : 1;
-    col->valid = calloc((cap + 7) / 8, 1);
-    col->v = calloc(cap, 8);
+    col->valid = wb_alloc(wb, (cap + 7) / 8);
+    col->v = wb_alloc(wb, cap * 8);
     if (type == ST_TYPE_STRING)
-        col->slen = calloc(cap, 4);
-    if (!col->valid || !col->v || (type == ST_TYPE_STRING && !col->slen)) {
-        free(col->valid);
-        free(col->v);
-        free(col->slen);
+        col->slen = wb_alloc(wb, cap * 4);
+    if (!col->valid || !col->v || (type == ST_TYPE_STRING && !col->slen))
         return NULL;
-    }
+    memset(col->valid, 0, (cap + 7) / 8);
     s->n_cols++;
     s->hint = s->n_cols;
     return col;
+}
+
+/* Start each series' arrays at the size the last batch needed. */
+static void
+first_cap_init(struct stor_wbatch *wb, struct stor_db *db)
+{
+    uint32_t hint = atomic_load_explicit(&db->rows_hint, memory_order_relaxed), cap = 4;
+    while (cap < hint && cap < 4096)
+        cap *= 2;
+    wb->first_cap = cap;
 }
 
 enum st_code
@@ -289,13 +391,8 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
     uint64_t h = st_hash(key->data, key->len, st_hash_seed());
     int64_t i = ws_find(wb, t->id, h, key->data, (uint32_t)key->len);
     if (i < 0) {
-        if (!wb->first_cap) {
-            /* start each series' arrays at the size the last batch needed */
-            uint32_t hint = atomic_load_explicit(&db->rows_hint, memory_order_relaxed), cap = 16;
-            while (cap < hint && cap < 4096)
-                cap *= 2;
-            wb->first_cap = cap;
-        }
+        if (!wb->first_cap)
+            first_cap_init(wb, db);
         struct stor_table *tab = stor__db_table(db, t->id, err);
         if (!tab)
             return err ? err->code : ST_ENOMEM;
@@ -306,7 +403,7 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
             return st_error_set(err, ST_ENOMEM, "out of memory");
     }
     struct wb_series *s = &wb->ser[i];
-    if (ws_reserve(s, 1) != 0)
+    if (ws_reserve(wb, s, 1) != 0)
         return st_error_set(err, ST_ELIMIT, "too many rows for one series in one batch");
     if (mark) {
         mark->series = (uint32_t)i;
@@ -319,12 +416,25 @@ stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db, const struct cat_tab
     return ST_OK;
 }
 
+/* The hash of a hint text (the last one is kept: a line's hint is looked up,
+ * then maybe recorded, with one hash). */
+static uint64_t
+hint_hash(struct stor_wbatch *wb, const void *hint, uint32_t len)
+{
+    if (wb->h_text != hint || wb->h_len != len) {
+        wb->h_hash = st_hash(hint, len, st_hash_seed());
+        wb->h_text = hint;
+        wb->h_len = len;
+    }
+    return wb->h_hash;
+}
+
 int64_t
-stor_wbatch_hint_find(const struct stor_wbatch *wb, const void *hint, uint32_t len)
+stor_wbatch_hint_find(struct stor_wbatch *wb, const void *hint, uint32_t len)
 {
     if (!wb->hslot_cap)
         return -1;
-    uint64_t h = st_hash(hint, len, st_hash_seed());
+    uint64_t h = hint_hash(wb, hint, len);
     uint32_t j = (uint32_t)h & (wb->hslot_cap - 1);
     for (;;) {
         uint32_t v = wb->hslots[j];
@@ -337,11 +447,10 @@ stor_wbatch_hint_find(const struct stor_wbatch *wb, const void *hint, uint32_t l
     }
 }
 
-void
-stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len)
+/* Record the batch-local hint text -> batch series `ser`. */
+static void
+batch_hint_add(struct stor_wbatch *wb, const void *hint, uint32_t len, uint32_t ser)
 {
-    if (wb->cur >= wb->n_ser || stor_wbatch_hint_find(wb, hint, len) >= 0)
-        return;
     if (wb->n_hints == wb->cap_hints) {
         uint32_t cap = wb->cap_hints ? wb->cap_hints * 2 : 64;
         struct wb_hint *a = realloc(wb->hints, cap * sizeof *a);
@@ -369,14 +478,42 @@ stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len)
     if (st_buf_append(&wb->hbuf, hint, len) != ST_OK)
         return;
     struct wb_hint *x = &wb->hints[wb->n_hints];
-    x->h = st_hash(hint, len, st_hash_seed());
+    x->h = hint_hash(wb, hint, len);
     x->off = (uint32_t)off;
     x->len = len;
-    x->ser = wb->cur;
+    x->ser = ser;
     uint32_t j = (uint32_t)x->h & (wb->hslot_cap - 1);
     while (wb->hslots[j])
         j = (j + 1) & (wb->hslot_cap - 1);
     wb->hslots[j] = ++wb->n_hints;
+}
+
+void
+stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len)
+{
+    if (wb->cur >= wb->n_ser || stor_wbatch_hint_find(wb, hint, len) >= 0)
+        return;
+    batch_hint_add(wb, hint, len, wb->cur);
+    /* and across batches: the text names this series for good */
+    struct wb_series *s = &wb->ser[wb->cur];
+    if (!s->ser->hint)
+        stor__hint_put(s->tab, s->ser, hint, len, hint_hash(wb, hint, len));
+}
+
+int64_t
+stor_wbatch_hint_known(struct stor_wbatch *wb, struct stor_db *db, const struct cat_table *t,
+                       const void *hint, uint32_t len)
+{
+    struct stor_table *tab = stor__db_table(db, t->id, NULL);
+    if (!tab)
+        return -1;
+    struct stor_sent *se = stor__hint_get(tab, hint, len, hint_hash(wb, hint, len));
+    if (!se)
+        return -1;
+    if (!wb->first_cap)
+        first_cap_init(wb, db);
+    /* the batch-local hint is recorded by hint_set once the row is good */
+    return ws_get(wb, tab, t, se);
 }
 
 enum st_code
@@ -386,7 +523,7 @@ stor_wbatch_row_at(struct stor_wbatch *wb, uint32_t series, int64_t time_ns,
     if (series >= wb->n_ser)
         return st_error_set(err, ST_EINTERNAL, "no such batch series");
     struct wb_series *s = &wb->ser[series];
-    if (ws_reserve(s, 1) != 0)
+    if (ws_reserve(wb, s, 1) != 0)
         return st_error_set(err, ST_ELIMIT, "too many rows for one series in one batch");
     if (mark) {
         mark->n_series = wb->n_ser;
@@ -409,7 +546,7 @@ cur_col(struct stor_wbatch *wb, uint32_t col_id, uint8_t type, struct st_error *
         st_error_set(err, ST_EINTERNAL, "field set without a row");
         return NULL;
     }
-    struct wb_col *c = ws_col(&wb->ser[wb->cur], col_id, type);
+    struct wb_col *c = ws_col(wb, &wb->ser[wb->cur], col_id, type);
     if (!c)
         st_error_set(err, ST_ENOMEM, "out of memory");
     else if (c->type != type) {
@@ -466,7 +603,7 @@ stor_wbatch_field_str(struct stor_wbatch *wb, uint32_t col_id, const char *p, ui
         return st_error_set(err, rc, "string data of one batch over %zu bytes", wb->strs.max);
     ST_TRY(set_bits(wb, col_id, ST_TYPE_STRING, off, err));
     struct wb_series *s = &wb->ser[wb->cur];
-    struct wb_col *c = ws_col(s, col_id, ST_TYPE_STRING);
+    struct wb_col *c = ws_col(wb, s, col_id, ST_TYPE_STRING);
     c->slen[s->n - 1] = len;
     return ST_OK;
 }
@@ -485,7 +622,7 @@ stor_wbatch_fields_set(struct stor_wbatch *wb, const struct stor_field_val *f, u
         if (s->hint < s->n_cols && s->cols[s->hint].col_id == f[i].col_id)
             c = &s->cols[s->hint++]; /* the usual case: same fields in the same order */
         else
-            c = ws_col(s, f[i].col_id, f[i].type);
+            c = ws_col(wb, s, f[i].col_id, f[i].type);
         if (!c)
             return st_error_set(err, ST_ENOMEM, "out of memory");
         if (c->type != f[i].type)
@@ -519,7 +656,7 @@ stor_wbatch_rollback(struct stor_wbatch *wb, const struct stor_wb_mark *mark)
         s->n = mark->n_rows;
     }
     while (wb->n_ser > mark->n_series) {
-        ws_cleanup(&wb->ser[--wb->n_ser]);
+        --wb->n_ser; /* its arrays stay in the arena until the batch is freed */
         if (slots_rebuild(wb, wb->slot_cap ? wb->slot_cap : 64) != 0) {
             /* Keep the old (now stale) slots out of reach: a lookup must not
              * land on a removed series. */
@@ -625,52 +762,57 @@ stor_wbatch_encode(const struct stor_wbatch *wb, struct st_buf *b, struct st_err
         const struct wb_series *s = &wb->ser[i];
         if (!s->n)
             continue;
-        P(st_buf_put_uvarint(b, s->table_id));
-        P(st_buf_put_uvarint(b, s->ser->key_len));
-        P(st_buf_append(b, s->ser->key, s->ser->key_len));
-        P(st_buf_put_uvarint(b, s->n));
-        /* Fixed-size values first: reserve the worst case and write directly. */
-        P(st_buf_reserve(b, (size_t)s->n * 10 + 16));
+        /* the worst case of this series, reserved once, then written directly */
+        size_t need = 40 + s->ser->key_len + (size_t)s->n * 10;
+        for (uint32_t c = 0; c < s->n_cols; c++) {
+            const struct wb_col *col = &s->cols[c];
+            need += 16 + (s->n + 7) / 8 + (size_t)s->n * 10;
+            if (col->type == ST_TYPE_STRING)
+                for (uint32_t r = 0; r < s->n; r++)
+                    if ((col->valid[r >> 3] >> (r & 7)) & 1)
+                        need += col->slen[r];
+        }
+        P(st_buf_reserve(b, need));
         uint8_t *q = b->data + b->len;
+        q = put_uv(q, s->table_id);
+        q = put_uv(q, s->ser->key_len);
+        memcpy(q, s->ser->key, s->ser->key_len);
+        q += s->ser->key_len;
+        q = put_uv(q, s->n);
         int64_t prev = 0;
         for (uint32_t r = 0; r < s->n; r++) {
             q = put_uv(q, zz((int64_t)((uint64_t)s->time[r] - (uint64_t)prev)));
             prev = s->time[r];
         }
-        b->len = (size_t)(q - b->data);
-        P(st_buf_put_uvarint(b, s->n_cols));
+        q = put_uv(q, s->n_cols);
         for (uint32_t c = 0; c < s->n_cols; c++) {
             const struct wb_col *col = &s->cols[c];
-            P(st_buf_put_uvarint(b, col->col_id));
-            P(st_buf_append_byte(b, col->type));
-            P(st_buf_append(b, col->valid, (s->n + 7) / 8));
-            if (col->type != ST_TYPE_STRING) {
-                P(st_buf_reserve(b, (size_t)s->n * 10));
-                q = b->data + b->len;
-                uint64_t pv = 0;
-                for (uint32_t r = 0; r < s->n; r++) {
-                    if (!((col->valid[r >> 3] >> (r & 7)) & 1))
-                        continue;
-                    if (col->type == ST_TYPE_FLOAT) {
-                        st_store_u64le(q, col->v[r]);
-                        q += 8;
-                    } else if (col->type == ST_TYPE_BOOL) {
-                        *q++ = (uint8_t)col->v[r];
-                    } else {
-                        q = put_uv(q, zz((int64_t)(col->v[r] - pv)));
-                        pv = col->v[r];
-                    }
-                }
-                b->len = (size_t)(q - b->data);
-                continue;
-            }
+            q = put_uv(q, col->col_id);
+            *q++ = col->type;
+            memcpy(q, col->valid, (s->n + 7) / 8);
+            q += (s->n + 7) / 8;
+            uint64_t pv = 0;
             for (uint32_t r = 0; r < s->n; r++) {
                 if (!((col->valid[r >> 3] >> (r & 7)) & 1))
                     continue;
-                P(st_buf_put_uvarint(b, col->slen[r]));
-                P(st_buf_append(b, wb->strs.data + col->v[r], col->slen[r]));
+                switch (col->type) {
+                case ST_TYPE_FLOAT:
+                    st_store_u64le(q, col->v[r]);
+                    q += 8;
+                    break;
+                case ST_TYPE_BOOL: *q++ = (uint8_t)col->v[r]; break;
+                case ST_TYPE_STRING:
+                    q = put_uv(q, col->slen[r]);
+                    memcpy(q, wb->strs.data + col->v[r], col->slen[r]);
+                    q += col->slen[r];
+                    break;
+                default:
+                    q = put_uv(q, zz((int64_t)(col->v[r] - pv)));
+                    pv = col->v[r];
+                }
             }
         }
+        b->len = (size_t)(q - b->data);
     }
 #undef P
     return ST_OK;
@@ -825,11 +967,8 @@ decode(const uint8_t *rec, size_t len, struct stor_db *db, const struct cat_db *
             s = &wb->ser[idx];
         }
         uint32_t base = s->n;
-        if (ws_reserve(s, (uint32_t)n_rows) != 0) {
-            if (!db)
-                ws_cleanup(&tmp);
+        if (ws_reserve(wb, s, (uint32_t)n_rows) != 0)
             return st_error_set(err, ST_ENOMEM, "out of memory");
-        }
         enum st_code rc = ST_OK;
         int64_t prev = 0;
         for (uint64_t k = 0; k < n_rows; k++) {
@@ -869,7 +1008,7 @@ decode(const uint8_t *rec, size_t len, struct stor_db *db, const struct cat_db *
                 rc = BAD("truncated validity");
                 goto series_out;
             }
-            struct wb_col *col = ws_col(s, (uint32_t)col_id, type);
+            struct wb_col *col = ws_col(wb, s, (uint32_t)col_id, type);
             if (!col || col->type != type) {
                 rc = col ? BAD("column written with two types")
                          : st_error_set(err, ST_ENOMEM, "out of memory");
@@ -920,8 +1059,6 @@ decode(const uint8_t *rec, size_t len, struct stor_db *db, const struct cat_db *
             }
         }
     series_out:
-        if (!db)
-            ws_cleanup(&tmp);
         if (rc != ST_OK)
             return rc;
     }

@@ -1152,3 +1152,27 @@ TEST(directories_of_dropped_databases_are_removed_on_open)
     ASSERT_EQ_U64(tu_count(e, "db", "m"), 1);
     eng_close(e);
 }
+
+TEST(per_line_errors_carry_the_parser_code_limit_or_parse)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    /* 300 tags: over the parser's limit (256) */
+    char lp[8192];
+    size_t off = (size_t)snprintf(lp, sizeof lp, "m");
+    for (int i = 0; i < 300; i++)
+        off += (size_t)snprintf(lp + off, sizeof lp - off, ",t%d=v", i);
+    off += (size_t)snprintf(lp + off, sizeof lp - off, " f=1i 1\nm f=\"unterminated 2\nm g=2i 3\n");
+    struct eng_write_result res;
+    ASSERT_CODE(tu_write_rc(e, "db", lp, true, &res), ST_EPARTIAL);
+    ASSERT_EQ_U64(res.lines_ok, 1);
+    ASSERT_EQ_U64(res.lines_rejected, 2);
+    ASSERT_EQ_INT(res.n_errors, 2);
+    ASSERT_EQ_INT(res.errors[0].code, ST_ELIMIT);
+    ASSERT_EQ_INT(res.errors[0].line, 1);
+    ASSERT_EQ_INT(res.errors[1].code, ST_EPARSE);
+    eng_write_result_cleanup(&res);
+    /* without partial, the first bad line's code is the call's */
+    ASSERT_CODE(tu_write_rc(e, "db", lp, false, &res), ST_ELIMIT);
+    eng_write_result_cleanup(&res);
+    eng_close(e);
+}

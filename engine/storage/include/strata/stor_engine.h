@@ -112,7 +112,14 @@ enum st_code stor_wbatch_row(struct stor_wbatch *wb, struct stor_db *db,
  * hint_find returns the batch series index or -1; row_at starts a row for
  * it; hint_set records the hint for the current row's series.
  */
-int64_t stor_wbatch_hint_find(const struct stor_wbatch *wb, const void *hint, uint32_t len);
+int64_t stor_wbatch_hint_find(struct stor_wbatch *wb, const void *hint, uint32_t len);
+/* Across batches: when this hint text named a series of table t before (it
+ * was recorded by hint_set after a good row), add that series to the batch
+ * and return its index; -1 when the text is new. Saves building and hashing
+ * the canonical key and the registry lookup for every series of a batch.
+ * Call hint_set after the row is good, as for a new series. */
+int64_t stor_wbatch_hint_known(struct stor_wbatch *wb, struct stor_db *db,
+                               const struct cat_table *t, const void *hint, uint32_t len);
 enum st_code stor_wbatch_row_at(struct stor_wbatch *wb, uint32_t series, int64_t time_ns,
                                 struct stor_wb_mark *mark, struct st_error *err);
 void stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len);
