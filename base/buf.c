@@ -169,3 +169,38 @@ st_get_uvarint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
     }
     return -1;
 }
+
+void
+st_tw_put(struct st_tw *w, const char *s, size_t n)
+{
+    if (w->cap == 0)
+        return;
+    size_t room = w->cap - 1 - w->len;
+    if (n > room)
+        n = room;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+void
+st_tw_puts(struct st_tw *w, const char *s)
+{
+    st_tw_put(w, s, strlen(s));
+}
+
+void
+st_tw_printf(struct st_tw *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (w->cap == 0 || w->len + 1 >= w->cap)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->buf + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        w->buf[w->len] = '\0';
+        return;
+    }
+    w->len += (size_t)n < w->cap - w->len ? (size_t)n : w->cap - w->len - 1;
+}

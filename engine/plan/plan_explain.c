@@ -15,100 +15,64 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strata/buf.h"
 #include "strata/clock.h"
 
-struct w {
-    char *buf;
-    size_t cap, len;
-};
 
 static void
-wput(struct w *w, const char *s, size_t n)
-{
-    if (w->cap == 0)
-        return;
-    size_t room = w->cap - 1 - w->len;
-    if (n > room)
-        n = room;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
-}
-
-static void
-ws(struct w *w, const char *s)
-{
-    wput(w, s, strlen(s));
-}
-
-static void wf(struct w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-wf(struct w *w, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        wput(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void
-w_time(struct w *w, int64_t t)
+w_time(struct st_tw *w, int64_t t)
 {
     char buf[48];
     st_format_rfc3339(t, buf, sizeof buf);
-    ws(w, buf);
+    st_tw_puts(w, buf);
 }
 
 static void
-w_value(struct w *w, const struct plan_value *v)
+w_value(struct st_tw *w, const struct plan_value *v)
 {
     if (v->is_null) {
-        ws(w, "NULL");
+        st_tw_puts(w, "NULL");
         return;
     }
     char buf[64];
     switch (v->type) {
     case PT_INT:
-        wf(w, "%" PRId64, v->v.i);
+        st_tw_printf(w, "%" PRId64, v->v.i);
         break;
     case PT_UINT:
-        wf(w, "%" PRIu64, v->v.u);
+        st_tw_printf(w, "%" PRIu64, v->v.u);
         break;
     case PT_FLOAT:
         snprintf(buf, sizeof buf, "%.15g", v->v.f);
         if (strtod(buf, NULL) != v->v.f)
             snprintf(buf, sizeof buf, "%.17g", v->v.f);
-        ws(w, buf);
+        st_tw_puts(w, buf);
         if (!strpbrk(buf, ".eEni"))
-            ws(w, ".0");
+            st_tw_puts(w, ".0");
         break;
     case PT_BOOL:
-        ws(w, v->v.b ? "true" : "false");
+        st_tw_puts(w, v->v.b ? "true" : "false");
         break;
     case PT_STRING:
-        ws(w, "'");
+        st_tw_puts(w, "'");
         for (uint32_t i = 0; i < v->v.s.len; i++) {
             if (v->v.s.p[i] == '\'')
-                ws(w, "'");
-            wput(w, v->v.s.p + i, 1);
+                st_tw_puts(w, "'");
+            st_tw_put(w, v->v.s.p + i, 1);
         }
-        ws(w, "'");
+        st_tw_puts(w, "'");
         break;
     case PT_TIME:
-        ws(w, "TIMESTAMP '");
+        st_tw_puts(w, "TIMESTAMP '");
         w_time(w, v->v.i);
-        ws(w, "'");
+        st_tw_puts(w, "'");
         break;
     case PT_INTERVAL:
         sql_format_interval(v->v.i, buf, sizeof buf);
-        wf(w, "INTERVAL '%s'", buf);
+        st_tw_printf(w, "INTERVAL '%s'", buf);
         break;
     case PT_NULL:
-        ws(w, "NULL");
+        st_tw_puts(w, "NULL");
         break;
     }
 }
@@ -128,21 +92,21 @@ static const char *const fn_names[PF__COUNT] = {
     [PF_CONCAT_FN] = "concat",
 };
 
-static void w_expr(struct w *w, const struct plan_expr *e, const struct plan_col *cols);
+static void w_expr(struct st_tw *w, const struct plan_expr *e, const struct plan_col *cols);
 
 static void
-w_list(struct w *w, struct plan_expr *const *v, uint32_t n, const struct plan_col *cols,
+w_list(struct st_tw *w, struct plan_expr *const *v, uint32_t n, const struct plan_col *cols,
        const char *sep)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            ws(w, sep);
+            st_tw_puts(w, sep);
         w_expr(w, v[i], cols);
     }
 }
 
 static void
-w_expr(struct w *w, const struct plan_expr *e, const struct plan_col *cols)
+w_expr(struct st_tw *w, const struct plan_expr *e, const struct plan_col *cols)
 {
     switch (e->kind) {
     case PE_CONST:
@@ -150,89 +114,89 @@ w_expr(struct w *w, const struct plan_expr *e, const struct plan_col *cols)
         return;
     case PE_COL:
         if (cols)
-            ws(w, cols[e->u.col].name);
+            st_tw_puts(w, cols[e->u.col].name);
         else
-            wf(w, "#%u", e->u.col);
+            st_tw_printf(w, "#%u", e->u.col);
         return;
     case PE_CALL: {
         enum plan_fn fn = e->u.call.fn;
         if (fn <= PF_GE && fn != PF_NEG) {
-            ws(w, "(");
+            st_tw_puts(w, "(");
             w_expr(w, e->u.call.args[0], cols);
-            wf(w, " %s ", fn_names[fn]);
+            st_tw_printf(w, " %s ", fn_names[fn]);
             w_expr(w, e->u.call.args[1], cols);
-            ws(w, ")");
+            st_tw_puts(w, ")");
             return;
         }
         if (fn == PF_NEG) {
-            ws(w, "-");
+            st_tw_puts(w, "-");
             w_expr(w, e->u.call.args[0], cols);
             return;
         }
-        ws(w, fn < PF__COUNT && fn_names[fn] ? fn_names[fn] : "?");
-        ws(w, "(");
+        st_tw_puts(w, fn < PF__COUNT && fn_names[fn] ? fn_names[fn] : "?");
+        st_tw_puts(w, "(");
         w_list(w, e->u.call.args, e->u.call.n_args, cols, ", ");
-        ws(w, ")");
+        st_tw_puts(w, ")");
         return;
     }
     case PE_CAST:
-        ws(w, "CAST(");
+        st_tw_puts(w, "CAST(");
         w_expr(w, e->u.cast.arg, cols);
-        wf(w, " AS %s)", plan_type_name(e->type));
+        st_tw_printf(w, " AS %s)", plan_type_name(e->type));
         return;
     case PE_AND:
     case PE_OR:
-        ws(w, "(");
+        st_tw_puts(w, "(");
         w_list(w, e->u.logic.args, e->u.logic.n_args, cols, e->kind == PE_AND ? " AND " : " OR ");
-        ws(w, ")");
+        st_tw_puts(w, ")");
         return;
     case PE_NOT:
-        ws(w, "NOT ");
+        st_tw_puts(w, "NOT ");
         w_expr(w, e->u.logic.args[0], cols);
         return;
     case PE_IS_NULL:
         w_expr(w, e->u.logic.args[0], cols);
-        ws(w, e->negated ? " IS NOT NULL" : " IS NULL");
+        st_tw_puts(w, e->negated ? " IS NOT NULL" : " IS NULL");
         return;
     case PE_CASE:
-        ws(w, "CASE");
+        st_tw_puts(w, "CASE");
         for (uint32_t i = 0; i < e->u.cas.n_when; i++) {
-            ws(w, " WHEN ");
+            st_tw_puts(w, " WHEN ");
             w_expr(w, e->u.cas.when[i], cols);
-            ws(w, " THEN ");
+            st_tw_puts(w, " THEN ");
             w_expr(w, e->u.cas.then[i], cols);
         }
-        ws(w, " ELSE ");
+        st_tw_puts(w, " ELSE ");
         w_expr(w, e->u.cas.els, cols);
-        ws(w, " END");
+        st_tw_puts(w, " END");
         return;
     case PE_IN:
         w_expr(w, e->u.in.arg, cols);
-        ws(w, e->negated ? " NOT IN (" : " IN (");
+        st_tw_puts(w, e->negated ? " NOT IN (" : " IN (");
         for (uint32_t i = 0; i < e->u.in.n; i++) {
             if (i)
-                ws(w, ", ");
+                st_tw_puts(w, ", ");
             if (i == 16) {
-                wf(w, "... %u more", e->u.in.n - 16);
+                st_tw_printf(w, "... %u more", e->u.in.n - 16);
                 break;
             }
             w_value(w, &e->u.in.vals[i]);
         }
         if (e->u.in.has_null)
-            ws(w, e->u.in.n ? ", NULL" : "NULL");
-        ws(w, ")");
+            st_tw_puts(w, e->u.in.n ? ", NULL" : "NULL");
+        st_tw_puts(w, ")");
         return;
     case PE_LIKE: {
         w_expr(w, e->u.like.arg, cols);
-        ws(w, e->negated ? " NOT" : "");
-        ws(w, e->u.like.icase ? " ILIKE " : " LIKE ");
+        st_tw_puts(w, e->negated ? " NOT" : "");
+        st_tw_puts(w, e->u.like.icase ? " ILIKE " : " LIKE ");
         struct plan_value v = {.type = PT_STRING, .v.s = e->u.like.pattern};
         w_value(w, &v);
         return;
     }
     case PE_REGEX: {
         w_expr(w, e->u.re.arg, cols);
-        ws(w, e->negated ? " !~ " : " ~ ");
+        st_tw_puts(w, e->negated ? " !~ " : " ~ ");
         struct plan_value v = {.type = PT_STRING, .v.s = e->u.re.pattern};
         w_value(w, &v);
         return;
@@ -243,7 +207,7 @@ w_expr(struct w *w, const struct plan_expr *e, const struct plan_col *cols)
 void
 plan_expr_format(const struct plan_expr *e, const struct plan_col *cols, char *buf, size_t buflen)
 {
-    struct w w = {buf, buflen, 0};
+    struct st_tw w = {buf, buflen, 0};
     if (buflen)
         buf[0] = '\0';
     w_expr(&w, e, cols);
@@ -314,37 +278,37 @@ col_name_by_id(const struct cat_table *t, uint32_t id)
 }
 
 static void
-w_scan(struct w *w, const struct plan_node *n)
+w_scan(struct st_tw *w, const struct plan_node *n)
 {
     const struct plan_scan *s = &n->u.scan;
     const struct stor_scan_spec *sp = &s->spec;
-    wf(w, "Scan: %s", s->table->name);
+    st_tw_printf(w, "Scan: %s", s->table->name);
     if (sp->mode == STOR_SCAN_LAST)
-        ws(w, " mode=last-value");
-    ws(w, " time=[");
+        st_tw_puts(w, " mode=last-value");
+    st_tw_puts(w, " time=[");
     if (sp->t_lo == INT64_MIN)
-        ws(w, "-inf");
+        st_tw_puts(w, "-inf");
     else
         w_time(w, sp->t_lo);
-    ws(w, ", ");
+    st_tw_puts(w, ", ");
     if (sp->t_hi == INT64_MAX)
-        ws(w, "+inf");
+        st_tw_puts(w, "+inf");
     else
         w_time(w, sp->t_hi);
-    ws(w, ")");
+    st_tw_puts(w, ")");
     if (s->window)
-        wf(w, " window=%s %" PRIu64 " rows of %" PRId64 "ns buckets", s->window_desc ? "newest" : "oldest",
+        st_tw_printf(w, " window=%s %" PRIu64 " rows of %" PRId64 "ns buckets", s->window_desc ? "newest" : "oldest",
            s->window_need, s->window_stride);
     for (uint32_t i = 0; i < sp->n_tag_preds; i++) {
         const struct stor_tag_pred *tp = &sp->tag_preds[i];
-        wf(w, " %s %s ", tag_name(s->table, tp->tag_index), tag_op(tp->op));
+        st_tw_printf(w, " %s %s ", tag_name(s->table, tp->tag_index), tag_op(tp->op));
         if (tp->op == STOR_TAG_IN || tp->op == STOR_TAG_NOT_IN)
-            ws(w, "(");
+            st_tw_puts(w, "(");
         for (uint32_t k = 0; k < tp->n_values; k++) {
             if (k)
-                ws(w, ", ");
+                st_tw_puts(w, ", ");
             if (k == 8) {
-                wf(w, "... %u more", tp->n_values - 8);
+                st_tw_printf(w, "... %u more", tp->n_values - 8);
                 break;
             }
             struct plan_value v = {.type = PT_STRING,
@@ -352,22 +316,22 @@ w_scan(struct w *w, const struct plan_node *n)
             w_value(w, &v);
         }
         if (tp->op == STOR_TAG_IN || tp->op == STOR_TAG_NOT_IN)
-            ws(w, ")");
+            st_tw_puts(w, ")");
     }
     if (s->series_filter) {
-        ws(w, " series_filter=");
+        st_tw_puts(w, " series_filter=");
         w_expr(w, s->series_filter, n->cols);
     }
-    ws(w, " fields=[");
+    st_tw_puts(w, " fields=[");
     for (uint32_t i = 0; i < sp->n_field_cols; i++) {
         if (i)
-            ws(w, ", ");
-        ws(w, col_name_by_id(s->table, sp->field_cols[i]));
+            st_tw_puts(w, ", ");
+        st_tw_puts(w, col_name_by_id(s->table, sp->field_cols[i]));
     }
-    ws(w, "]");
+    st_tw_puts(w, "]");
     for (uint32_t i = 0; i < sp->n_ranges; i++) {
         const struct stor_field_range *r = &sp->ranges[i];
-        wf(w, " range(%s)=[%g, %g]", col_name_by_id(s->table, r->col_id), r->lo, r->hi);
+        st_tw_printf(w, " range(%s)=[%g, %g]", col_name_by_id(s->table, r->col_id), r->lo, r->hi);
     }
 }
 
@@ -376,7 +340,7 @@ explain_node(const struct plan_node *n, unsigned depth, struct lines *l, plan_es
              void *est_ctx, struct st_error *err)
 {
     char buf[2048];
-    struct w w = {buf, sizeof buf, 0};
+    struct st_tw w = {buf, sizeof buf, 0};
     buf[0] = '\0';
     const struct plan_col *in = n->child ? n->child->cols : NULL;
     switch (n->kind) {
@@ -384,72 +348,72 @@ explain_node(const struct plan_node *n, unsigned depth, struct lines *l, plan_es
         w_scan(&w, n);
         break;
     case PN_VALUES:
-        wf(&w, "Values: %u row%s", n->u.values.n_rows, n->u.values.n_rows == 1 ? "" : "s");
+        st_tw_printf(&w, "Values: %u row%s", n->u.values.n_rows, n->u.values.n_rows == 1 ? "" : "s");
         break;
     case PN_FILTER:
-        ws(&w, "Filter: ");
+        st_tw_puts(&w, "Filter: ");
         w_expr(&w, n->u.filter.pred, in);
         break;
     case PN_PROJECT:
-        ws(&w, "Project: ");
+        st_tw_puts(&w, "Project: ");
         for (uint32_t i = 0; i < n->n_cols; i++) {
             if (i)
-                ws(&w, ", ");
+                st_tw_puts(&w, ", ");
             w_expr(&w, n->u.project.exprs[i], in);
             if (n->u.project.exprs[i]->kind != PE_COL ||
                 strcmp(in[n->u.project.exprs[i]->u.col].name, n->cols[i].name) != 0)
-                wf(&w, " AS %s", n->cols[i].name);
+                st_tw_printf(&w, " AS %s", n->cols[i].name);
         }
         break;
     case PN_AGG:
-        ws(&w, "Aggregate: keys=[");
+        st_tw_puts(&w, "Aggregate: keys=[");
         w_list(&w, n->u.agg.keys, n->u.agg.n_keys, in, ", ");
-        ws(&w, "] aggs=[");
+        st_tw_puts(&w, "] aggs=[");
         for (uint32_t i = 0; i < n->u.agg.n_aggs; i++) {
             const struct plan_agg *a = &n->u.agg.aggs[i];
             if (i)
-                ws(&w, ", ");
-            ws(&w, plan_agg_name(a->fn));
-            ws(&w, "(");
+                st_tw_puts(&w, ", ");
+            st_tw_puts(&w, plan_agg_name(a->fn));
+            st_tw_puts(&w, "(");
             if (a->fn == PA_COUNT_STAR)
-                ws(&w, "*");
+                st_tw_puts(&w, "*");
             else {
                 if (a->fn == PA_COUNT_DISTINCT)
-                    ws(&w, "DISTINCT ");
+                    st_tw_puts(&w, "DISTINCT ");
                 w_expr(&w, a->arg, in);
             }
-            ws(&w, ")");
+            st_tw_puts(&w, ")");
         }
-        ws(&w, "]");
+        st_tw_puts(&w, "]");
         break;
     case PN_SORT:
-        ws(&w, n->u.sort.top ? "TopN: " : "Sort: ");
+        st_tw_puts(&w, n->u.sort.top ? "TopN: " : "Sort: ");
         for (uint32_t i = 0; i < n->u.sort.n_keys; i++) {
             const struct plan_sort_key *k = &n->u.sort.keys[i];
-            wf(&w, "%s%s %s NULLS %s", i ? ", " : "", in[k->col].name, k->desc ? "DESC" : "ASC",
+            st_tw_printf(&w, "%s%s %s NULLS %s", i ? ", " : "", in[k->col].name, k->desc ? "DESC" : "ASC",
                k->nulls_first ? "FIRST" : "LAST");
         }
         if (n->u.sort.top)
-            wf(&w, " keep=%" PRIu64, n->u.sort.top);
+            st_tw_printf(&w, " keep=%" PRIu64, n->u.sort.top);
         break;
     case PN_LIMIT:
-        ws(&w, "Limit:");
+        st_tw_puts(&w, "Limit:");
         if (n->u.limit.limit != UINT64_MAX)
-            wf(&w, " limit=%" PRIu64, n->u.limit.limit);
+            st_tw_printf(&w, " limit=%" PRIu64, n->u.limit.limit);
         if (n->u.limit.offset)
-            wf(&w, " offset=%" PRIu64, n->u.limit.offset);
+            st_tw_printf(&w, " offset=%" PRIu64, n->u.limit.offset);
         break;
     case PN_DISTINCT:
         if (n->u.distinct.n_on == 0) {
-            ws(&w, "Distinct");
+            st_tw_puts(&w, "Distinct");
         } else {
-            ws(&w, "DistinctOn: ");
+            st_tw_puts(&w, "DistinctOn: ");
             for (uint32_t i = 0; i < n->u.distinct.n_on; i++)
-                wf(&w, "%s%s", i ? ", " : "", in[n->u.distinct.on[i]].name);
+                st_tw_printf(&w, "%s%s", i ? ", " : "", in[n->u.distinct.on[i]].name);
         }
         break;
     case PN_WINDOW:
-        wf(&w, "TimeWindow: read the %s buckets first, widen until the limit is met",
+        st_tw_printf(&w, "TimeWindow: read the %s buckets first, widen until the limit is met",
            n->u.window.scan->u.scan.window_desc ? "newest" : "oldest");
         break;
     }
@@ -459,7 +423,7 @@ explain_node(const struct plan_node *n, unsigned depth, struct lines *l, plan_es
         ST_TRY(est(est_ctx, &n->u.scan.spec, &e, err));
         w.len = 0;
         buf[0] = '\0';
-        wf(&w, "partitions=%u/%u series=%u/%u blocks=%" PRIu64 "/%" PRIu64 " rows<=%" PRIu64,
+        st_tw_printf(&w, "partitions=%u/%u series=%u/%u blocks=%" PRIu64 "/%" PRIu64 " rows<=%" PRIu64,
            e.partitions_selected, e.partitions_total, e.series_selected, e.series_total,
            e.blocks_selected, e.blocks_total, e.rows_selected);
         ST_TRY(emit(l, depth + 1, buf, err));

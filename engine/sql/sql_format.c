@@ -17,45 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strata/buf.h"
 #include "strata/clock.h"
 
-struct w {
-    char *buf;
-    size_t cap, len;
-};
-
-static void
-wput(struct w *w, const char *s, size_t n)
-{
-    if (w->cap == 0)
-        return;
-    size_t room = w->cap - 1 - w->len;
-    if (n > room)
-        n = room;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
-}
-
-static void
-wstr(struct w *w, const char *s)
-{
-    wput(w, s, strlen(s));
-}
-
-static void wf(struct w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-wf(struct w *w, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        wput(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 const char *
 sql_op_name(enum sql_op op)
@@ -148,22 +112,22 @@ prec_of(const struct sql_expr *e)
     }
 }
 
-static void fmt(struct w *w, const struct sql_expr *e);
+static void fmt(struct st_tw *w, const struct sql_expr *e);
 
 static void
-fmt_child(struct w *w, const struct sql_expr *c, int min)
+fmt_child(struct st_tw *w, const struct sql_expr *c, int min)
 {
     if (prec_of(c) < min) {
-        wstr(w, "(");
+        st_tw_puts(w, "(");
         fmt(w, c);
-        wstr(w, ")");
+        st_tw_puts(w, ")");
     } else {
         fmt(w, c);
     }
 }
 
 static void
-fmt_name(struct w *w, const char *name)
+fmt_name(struct st_tw *w, const char *name)
 {
     bool plain = name[0] != '\0' && !(name[0] >= '0' && name[0] <= '9');
     for (const char *c = name; *c && plain; c++)
@@ -174,28 +138,28 @@ fmt_name(struct w *w, const char *name)
         sql__keyword_reserved(sql__keyword(name, (uint32_t)strlen(name))))
         plain = false;
     if (plain) {
-        wstr(w, name);
+        st_tw_puts(w, name);
         return;
     }
-    wstr(w, "\"");
+    st_tw_puts(w, "\"");
     for (const char *c = name; *c; c++) {
         if (*c == '"')
-            wstr(w, "\"");
-        wput(w, c, 1);
+            st_tw_puts(w, "\"");
+        st_tw_put(w, c, 1);
     }
-    wstr(w, "\"");
+    st_tw_puts(w, "\"");
 }
 
 static void
-fmt_string(struct w *w, const char *s, uint32_t n)
+fmt_string(struct st_tw *w, const char *s, uint32_t n)
 {
-    wstr(w, "'");
+    st_tw_puts(w, "'");
     for (uint32_t i = 0; i < n; i++) {
         if (s[i] == '\'')
-            wstr(w, "'");
-        wput(w, s + i, 1);
+            st_tw_puts(w, "'");
+        st_tw_put(w, s + i, 1);
     }
-    wstr(w, "'");
+    st_tw_puts(w, "'");
 }
 
 /* "5 minutes", "1 hour", "90 seconds", "1500 milliseconds". */
@@ -223,7 +187,7 @@ sql_format_interval(int64_t ns, char *buf, size_t n)
 }
 
 static void
-fmt_double(struct w *w, double f)
+fmt_double(struct st_tw *w, double f)
 {
     char tmp[40];
     snprintf(tmp, sizeof tmp, "%.15g", f);
@@ -232,15 +196,15 @@ fmt_double(struct w *w, double f)
     size_t tl = strlen(tmp);
     if (!strpbrk(tmp, ".eEni") && tl + 2 < sizeof tmp)
         memcpy(tmp + tl, ".0", 3);
-    wstr(w, tmp);
+    st_tw_puts(w, tmp);
 }
 
 static void
-fmt_list(struct w *w, struct sql_expr *const *v, uint32_t n)
+fmt_list(struct st_tw *w, struct sql_expr *const *v, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            wstr(w, ", ");
+            st_tw_puts(w, ", ");
         fmt(w, v[i]);
     }
 }
@@ -266,23 +230,23 @@ type_name(enum sql_type_name t)
 }
 
 static void
-fmt(struct w *w, const struct sql_expr *e)
+fmt(struct st_tw *w, const struct sql_expr *e)
 {
     char tmp[64];
     switch (e->kind) {
     case SQL_EXPR_LITERAL:
         switch (e->u.lit.kind) {
         case SQL_LIT_NULL:
-            wstr(w, "NULL");
+            st_tw_puts(w, "NULL");
             break;
         case SQL_LIT_BOOL:
-            wstr(w, e->u.lit.v.b ? "true" : "false");
+            st_tw_puts(w, e->u.lit.v.b ? "true" : "false");
             break;
         case SQL_LIT_INT:
-            wf(w, "%" PRId64, e->u.lit.v.i);
+            st_tw_printf(w, "%" PRId64, e->u.lit.v.i);
             break;
         case SQL_LIT_UINT:
-            wf(w, "%" PRIu64, e->u.lit.v.u);
+            st_tw_printf(w, "%" PRIu64, e->u.lit.v.u);
             break;
         case SQL_LIT_FLOAT:
             fmt_double(w, e->u.lit.v.f);
@@ -292,113 +256,113 @@ fmt(struct w *w, const struct sql_expr *e)
             break;
         case SQL_LIT_TIMESTAMP:
             st_format_rfc3339(e->u.lit.v.i, tmp, sizeof tmp);
-            wf(w, "TIMESTAMP '%s'", tmp);
+            st_tw_printf(w, "TIMESTAMP '%s'", tmp);
             break;
         case SQL_LIT_INTERVAL:
             sql_format_interval(e->u.lit.v.i, tmp, sizeof tmp);
-            wf(w, "INTERVAL '%s'", tmp);
+            st_tw_printf(w, "INTERVAL '%s'", tmp);
             break;
         }
         break;
     case SQL_EXPR_COLUMN:
         if (e->u.col.qual) {
             fmt_name(w, e->u.col.qual);
-            wstr(w, ".");
+            st_tw_puts(w, ".");
         }
         fmt_name(w, e->u.col.name);
         break;
     case SQL_EXPR_STAR:
         if (e->u.star.qual) {
             fmt_name(w, e->u.star.qual);
-            wstr(w, ".");
+            st_tw_puts(w, ".");
         }
-        wstr(w, "*");
+        st_tw_puts(w, "*");
         break;
     case SQL_EXPR_PARAM:
-        wstr(w, "$");
-        wstr(w, e->u.param.name);
+        st_tw_puts(w, "$");
+        st_tw_puts(w, e->u.param.name);
         break;
     case SQL_EXPR_UNARY:
         if (e->u.un.op == SQL_OP_NOT) {
-            wstr(w, "NOT ");
+            st_tw_puts(w, "NOT ");
             fmt_child(w, e->u.un.arg, 4);
         } else {
-            wstr(w, "-");
+            st_tw_puts(w, "-");
             fmt_child(w, e->u.un.arg, 10);
         }
         break;
     case SQL_EXPR_BINARY: {
         int p = prec_of(e);
         fmt_child(w, e->u.bin.l, p);
-        wstr(w, " ");
-        wstr(w, sql_op_name(e->u.bin.op));
-        wstr(w, " ");
+        st_tw_puts(w, " ");
+        st_tw_puts(w, sql_op_name(e->u.bin.op));
+        st_tw_puts(w, " ");
         fmt_child(w, e->u.bin.r, p + 1);
         break;
     }
     case SQL_EXPR_FUNC:
-        wstr(w, e->u.func.name);
-        wstr(w, "(");
+        st_tw_puts(w, e->u.func.name);
+        st_tw_puts(w, "(");
         if (e->u.func.star)
-            wstr(w, "*");
+            st_tw_puts(w, "*");
         if (e->u.func.distinct)
-            wstr(w, "DISTINCT ");
+            st_tw_puts(w, "DISTINCT ");
         fmt_list(w, e->u.func.args, e->u.func.n_args);
-        wstr(w, ")");
+        st_tw_puts(w, ")");
         break;
     case SQL_EXPR_CASE:
-        wstr(w, "CASE");
+        st_tw_puts(w, "CASE");
         if (e->u.cas.operand) {
-            wstr(w, " ");
+            st_tw_puts(w, " ");
             fmt(w, e->u.cas.operand);
         }
         for (uint32_t i = 0; i < e->u.cas.n_when; i++) {
-            wstr(w, " WHEN ");
+            st_tw_puts(w, " WHEN ");
             fmt(w, e->u.cas.when[i]);
-            wstr(w, " THEN ");
+            st_tw_puts(w, " THEN ");
             fmt(w, e->u.cas.then[i]);
         }
         if (e->u.cas.els) {
-            wstr(w, " ELSE ");
+            st_tw_puts(w, " ELSE ");
             fmt(w, e->u.cas.els);
         }
-        wstr(w, " END");
+        st_tw_puts(w, " END");
         break;
     case SQL_EXPR_CAST:
-        wstr(w, "CAST(");
+        st_tw_puts(w, "CAST(");
         fmt(w, e->u.cast.arg);
-        wstr(w, " AS ");
-        wstr(w, type_name(e->u.cast.to));
-        wstr(w, ")");
+        st_tw_puts(w, " AS ");
+        st_tw_puts(w, type_name(e->u.cast.to));
+        st_tw_puts(w, ")");
         break;
     case SQL_EXPR_IN:
         fmt_child(w, e->u.in.arg, 7);
-        wstr(w, e->u.in.negated ? " NOT IN (" : " IN (");
+        st_tw_puts(w, e->u.in.negated ? " NOT IN (" : " IN (");
         if (e->u.in.subquery)
-            wstr(w, "SELECT ...");
+            st_tw_puts(w, "SELECT ...");
         else
             fmt_list(w, e->u.in.list, e->u.in.n);
-        wstr(w, ")");
+        st_tw_puts(w, ")");
         break;
     case SQL_EXPR_BETWEEN:
         fmt_child(w, e->u.between.arg, 7);
-        wstr(w, e->u.between.negated ? " NOT BETWEEN " : " BETWEEN ");
+        st_tw_puts(w, e->u.between.negated ? " NOT BETWEEN " : " BETWEEN ");
         fmt_child(w, e->u.between.lo, 7);
-        wstr(w, " AND ");
+        st_tw_puts(w, " AND ");
         fmt_child(w, e->u.between.hi, 7);
         break;
     case SQL_EXPR_IS_NULL:
         fmt_child(w, e->u.isnull.arg, 5);
-        wstr(w, e->u.isnull.negated ? " IS NOT NULL" : " IS NULL");
+        st_tw_puts(w, e->u.isnull.negated ? " IS NOT NULL" : " IS NULL");
         break;
     case SQL_EXPR_LIKE:
         fmt_child(w, e->u.like.arg, 7);
-        wstr(w, e->u.like.negated ? " NOT" : "");
-        wstr(w, e->u.like.icase ? " ILIKE " : " LIKE ");
+        st_tw_puts(w, e->u.like.negated ? " NOT" : "");
+        st_tw_puts(w, e->u.like.icase ? " ILIKE " : " LIKE ");
         fmt_child(w, e->u.like.pattern, 7);
         break;
     case SQL_EXPR_SUBQUERY:
-        wstr(w, "(SELECT ...)");
+        st_tw_puts(w, "(SELECT ...)");
         break;
     }
 }
@@ -406,7 +370,7 @@ fmt(struct w *w, const struct sql_expr *e)
 void
 sql_expr_format(const struct sql_expr *e, char *buf, size_t buflen)
 {
-    struct w w = {buf, buflen, 0};
+    struct st_tw w = {buf, buflen, 0};
     if (buflen == 0)
         return;
     buf[0] = '\0';

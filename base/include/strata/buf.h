@@ -81,4 +81,29 @@ st_store_u64le(void *p, uint64_t v)
  */
 int st_get_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 
+/*
+ * A text writer into caller storage that truncates instead of failing: for
+ * messages, EXPLAIN lines and normalised SQL, where a cut-short result is
+ * acceptable and no allocation is wanted. buf is always NUL-terminated
+ * (when cap > 0); len never exceeds cap - 1.
+ */
+struct st_tw {
+    char *buf;
+    size_t cap;
+    size_t len;
+};
+
+static inline void
+st_tw_init(struct st_tw *w, char *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = cap;
+    w->len = 0;
+    if (cap)
+        buf[0] = '\0';
+}
+void st_tw_put(struct st_tw *w, const char *s, size_t n);
+void st_tw_puts(struct st_tw *w, const char *s);
+void st_tw_printf(struct st_tw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
