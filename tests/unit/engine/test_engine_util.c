@@ -171,7 +171,8 @@ dump_rc(struct eng *e, const char *db, const char *table, int64_t lo, int64_t hi
     }
     stor_scan_close(s);
     stor_view_close(v);
-    qsort(lines, n, sizeof *lines, line_cmp);
+    if (n)
+        qsort(lines, n, sizeof *lines, line_cmp);
     struct st_buf out;
     st_buf_init(&out, SIZE_MAX);
     for (size_t i = 0; i < n; i++) {
