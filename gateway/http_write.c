@@ -29,6 +29,7 @@
 #include <zlib.h>
 
 #include "gw_http.h"
+#include "strata/utf8.h"
 #include "strata/clock.h"
 #include "strata/log.h"
 
@@ -244,61 +245,6 @@ gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
     return ret;
 }
 
-static bool
-utf8_valid(const uint8_t *s, size_t n, size_t *bad_at)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* ASCII fast path: line protocol is almost always plain ASCII */
-        while (i + 32 <= n) {
-            uint64_t w[4];
-            memcpy(w, s + i, 32);
-            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
-                break;
-            i += 32;
-        }
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3;
-            cp = c & 0x07;
-        } else
-            goto bad;
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
-                goto bad;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;
-        i += k + 1;
-    }
-    return true;
-bad:
-    *bad_at = i;
-    return false;
-}
-
 /* Append s as a JSON string (with quotes). */
 static void
 json_str(struct st_buf *b, const char *s, size_t n)
@@ -423,7 +369,7 @@ gw_write_work(struct gw_req *r)
         len = plain.len;
     }
     size_t bad_at = 0;
-    if (len && !utf8_valid(body, len, &bad_at)) {
+    if (len && !st_utf8_valid(body, len, &bad_at)) {
         char msg[96];
         snprintf(msg, sizeof msg, "the request body is not valid UTF-8 (byte %zu)", bad_at);
         bad_request(r, msg);

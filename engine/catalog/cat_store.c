@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cat_int.h"
+#include "strata/utf8.h"
 #include "strata/crypt.h"
 #include "strata/file.h"
 #include "strata/log.h"
@@ -35,44 +36,6 @@ struct cat_txn {
 };
 
 /* ---- names -------------------------------------------------------------- */
-
-static bool
-utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + k >= n)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + j] & 0x3F);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
 
 enum st_code
 cat_name_check(const char *kind, const char *name, size_t len, struct st_error *err)
@@ -114,7 +77,7 @@ cat_name_check(const char *kind, const char *name, size_t len, struct st_error *
     }
     if (p[0] == ' ' || p[len - 1] == ' ')
         return st_error_set(err, ST_EINVAL, "%s name has a leading or trailing space", kind);
-    if (!utf8_valid(p, len))
+    if (!st_utf8_valid(p, len, NULL))
         return st_error_set(err, ST_EINVAL, "%s name is not valid UTF-8", kind);
     return ST_OK;
 }

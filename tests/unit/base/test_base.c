@@ -206,3 +206,20 @@ TEST(fault_injection_fsync_and_rename)
     st_fault_disarm();
     ASSERT_OK(st_file_write_atomic(th_path("g"), "x", 1, 0600, &e));
 }
+
+#include "strata/utf8.h"
+
+TEST(utf8_validation_is_strict)
+{
+    size_t at = 99;
+    ASSERT_TRUE(st_utf8_valid("", 0, &at));
+    ASSERT_TRUE(st_utf8_valid("plain ascii that is longer than thirty-two bytes, surely", 56, NULL));
+    ASSERT_TRUE(st_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15, NULL));
+    ASSERT_FALSE(st_utf8_valid("abc\xc0\xaf", 5, &at)); /* overlong '/' */
+    ASSERT_EQ_INT(at, 3);
+    ASSERT_FALSE(st_utf8_valid("\xed\xa0\x80", 3, &at)); /* surrogate */
+    ASSERT_FALSE(st_utf8_valid("\xf4\x90\x80\x80", 4, &at)); /* above U+10FFFF */
+    ASSERT_FALSE(st_utf8_valid("0123456789abcdef0123456789abcdef0123456789\xe2\x82", 44, &at));
+    ASSERT_EQ_INT(at, 42); /* truncated sequence after the fast path */
+    ASSERT_FALSE(st_utf8_valid("\xff", 1, NULL));
+}
