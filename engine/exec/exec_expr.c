@@ -370,25 +370,6 @@ str_cmp(const struct plan_str *a, const struct plan_str *b)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static inline uint8_t
-cmp_holds(enum plan_fn fn, int c)
-{
-    switch (fn) {
-    case PF_EQ:
-        return c == 0;
-    case PF_NE:
-        return c != 0;
-    case PF_LT:
-        return c < 0;
-    case PF_LE:
-        return c <= 0;
-    case PF_GT:
-        return c > 0;
-    default:
-        return c >= 0;
-    }
-}
-
 /* Returns false when there is no typed kernel for these argument types. */
 static bool
 compare_kernel(struct exec_expr *x, const struct exec_vec *a, const struct exec_vec *b,
@@ -423,7 +404,7 @@ compare_kernel(struct exec_expr *x, const struct exec_vec *a, const struct exec_
             }
         } else {
             for (uint32_t i = 0; i < n; i++)
-                o[i] = cmp_holds(fn, str_cmp(&a->v.s[a->is_const ? 0 : i],
+                o[i] = plan_cmp_holds(fn, str_cmp(&a->v.s[a->is_const ? 0 : i],
                                               &b->v.s[b->is_const ? 0 : i]));
         }
         return true;

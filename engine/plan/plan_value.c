@@ -225,25 +225,6 @@ plan_value_cmp(const struct plan_value *a, const struct plan_value *b)
     return 0;
 }
 
-static bool
-cmp_result(enum plan_fn fn, int c)
-{
-    switch (fn) {
-    case PF_EQ:
-        return c == 0;
-    case PF_NE:
-        return c != 0;
-    case PF_LT:
-        return c < 0;
-    case PF_LE:
-        return c <= 0;
-    case PF_GT:
-        return c > 0;
-    default:
-        return c >= 0;
-    }
-}
-
 /* ---- casts ---------------------------------------------------------------- */
 
 static enum st_code
@@ -783,7 +764,7 @@ plan_eval_fn(enum plan_fn fn, const struct plan_value *args, uint32_t n_args,
     case PF_GT:
     case PF_GE:
         out->type = PT_BOOL;
-        out->v.b = cmp_result(fn, plan_value_cmp(&args[0], &args[1]));
+        out->v.b = plan_cmp_holds(fn, plan_value_cmp(&args[0], &args[1]));
         return ST_OK;
     case PF_DATE_BIN:
         if (!plan_date_bin_exact(args[1].v.i, args[0].v.i, args[2].v.i, &out->v.i))

@@ -355,6 +355,26 @@ enum st_code plan_cast_value(const struct plan_value *v, enum plan_type to, stru
                              struct plan_value *out, uint32_t pos, struct st_error *err);
 /* Three-way comparison of two non-NULL values of comparable types. */
 int plan_value_cmp(const struct plan_value *a, const struct plan_value *b);
+/* Whether a three-way comparison result c (<0, 0, >0) satisfies the
+ * comparison fn (PF_EQ, PF_NE, PF_LT, PF_LE, PF_GT, PF_GE). */
+static inline bool
+plan_cmp_holds(enum plan_fn fn, int c)
+{
+    switch (fn) {
+    case PF_EQ:
+        return c == 0;
+    case PF_NE:
+        return c != 0;
+    case PF_LT:
+        return c < 0;
+    case PF_LE:
+        return c <= 0;
+    case PF_GT:
+        return c > 0;
+    default:
+        return c >= 0;
+    }
+}
 /* LIKE matching (% and _; backslash escapes); icase folds ASCII. */
 bool plan_like_match(const char *s, size_t n, const char *pat, size_t pn, bool icase);
 /* date_bin on one value: floor((t - origin) / stride) * stride + origin;
