@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,4 +687,87 @@ TEST(every_type_round_trips_encrypted_through_wal_chunks_and_restart)
     free(b);
     free(c);
     free(d);
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+struct busy {
+    struct eng *e;
+    atomic_int *stop;
+    int id, bad;
+    unsigned done;
+};
+
+static void *
+busy_writer(void *p)
+{
+    struct busy *b = p;
+    for (int k = 0; !atomic_load(b->stop) && k < 400; k++) {
+        char lp[256];
+        snprintf(lp, sizeof lp, "w%d,h=a v=%di %d\nw%d,h=b v=%di %d\n", b->id, k, k, b->id, -k,
+                 k);
+        struct eng_write_opts wo = {.create_db = true};
+        struct st_error err;
+        if (eng_write(b->e, "busy", lp, strlen(lp), &wo, NULL, &err) != ST_OK)
+            b->bad++;
+        b->done++;
+    }
+    return NULL;
+}
+
+static void *
+busy_reader(void *p)
+{
+    struct busy *b = p;
+    while (!atomic_load(b->stop)) {
+        char *d = NULL;
+        struct st_error err;
+        if (tu_dump_try(b->e, "busy", "w0", &d, &err) != ST_OK)
+            b->bad++;
+        free(d);
+        b->done++;
+    }
+    return NULL;
+}
+
+TEST(rotation_and_verify_run_beside_writers_readers_and_persists)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    struct eng_keyring *k1 = tf_keyring(1);
+    struct eng_options o = {.data_dir = data_dir(), .keyring = k1, .encryption = true,
+                            .background = true, .buffer_max_bytes = 16 << 10,
+                            .persist_age_ns = 1000000};
+    struct st_error err;
+    struct eng *e = eng_open(&o, &err);
+    ASSERT_TRUE(e != NULL);
+    tu_write(e, "busy", "w0,h=a v=0i 0\n");
+    atomic_int stop = 0;
+    struct busy w[2] = {{e, &stop, 0, 0, 0}, {e, &stop, 1, 0, 0}}, r = {e, &stop, 9, 0, 0};
+    pthread_t th[3];
+    pthread_create(&th[0], NULL, busy_writer, &w[0]);
+    pthread_create(&th[1], NULL, busy_writer, &w[1]);
+    pthread_create(&th[2], NULL, busy_reader, &r);
+    for (int i = 0; i < 6; i++) {
+        struct eng_keyring *k = tf_keyring(2 + i % 2);
+        ASSERT_OK_E(eng_rotate_key(e, k, NULL, NULL, NULL, &err), &err);
+        eng_keyring_free(k);
+        ASSERT_OK_E(eng_verify(e, NULL, NULL, NULL, NULL, NULL, &err), &err);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ASSERT_EQ_INT(w[0].bad + w[1].bad + r.bad, 0);
+    ASSERT_TRUE(w[0].done > 0 && r.done > 0);
+    char *before = tu_dump(e, "busy", "w1");
+    eng_close(e);
+    /* the last rotation was to key 3: it alone opens everything */
+    e = tf_open(data_dir(), 3, true, false, &err);
+    if (!e)
+        th_fail(__FILE__, __LINE__, "key 3 alone: %s", err.msg);
+    char *after = tu_dump(e, "busy", "w1");
+    ASSERT_EQ_STR(after, before);
+    free(before);
+    free(after);
+    eng_close(e);
+    eng_keyring_free(k1);
 }
