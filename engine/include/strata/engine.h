@@ -312,7 +312,21 @@ enum st_code eng_rotate_key(struct eng *e, const struct eng_keyring *new_keys,
                             eng_rotate_progress_fn progress, void *ctx,
                             struct eng_rotate_result *res, struct st_error *err);
 
-/* ---- integrity: the scrub ------------------------------------------------ */
+/* ---- integrity: damaged data and the scrub ------------------------------ */
+
+/*
+ * Every stored block is verified (CRC-32C, or the GCM tag of an encrypted
+ * file) before any byte of it is used. A query touching a damaged block
+ * fails with ST_ECORRUPT naming the file and the block (eng_cursor_next);
+ * none of its rows is ever returned. Its row group (one series' <= 4096
+ * rows in that chunk) is then quarantined: later queries skip it and
+ * succeed without those rows. A chunk file that cannot be opened (missing,
+ * damaged header or index) is quarantined whole when the database loads.
+ * Quarantined data is lost to queries until it is restored from a backup:
+ * it is logged as an error (again at every start), counted in eng_stats,
+ * recorded in the database's manifest, and its file is kept as it is
+ * (never compacted). docs/storage.md and docs/encryption.md have the rules.
+ */
 
 enum eng_file_kind {
     ENG_FILE_CATALOG = 1,

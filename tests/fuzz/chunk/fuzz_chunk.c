@@ -3,8 +3,10 @@
  * image (header, footer, index, every column block decoded), and, by their
  * magic, a manifest or a catalog file. Checksums stop most mutations early,
  * so two more entry points take the bytes behind them directly: "I" + a
- * chunk index, "B" + type + row count (u16 LE) + one column block. None may
- * crash, hang or read out of bounds; damage must come back as an error.
+ * chunk index, "B" + type + row count (u16 LE) + one column block. Files may
+ * be encrypted: the policy accepts both modes with a fixed test key (32
+ * bytes of 0x42), the key of the corpus's enc-* seeds. None may crash, hang
+ * or read out of bounds; damage must come back as an error.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const struct crypt_policy *
+policy(void)
+{
+    static struct crypt_policy pol;
+    if (!pol.keys) {
+        uint8_t k[CRYPT_KEY_LEN];
+        memset(k, 0x42, sizeof k);
+        pol.keys = crypt_keyring_new();
+        crypt_keyring_add(pol.keys, k, true, NULL);
+        pol.accept_plain = pol.accept_encrypted = true;
+    }
+    return &pol;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,9 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t pseq, next;
         struct chunk_meta *cm = NULL;
         struct stor_tomb **tb = NULL;
-        uint32_t nc = 0, nt = 0;
-        stor__manifest_decode(data, size, &pseq, &next, &cm, &nc, &tb, &nt, &err);
+        struct man_qrec *qr = NULL;
+        uint32_t nc = 0, nt = 0, nq = 0;
+        stor__manifest_decode_file(policy(), "manifest", data, size, &pseq, &next, &cm, &nc, &tb,
+                                   &nt, &qr, &nq, &err);
         free(cm);
+        free(qr);
         for (uint32_t i = 0; i < nt; i++)
             stor__tomb_unref(tb[i]);
         free(tb);
@@ -34,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size >= 8 && memcmp(data, "STRTCAT1", 8) == 0) {
         struct cat_snapshot *s = NULL;
-        if (cat_decode(data, size, NULL, &s, &err) == ST_OK)
+        if (cat_decode_file(policy(), "catalog", data, size, NULL, &s, &err) == ST_OK)
             cat_snapshot_unref(s);
         return 0;
     }
@@ -58,6 +77,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st_buf_cleanup(&sd);
         return 0;
     }
-    stor__chunk_check_image(data, size, NULL, &err);
+    stor__chunk_check_image(data, size, policy(), &err);
     return 0;
 }
