@@ -647,11 +647,11 @@ enum st_code stor__manifest_load(struct stor_db *db, struct st_error *err);
  * owns v exclusively). */
 enum st_code stor__manifest_write(struct stor_db *db, const struct stor_dbver *v,
                                   uint64_t persisted_seq, struct st_error *err);
-/* Merge a partition's chunks into one (persist_mu held); force: even one
- * chunk (a rewrite under the current policy). Parts with quarantined data
- * are left alone. */
-enum st_code stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool force,
-                                struct st_error *err);
+/* Merge a partition's chunks [from, n) into one (persist_mu held); force:
+ * even one chunk (a rewrite under the current policy). Parts with
+ * quarantined data are left alone. */
+enum st_code stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start,
+                                uint32_t from, bool force, struct st_error *err);
 /* Rewrite the manifest when chunks hold quarantine records not saved yet
  * (persist_mu held); sets *did when it wrote. */
 enum st_code stor__save_quarantine_locked(struct stor_db *db, bool *did, struct st_error *err);

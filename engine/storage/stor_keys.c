@@ -232,7 +232,7 @@ stor_migrate(struct stor_db *db, uint64_t *rewritten, struct st_error *err)
                    pt->table_id, db->id);
             continue;
         }
-        rc = stor__compact_part(db, pt->table_id, pt->start, true, err);
+        rc = stor__compact_part(db, pt->table_id, pt->start, 0, true, err);
         if (rc == ST_OK)
             *rewritten += other;
     }

@@ -997,17 +997,19 @@ part_quarantined(const struct stor_part *p)
     return false;
 }
 
-/* Merge the chunks of a partition into one (force: even a single chunk, to
- * rewrite it under the current encryption policy). */
+/* Merge chunks [from, n) of a partition (in max_seq order: always a run of
+ * the newest, so that sequence ranges stay ordered) into one (force: even a
+ * single chunk, to rewrite it under the current encryption policy). */
 enum st_code
-stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool force,
-                   struct st_error *err)
+stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, uint32_t from,
+                   bool force, struct st_error *err)
 {
     uint64_t vis;
     struct stor_dbver *v = stor__db_version(db, &vis);
     bool found;
     uint32_t at = stor__ver_find(v, table_id, start, &found);
-    if (!found || v->parts[at]->n_chunks < (force ? 1u : 2u) || part_quarantined(v->parts[at])) {
+    if (!found || from >= v->parts[at]->n_chunks ||
+        v->parts[at]->n_chunks - from < (force ? 1u : 2u) || part_quarantined(v->parts[at])) {
         stor__ver_unref(v);
         return ST_OK;
     }
@@ -1016,7 +1018,7 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
     uint32_t *ids = NULL, n_ids = 0;
     uint64_t min_seq = UINT64_MAX, max_seq = 0, total = 0;
     enum st_code rc = ST_OK;
-    for (uint32_t c = 0; c < p->n_chunks; c++) {
+    for (uint32_t c = from; c < p->n_chunks; c++) {
         struct stor_chunk *ch = p->chunks[c];
         total += ch->n_series;
         if (ch->min_seq < min_seq)
@@ -1032,7 +1034,7 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
         rc = st_error_set(err, ST_ENOMEM, "out of memory compacting");
         goto out;
     }
-    for (uint32_t c = 0; c < p->n_chunks; c++)
+    for (uint32_t c = from; c < p->n_chunks; c++)
         for (uint32_t k = 0; k < p->chunks[c]->n_series; k++)
             ids[n_ids++] = p->chunks[c]->ser[k].series_id;
     qsort(ids, n_ids, sizeof *ids, u32_cmp);
@@ -1053,17 +1055,17 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
         struct stor_sent *se = stor__series_at(tab, ids[i]);
         uint32_t nt = series_tombs(v, table_id, se, tb, 256);
         stor__rs_reset(&rs);
-        for (uint32_t c = 0; c < p->n_chunks && rc == ST_OK; c++) {
+        for (uint32_t c = from; c < p->n_chunks && rc == ST_OK; c++) {
             const struct stor_chunk *ch = p->chunks[c];
             const struct chk_series *cs = stor__chunk_find(ch, ids[i]);
             if (!cs)
                 continue;
-            uint32_t from = rs.n;
+            uint32_t first_row = rs.n;
             for (uint32_t g = 0; g < cs->n_groups && rc == ST_OK; g++)
                 rc = stor__chunk_read_group(ch, &ch->groups[cs->first_group + g], INT64_MIN,
                                             INT64_MAX, NULL, &rs, err);
             if (rc == ST_OK)
-                stor__rs_filter_tombs(&rs, from, tb, nt, ch->applied_seq, vis);
+                stor__rs_filter_tombs(&rs, first_row, tb, nt, ch->applied_seq, vis);
         }
         if (rc == ST_OK && (rc = stor__rs_sort_dedup(&rs)) != ST_OK)
             rc = st_error_set(err, rc, "out of memory compacting");
@@ -1085,7 +1087,7 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
     struct stor_chunk *nc = NULL;
     if (meta.n_rows && (rc = chunk_reopen(db, &meta, &nc, err)) != ST_OK)
         goto out;
-    /* Publish: the partition's chunks (all of them: only persist_mu holders
+    /* Publish: the partition's chunks [from, n) (only persist_mu holders
      * change chunks, and we hold it) become the one new chunk. */
     pthread_mutex_lock(&db->ver_mu);
     struct stor_dbver *nv = stor__ver_clone(db->ver, 0, 0);
@@ -1102,8 +1104,21 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
     }
     struct stor_chunk **olds = np->chunks;
     uint32_t n_old = np->n_chunks;
-    np->chunks = calloc(2, sizeof *np->chunks);
-    np->n_chunks = 0;
+    np->chunks = calloc(from + 2, sizeof *np->chunks);
+    if (!np->chunks) {
+        np->chunks = olds;
+        pthread_mutex_unlock(&db->ver_mu);
+        stor__part_unref(np);
+        stor__ver_unref(nv);
+        if (nc)
+            atomic_store(&nc->dead, true);
+        stor__chunk_unref(nc);
+        rc = st_error_set(err, ST_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* the older chunks stay (their references move over), then the new one */
+    memcpy(np->chunks, olds, from * sizeof *olds);
+    np->n_chunks = from;
     if (nc)
         np->chunks[np->n_chunks++] = nc;
     stor__part_unref(nv->parts[pos]);
@@ -1114,7 +1129,7 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
         struct stor_dbver *old = db->ver;
         db->ver = nv;
         stor__ver_unref(old);
-        for (uint32_t c = 0; c < n_old; c++)
+        for (uint32_t c = from; c < n_old; c++)
             atomic_store(&olds[c]->dead, true);
         atomic_fetch_add(&db->s->compactions, 1);
     } else {
@@ -1123,7 +1138,7 @@ stor__compact_part(struct stor_db *db, uint32_t table_id, int64_t start, bool fo
         stor__ver_unref(nv);
     }
     pthread_mutex_unlock(&db->ver_mu);
-    for (uint32_t c = 0; c < n_old; c++)
+    for (uint32_t c = from; c < n_old; c++)
         stor__chunk_unref(olds[c]);
     free(olds);
 out:
@@ -1134,18 +1149,48 @@ out:
     return rc;
 }
 
+/*
+ * The run of newest chunks an automatic compaction merges: walking back from
+ * the newest, a chunk joins while it holds at most twice the average rows of
+ * those already in the run. Equal persists merge four at a time into one
+ * four times larger, which then waits for three more of its size: a base-4
+ * counter, so each row is rewritten about log4(chunks) times over a
+ * partition's life (merging every chunk each time, as before, rewrote the
+ * whole partition every few persists: quadratic over a large day). Returns
+ * the first index of the run, or n when it is shorter than min_chunks.
+ */
+static uint32_t
+pick_run(const struct stor_part *p, uint32_t min_chunks)
+{
+    uint32_t n = p->n_chunks, from = n;
+    uint64_t sum = 0;
+    while (from > 0) {
+        uint64_t r = p->chunks[from - 1]->n_rows;
+        uint32_t k = n - from;
+        if (k && r * k > 2 * sum)
+            break;
+        sum += r;
+        from--;
+    }
+    return n - from >= min_chunks ? from : n;
+}
+
 static enum st_code
-compact_where(struct stor_db *db, uint32_t min_chunks, bool *did, struct st_error *err)
+compact_where(struct stor_db *db, uint32_t min_chunks, bool tiered, bool *did,
+              struct st_error *err)
 {
     enum st_code rc = ST_OK;
     struct stor_dbver *v = stor__db_version(db, NULL);
     for (uint32_t i = 0; i < v->n_parts && rc == ST_OK; i++) {
-        if (v->parts[i]->n_chunks >= min_chunks && v->parts[i]->n_chunks >= 2 &&
-            !part_quarantined(v->parts[i])) {
-            rc = stor__compact_part(db, v->parts[i]->table_id, v->parts[i]->start, false, err);
-            if (did)
-                *did = true;
-        }
+        const struct stor_part *p = v->parts[i];
+        if (p->n_chunks < min_chunks || p->n_chunks < 2 || part_quarantined(p))
+            continue;
+        uint32_t from = tiered ? pick_run(p, min_chunks) : 0;
+        if (from >= p->n_chunks)
+            continue;
+        rc = stor__compact_part(db, p->table_id, p->start, from, false, err);
+        if (did)
+            *did = true;
     }
     stor__ver_unref(v);
     return rc;
@@ -1155,7 +1200,7 @@ enum st_code
 stor_compact(struct stor_db *db, struct st_error *err)
 {
     pthread_mutex_lock(&db->persist_mu);
-    enum st_code rc = atomic_load(&db->dropped) ? ST_OK : compact_where(db, 2, NULL, err);
+    enum st_code rc = atomic_load(&db->dropped) ? ST_OK : compact_where(db, 2, false, NULL, err);
     pthread_mutex_unlock(&db->persist_mu);
     return rc;
 }
@@ -1180,7 +1225,7 @@ stor_maintain(struct stor_db *db, bool force, bool *did_work, struct st_error *e
     if (rc == ST_OK) {
         pthread_mutex_lock(&db->persist_mu);
         if (!atomic_load(&db->dropped))
-            rc = compact_where(db, s->o.compact_chunks, did_work, err);
+            rc = compact_where(db, s->o.compact_chunks, true, did_work, err);
         /* quarantines found by readers since the last manifest write */
         if (rc == ST_OK && !atomic_load(&db->dropped))
             rc = stor__save_quarantine_locked(db, did_work, err);

@@ -1176,3 +1176,35 @@ TEST(per_line_errors_carry_the_parser_code_limit_or_parse)
     eng_write_result_cleanup(&res);
     eng_close(e);
 }
+
+TEST(automatic_compaction_merges_runs_of_similar_chunks_not_the_whole_partition)
+{
+    struct eng *e = tu_open(th_tmpdir(), false);
+    struct st_error err;
+    struct eng_stats st;
+    /* equal persists into one partition, each overwriting a row of the last */
+    for (int round = 0; round < 8; round++) {
+        char lp[64 * 40];
+        size_t off = 0;
+        for (int i = 0; i < 20; i++)
+            off += (size_t)snprintf(lp + off, sizeof lp - off, "m,h=a v=%di %d\n", round * 100 + i,
+                                    round * 19 + i);
+        tu_write(e, "db", lp);
+        ASSERT_OK_E(eng_persist(e, &err), &err);
+        eng_get_stats(e, &st);
+        /* 4 equal chunks merge into one; the 4x chunk waits for 3 more of its size */
+        uint64_t want = round < 3 ? (uint64_t)round + 1 : round < 7 ? (uint64_t)round - 2 : 2;
+        ASSERT_EQ_U64(st.chunks, want);
+    }
+    char *before = tu_dump(e, "db", "m");
+    /* upserts across chunks resolved: time 19 was written by rounds 0 and 1, 1 wins */
+    ASSERT_CONTAINS(before, "h=a 19 v=100i\n");
+    ASSERT_CONTAINS(before, "h=a 152 v=719i\n");
+    eng_close(e);
+    e = tu_open(th_tmpdir(), false);
+    char *after = tu_dump(e, "db", "m");
+    ASSERT_EQ_STR(after, before);
+    free(before);
+    free(after);
+    eng_close(e);
+}
