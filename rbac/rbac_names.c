@@ -112,7 +112,8 @@ static const char *const priv_names[RBAC_PRIV__COUNT] = {
     [RBAC_PRIV_TOKEN_LIST] = "token_list",   [RBAC_PRIV_TOKEN_REVOKE] = "token_revoke",
     [RBAC_PRIV_ROLE_GRANT] = "role_grant",   [RBAC_PRIV_ROLE_LIST] = "role_list",
     [RBAC_PRIV_AUDIT_READ] = "audit_read",   [RBAC_PRIV_TENANT_ADMIN] = "tenant_admin",
-    [RBAC_PRIV_METRICS] = "metrics",
+    [RBAC_PRIV_METRICS] = "metrics",         [RBAC_PRIV_KEY_ROTATE] = "key_rotate",
+    [RBAC_PRIV_DB_VERIFY] = "db_verify",     [RBAC_PRIV_VERIFY_ALL] = "verify_all",
 };
 
 static const enum rbac_scope priv_scopes[RBAC_PRIV__COUNT] = {
@@ -131,6 +132,9 @@ static const enum rbac_scope priv_scopes[RBAC_PRIV__COUNT] = {
     [RBAC_PRIV_AUDIT_READ] = RBAC_SCOPE_TENANT,
     [RBAC_PRIV_TENANT_ADMIN] = RBAC_SCOPE_CLUSTER,
     [RBAC_PRIV_METRICS] = RBAC_SCOPE_CLUSTER,
+    [RBAC_PRIV_KEY_ROTATE] = RBAC_SCOPE_CLUSTER,
+    [RBAC_PRIV_DB_VERIFY] = RBAC_SCOPE_DB_OR_TENANT,
+    [RBAC_PRIV_VERIFY_ALL] = RBAC_SCOPE_CLUSTER,
 };
 
 const char *

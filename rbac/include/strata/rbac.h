@@ -105,6 +105,9 @@ enum rbac_priv {
     RBAC_PRIV_AUDIT_READ,   /* tenant:   read the tenant's audit events */
     RBAC_PRIV_TENANT_ADMIN, /* cluster:  create/delete/list tenants, operator token */
     RBAC_PRIV_METRICS,      /* cluster:  server metrics (cover every tenant) */
+    RBAC_PRIV_KEY_ROTATE,   /* cluster:  rewrap data keys under the current master key */
+    RBAC_PRIV_DB_VERIFY,    /* database (Owner) or tenant (admin): scrub a database */
+    RBAC_PRIV_VERIFY_ALL,   /* cluster:  scrub everything (every tenant, catalog, WAL) */
     RBAC_PRIV__COUNT
 };
 
