@@ -19,7 +19,7 @@
 #include "strata/clock.h"
 #include "strata/log.h"
 
-enum kind { K_STR, K_SIZE, K_U32, K_DUR, K_BOOL };
+enum kind { K_STR, K_SIZE, K_U32, K_DUR, K_BOOL, K_STRV };
 
 struct opt {
     const char *flag; /* without "--" */
@@ -164,6 +164,36 @@ static const struct opt opts[] = {
      "at most one extra fetch per this when tokens name an unknown key id"},
     {"oidc-fetch-timeout", "STRATA_OIDC_FETCH_TIMEOUT", K_DUR, O(oidc_fetch_timeout_ns), "10s",
      "time limit of one discovery or JWKS fetch"},
+    /* encryption at rest and data protection (docs/operations.md "Master keys") */
+    {"encryption", "STRATA_ENCRYPTION", K_STR, O(encryption), "on",
+     "on: every file the engine writes is AES-256-GCM encrypted under a master key; off: "
+     "plaintext (a data directory in the other mode is refused unless --encryption-migrate)"},
+    {"master-key-file", "STRATA_MASTER_KEY_FILE", K_STR, O(master_key_file), NULL,
+     "the current master key: 64 hex characters, mode 0600 (or give the key itself in "
+     "$STRATA_MASTER_KEY); default DATA-DIR/keys/master.key, created on the first start of a new "
+     "data directory"},
+    {"previous-master-key-file", "STRATA_PREVIOUS_MASTER_KEY_FILE", K_STRV,
+     O(previous_key_files), NULL,
+     "an older master key still needed to read files not yet rewrapped by `strata admin "
+     "rotate-key` (repeatable; in the environment, comma-separated)"},
+    {"encryption-migrate", "STRATA_ENCRYPTION_MIGRATE", K_BOOL, O(encryption_migrate), "false",
+     "at start, convert the data directory to the --encryption mode (every file rewritten, "
+     "crash-safe; an interrupted migration is finished by the next one)"},
+    {"integrity-interval", "STRATA_INTEGRITY_INTERVAL", K_DUR, O(integrity_interval_ns), "60s",
+     "write canary points to the internal integrity database and read them back through the "
+     "query path this often (0 = off; at least 100ms)"},
+    {"test-integrity-fault", "STRATA_TEST_INTEGRITY_FAULT", K_BOOL, O(test_integrity_fault),
+     "false", "tests only: the integrity check compares the canaries with wrong values, so that "
+     "its failure path (log, metrics, audit) can be seen"},
+    /* engine tuning (docs/storage.md) */
+    {"partition-duration", "STRATA_PARTITION_DURATION", K_DUR, O(partition_ns), "24h",
+     "width of a time partition (1s..366d); choose it before the first write"},
+    {"buffer-max-bytes", "STRATA_BUFFER_MAX_BYTES", K_SIZE, O(buffer_max_bytes), "64MiB",
+     "persist a database's in-memory buffers to chunk files beyond this size (64KiB..64GiB)"},
+    {"persist-age", "STRATA_PERSIST_AGE", K_DUR, O(persist_age_ns), "10m",
+     "persist buffers holding writes older than this (10ms..7d)"},
+    {"block-cache-bytes", "STRATA_BLOCK_CACHE_BYTES", K_SIZE, O(block_cache_bytes), "128MiB",
+     "decoded chunk blocks kept in memory for scans (0 = no cache)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -223,6 +253,48 @@ gw_oidc_parse_algs(const char *list)
     return algs;
 }
 
+/* Which layer set each list setting last (a later layer replaces it). */
+enum { LAYER_DEFAULT = 0, LAYER_FILE, LAYER_ENV, LAYER_FLAGS };
+static int strv_layer[N_OPTS];
+static int cur_layer;
+
+static void
+strv_clear(struct gw_strv *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+#define STRV_MAX 64
+
+/* Append v (or, split, each comma-separated part of it) to a list setting. */
+static enum st_code
+strv_add(struct gw_strv *l, const char *v, bool split, const char *src, struct st_error *err)
+{
+    const char *p = v;
+    for (;;) {
+        const char *e = split ? strchr(p, ',') : NULL;
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 0)
+            return st_error_set(err, ST_EINVAL, "%s: an empty value in the list", src);
+        if (l->n >= STRV_MAX)
+            return st_error_set(err, ST_EINVAL, "%s: more than %d values", src, STRV_MAX);
+        char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+        if (!nv)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        l->v = nv;
+        if (!(l->v[l->n] = strndup(p, n)))
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        l->n++;
+        if (!e)
+            return ST_OK;
+        p = e + 1;
+    }
+}
+
 static enum st_code
 set_value(struct gw_config *c, const struct opt *o, const char *v, const char *src,
           struct st_error *err)
@@ -258,6 +330,16 @@ set_value(struct gw_config *c, const struct opt *o, const char *v, const char *s
             return st_error_set(err, ST_EINVAL,
                                 "%s: '%s' is not a duration (e.g. 30s, 5m, 500ms)", src, v);
         return ST_OK;
+    case K_STRV: {
+        /* a later layer (config file < environment < flags) replaces the whole list */
+        struct gw_strv *l = dst;
+        size_t idx = (size_t)(o - opts);
+        if (strv_layer[idx] != cur_layer) {
+            strv_clear(l);
+            strv_layer[idx] = cur_layer;
+        }
+        return strv_add(l, v, cur_layer == LAYER_ENV, src, err);
+    }
     case K_BOOL:
         if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
             *(bool *)dst = true;
@@ -293,6 +375,7 @@ usage(void)
                           : o->kind == K_SIZE ? " SIZE"
                           : o->kind == K_U32  ? " N"
                           : o->kind == K_DUR  ? " DURATION"
+                          : o->kind == K_STRV ? " VALUE"
                                               : "[=BOOL]";
         printf("  --%s%s\n      %s\n      env %s", o->flag, arg, o->help, o->env);
         if (o->def)
@@ -301,7 +384,11 @@ usage(void)
     }
     printf("  --help     print this and exit\n  --version  print the version and exit\n"
            "  --print-method-table  print every RPC, HTTP endpoint and Flight SQL command\n"
-           "             with the privilege it needs (JSON) and exit\n");
+           "             with the privilege it needs (JSON) and exit\n"
+           "  --generate-master-key FILE  write a new random master key to FILE (mode 0600,\n"
+           "             never overwriting), print its key id and exit\n"
+           "  env STRATA_MASTER_KEY  the current master key itself (64 hex characters), instead\n"
+           "             of --master-key-file; removed from the environment once read\n");
 }
 
 static enum st_code
@@ -328,6 +415,23 @@ load_json(struct gw_config *c, const char *path, struct st_error *err)
         if (!o || o->off == O(config_file)) {
             rc = st_error_set(err, ST_EINVAL, "%s: unknown setting", src);
             break;
+        }
+        if (o->kind == K_STRV && json_is_array(val)) {
+            size_t i;
+            json_t *item;
+            json_array_foreach(val, i, item)
+            {
+                if (!json_is_string(item)) {
+                    rc = st_error_set(err, ST_EINVAL, "%s: must be an array of strings", src);
+                    break;
+                }
+                rc = set_value(c, o, json_string_value(item), src, err);
+                if (rc != ST_OK)
+                    break;
+            }
+            if (rc != ST_OK)
+                break;
+            continue;
         }
         char buf[64];
         const char *v;
@@ -452,6 +556,35 @@ validate_security(struct gw_config *c, struct st_error *err)
     return ST_OK;
 }
 
+/* Encryption at rest, the integrity service and the engine's tuning. */
+static enum st_code
+validate_storage(struct gw_config *c, struct st_error *err)
+{
+    if (!strcmp(c->encryption, "on"))
+        c->encryption_on = true;
+    else if (!strcmp(c->encryption, "off"))
+        c->encryption_on = false;
+    else
+        return st_error_set(err, ST_EINVAL, "--encryption: '%.40s' is not on or off",
+                            c->encryption);
+    if (c->master_key_file && !*c->master_key_file)
+        return st_error_set(err, ST_EINVAL, "--master-key-file: must not be empty");
+    if (c->integrity_interval_ns < 0 ||
+        (c->integrity_interval_ns > 0 && c->integrity_interval_ns < 100 * ST_NS_PER_MS) ||
+        c->integrity_interval_ns > INT64_C(86400) * ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--integrity-interval: must be 0 (off) or 100ms..24h");
+    if (c->partition_ns < ST_NS_PER_SEC || c->partition_ns > INT64_C(366) * 86400 * ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--partition-duration: must be 1s..366d");
+    if (c->buffer_max_bytes < 65536 || c->buffer_max_bytes > (64ull << 30))
+        return st_error_set(err, ST_EINVAL, "--buffer-max-bytes: must be 64KiB..64GiB");
+    if (c->persist_age_ns < 10 * ST_NS_PER_MS ||
+        c->persist_age_ns > INT64_C(7) * 86400 * ST_NS_PER_SEC)
+        return st_error_set(err, ST_EINVAL, "--persist-age: must be 10ms..7d");
+    if (c->block_cache_bytes > (1ull << 40))
+        return st_error_set(err, ST_EINVAL, "--block-cache-bytes: must be at most 1TiB");
+    return ST_OK;
+}
+
 static enum st_code
 validate(struct gw_config *c, struct st_error *err)
 {
@@ -504,6 +637,7 @@ validate(struct gw_config *c, struct st_error *err)
     if (c->shutdown_grace_ns < 0 || c->query_timeout_ns < 0)
         return st_error_set(err, ST_EINVAL, "durations must not be negative");
     ST_TRY(validate_security(c, err));
+    ST_TRY(validate_storage(c, err));
     st_log_set_level((enum st_log_level)lvl);
     st_log_set_json(c->log_json);
     return ST_OK;
@@ -513,6 +647,8 @@ enum st_code
 gw_config_load(struct gw_config *c, int argc, char **argv, struct st_error *err)
 {
     memset(c, 0, sizeof *c);
+    memset(strv_layer, 0, sizeof strv_layer);
+    cur_layer = LAYER_DEFAULT;
     char src[200];
     for (size_t i = 0; i < N_OPTS; i++) {
         if (opts[i].def) {
@@ -535,15 +671,26 @@ gw_config_load(struct gw_config *c, int argc, char **argv, struct st_error *err)
             c->print_method_table = true; /* main prints it (methods.c) */
             return ST_EEXISTS;
         }
+        if (!strcmp(argv[i], "--generate-master-key") ||
+            !strncmp(argv[i], "--generate-master-key=", 22)) {
+            const char *path = argv[i][21] == '=' ? argv[i] + 22 : i + 1 < argc ? argv[i + 1] : "";
+            if (!*path)
+                return st_error_set(err, ST_EINVAL, "--generate-master-key needs a file name");
+            if (!(c->generate_master_key = strdup(path)))
+                return st_error_set(err, ST_ENOMEM, "out of memory");
+            return ST_EEXISTS; /* main writes the key (keys.c) */
+        }
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             cfg = argv[i + 1];
         else if (!strncmp(argv[i], "--config=", 9))
             cfg = argv[i] + 9;
     }
     if (cfg && *cfg) {
+        cur_layer = LAYER_FILE;
         ST_TRY(load_json(c, cfg, err));
         ST_TRY(set_value(c, &opts[0], cfg, "--config", err));
     }
+    cur_layer = LAYER_ENV;
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *v = getenv(opts[i].env);
         if (v && opts[i].off != O(config_file)) {
@@ -551,6 +698,7 @@ gw_config_load(struct gw_config *c, int argc, char **argv, struct st_error *err)
             ST_TRY(set_value(c, &opts[i], v, src, err));
         }
     }
+    cur_layer = LAYER_FLAGS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0)
@@ -584,7 +732,11 @@ gw_config_cleanup(struct gw_config *c)
             char **p = (char **)((char *)c + opts[i].off);
             free(*p);
             *p = NULL;
+        } else if (opts[i].kind == K_STRV) {
+            strv_clear((struct gw_strv *)(void *)((char *)c + opts[i].off));
         }
+    free(c->generate_master_key);
+    c->generate_master_key = NULL;
     free(c->listen_host);
     c->listen_host = NULL;
 }

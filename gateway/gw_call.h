@@ -119,6 +119,7 @@ struct gw_call {
     void (*need)(struct gw_call *c);
     /* handler-private state */
     void *hs;
+    void *ext; /* a second handler's state (DoPut updates: h_update.c) */
     /* timers: streaming calls are on the worker's list */
     struct gw_call *tnext, *tprev;
     bool on_timer_list;
@@ -216,5 +217,11 @@ void gw_h_flight_free(struct gw_call *c);
 void gw_h_write_free(struct gw_call *c);
 void gw_h_admin(struct gw_call *c);      /* strata.v1.AdminService (h_admin.c) */
 void gw_h_admin_free(struct gw_call *c);
+/* Flight SQL CommandStatementUpdate through DoPut (h_update.c): h_flight.c's DoPut
+ * on_recv calls gw_update_recv first; true = the message was an update's (taken). */
+bool gw_update_recv(struct gw_call *c, grpc_byte_buffer *bb);
+void gw_h_do_put_free(struct gw_call *c); /* DoPut's free_state: the update, then fstate */
+void gw_h_maint(struct gw_call *c);      /* AdminService RotateKey and Verify (h_maint.c) */
+void gw_h_maint_free(struct gw_call *c);
 
 #endif

@@ -19,6 +19,9 @@ enum gw_qkind {
     GW_Q_TABLE_TYPES,  /* CommandGetTableTypes */
     GW_Q_SQL_INFO,     /* CommandGetSqlInfo */
 };
+/* CommandStatementUpdate's kind in the privilege table (methods.c): not a query kind, since
+ * an update runs through DoPut only (h_update.c), never as a gw_query. */
+#define GW_Q_UPDATE 100
 
 #define GW_MAX_PARAMS 256
 #define GW_MAX_SQL_INFO_IDS 1024 /* ids one CommandGetSqlInfo may ask for */
@@ -78,6 +81,17 @@ uint8_t *gw_ticket_encode(const char *db, const uint8_t *cmd, size_t cmd_len, si
  */
 enum st_code gw_flightsql_decode(const uint8_t *any, size_t n, const char *db, struct gw_query *q,
                                  struct st_error *err);
+
+/*
+ * Flight SQL updates (flightsql_update.c, fuzz target gw_update): whether Any bytes hold a
+ * CommandStatementUpdate; decode one into its statement text (*sql malloc'd), refusing a
+ * transaction id, an empty or oversized text, a NUL byte, and any statement but DELETE
+ * (gw_update_statement_check: the first keyword after blanks and comments).
+ */
+bool gw_flightsql_is_update(const uint8_t *any, size_t n);
+enum st_code gw_flightsql_decode_update(const uint8_t *any, size_t n, char **sql,
+                                        size_t *sql_len, struct st_error *err);
+enum st_code gw_update_statement_check(const char *sql, size_t n, struct st_error *err);
 
 /* Prepared-statement handles: {1: query, 2: parameters as an Arrow IPC stream}. */
 uint8_t *gw_handle_encode(const char *sql, size_t sql_len, const uint8_t *params,

@@ -54,6 +54,12 @@ const char *gw_sniff_name(enum gw_sniff s);
 
 /* ---- configuration (config.c) ------------------------------------------------------------ */
 
+/* A list setting (repeatable flag, comma-separated environment variable, JSON array). */
+struct gw_strv {
+    char **v;
+    size_t n;
+};
+
 struct gw_config {
     char *config_file;
     char *data_dir;
@@ -127,6 +133,20 @@ struct gw_config {
     int64_t oidc_jwks_min_interval_ns; /* at most one fetch per this on unknown kids */
     int64_t oidc_fetch_timeout_ns;
     bool print_method_table;         /* --print-method-table: print, then exit 0 */
+    /* encryption at rest and data protection (keys.c, integrity.c, h_maint.c) */
+    char *master_key_file;           /* NULL = STRATA_MASTER_KEY, or DATA-DIR/keys/master.key */
+    struct gw_strv previous_key_files; /* older keys, to read files not yet rewrapped */
+    char *encryption;                /* "on" | "off" as given */
+    bool encryption_on;              /* parsed */
+    bool encryption_migrate;         /* convert the data directory to the configured mode */
+    char *generate_master_key;       /* --generate-master-key FILE: write a key, then exit 0 */
+    int64_t integrity_interval_ns;   /* canary check period; 0 = off */
+    bool test_integrity_fault;       /* tests only: the canary comparison expects wrong values */
+    /* engine tuning (eng_options) */
+    int64_t partition_ns;            /* time partition width */
+    uint64_t buffer_max_bytes;       /* persist a database's buffers beyond this */
+    int64_t persist_age_ns;          /* persist buffers holding writes older than this */
+    uint64_t block_cache_bytes;      /* decoded chunk blocks kept for scans (0 = none) */
 };
 
 /* Parse defaults < --config FILE / STRATA_CONFIG < STRATA_* env < flags. Returns ST_OK,
@@ -195,6 +215,7 @@ struct gw_tls {
 struct gw_server {
     struct gw_config cfg;
     struct eng *eng;
+    struct eng_keyring *keys;        /* master keys (keys.c); NULL when none is configured */
     struct gw_tls tls;
     bool tls_on;
     int bound_port;
@@ -233,11 +254,33 @@ void gw_acceptor_stop(void);
  * gRPC core wrote into an `external:` pointer channel arg. */
 void gw_ext_handle(void *handler, int listener_fd, int fd);
 
+/* ---- master keys (keys.c) ----------------------------------------------------------------- */
+
+/* Whether a data directory is new: missing, or an empty directory. */
+bool gw_data_dir_is_new(const char *dir);
+/* Build s->keys (NULL when encryption is off and no key is configured) from the settings,
+ * before anything is written to the data directory; creates DATA-DIR/keys/master.key on
+ * the first start of a new directory (docs/operations.md "Master keys"). */
+enum st_code gw_keys_open(struct gw_server *s, bool data_dir_new, struct st_error *err);
+void gw_keys_close(struct gw_server *s);
+/* --generate-master-key FILE: a new key file (mode 0600, never overwriting); its id. */
+enum st_code gw_keys_generate(const char *path, char kid[ENG_KEY_ID_LEN + 1],
+                              struct st_error *err);
+/* The current key's id (NULL when none), where it came from ("--master-key-file '...'"),
+ * whether it lives in DATA-DIR/keys/ and whether this start created it. */
+const char *gw_keys_current_id(void);
+const char *gw_keys_source(void);
+bool gw_keys_in_data_dir(void);
+bool gw_keys_generated(void);
+/* The ids of the previous keys configured (not the current one). */
+size_t gw_keys_previous_ids(const char (**ids)[ENG_KEY_ID_LEN + 1]);
+
 /* ---- self-test (selftest.c) --------------------------------------------------------------- */
 
 /* One loopback gRPC call through the public port (plaintext or TLS). */
 enum st_code gw_selftest(struct gw_server *s, struct st_error *err);
 
 #include "gw_sec.h"
+#include "gw_dp.h"
 
 #endif

@@ -924,6 +924,7 @@ op_whoami(struct gw_call *c, struct adm *a, struct arena *ar)
     r.principal_id = sdup(ar, p->id);
     r.tenant = sdup(ar, p->tenant);
     r.expires_at_ns = p->expires_ns;
+    r.server_version = (char *)GW_VERSION;
     if (p->kind == RBAC_PRINCIPAL_USER) {
         r.kind = "user";
         r.name = sdup(ar, p->user);

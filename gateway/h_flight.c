@@ -809,6 +809,8 @@ put_finish(struct gw_call *c)
 void
 gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb)
 {
+    if (gw_update_recv(c, bb)) /* CommandStatementUpdate: h_update.c */
+        return;
     struct fstate *f = c->hs;
     struct st_error err;
     st_error_clear(&err);

@@ -2,10 +2,12 @@
  * main.c: stratad's entry point and its start and stop sequences.
  *
  * Start: block SIGINT/SIGTERM in every thread (gRPC starts threads of its own), load and
- * check the whole configuration, the access policy (all-or-nothing: a damaged policy
+ * check the whole configuration, the master keys (keys.c: before anything is written to
+ * the data directory; a new directory gets its key here), the access policy (all-or-nothing: a damaged policy
  * file stops here, before anything else is touched) with the token pepper and the
  * operator token, the TLS files, open the engine and reconcile it with the policy, open
- * the audit log, load or fetch the OIDC key set, start the pool, bind the port (a taken
+ * the audit log, load or fetch the OIDC key set, start the integrity service (its first
+ * canary check runs at once, on its own thread), start the pool, bind the port (a taken
  * port fails here), start gRPC core and the HTTP daemons, start the acceptor, run the
  * self-test (one gRPC call through the port), and only then write --port-file: a reader
  * of the port file can connect at once.
@@ -13,6 +15,7 @@
  * Stop (SIGTERM or SIGINT): stop accepting (the listening socket and unclassified
  * connections close first); then, in parallel, the HTTP drain (in-flight writes
  * finish) and gRPC's graceful shutdown (grace period, then cancel); then the pool drains;
+ * the integrity service stops and a running key rotation or verify is waited for;
  * the WAL is synced and the engine closed; the audit queue is written out; exit 0.
  * Nothing acknowledged is lost: a write is acknowledged only after eng_write returned,
  * which is durable.
@@ -80,19 +83,32 @@ main(int argc, char **argv)
     struct st_error err;
     st_error_clear(&err);
     enum st_code rc = gw_config_load(&srv.cfg, argc, argv, &err);
-    if (rc == ST_EEXISTS) { /* --help, --version or --print-method-table */
+    if (rc == ST_EEXISTS) { /* --help, --version, --print-method-table, --generate-master-key */
         if (srv.cfg.print_method_table)
             gw_methods_print_json(stdout);
+        if (srv.cfg.generate_master_key) {
+            char kid[ENG_KEY_ID_LEN + 1];
+            rc = gw_keys_generate(srv.cfg.generate_master_key, kid, &err);
+            if (rc != ST_OK)
+                return die(&err);
+            printf("wrote a new master key to %s (mode 0600); key id %s\n",
+                   srv.cfg.generate_master_key, kid);
+            free(srv.cfg.generate_master_key);
+        }
         return 0;
     }
     if (rc != ST_OK)
         return die(&err);
     struct gw_config *cf = &srv.cfg;
 
+    /* Master keys first: nothing may be written to a directory whose key is missing. */
+    bool data_dir_new = gw_data_dir_is_new(cf->data_dir);
     if (st_mkdir_p(cf->data_dir, 0700, &err) != ST_OK) {
         st_error_prefix(&err, "--data-dir: ");
         return die(&err);
     }
+    if (gw_keys_open(&srv, data_dir_new, &err) != ST_OK)
+        return die(&err);
     bool generated = false;
     if (gw_policy_open(&srv, &generated, &err) != ST_OK)
         return die(&err);
@@ -104,7 +120,17 @@ main(int argc, char **argv)
             return die(&err);
         srv.tls_on = true;
     }
-    struct eng_options eo = {.data_dir = cf->data_dir, .background = true};
+    struct eng_options eo = {
+        .data_dir = cf->data_dir,
+        .background = true,
+        .partition_ns = cf->partition_ns,
+        .buffer_max_bytes = (size_t)cf->buffer_max_bytes,
+        .persist_age_ns = cf->persist_age_ns,
+        .block_cache_bytes = cf->block_cache_bytes ? (size_t)cf->block_cache_bytes : SIZE_MAX,
+        .keyring = srv.keys,
+        .encryption = cf->encryption_on,
+        .encryption_migrate = cf->encryption_migrate,
+    };
     srv.eng = eng_open(&eo, &err);
     if (!srv.eng) {
         st_error_prefix(&err, "opening the engine on '%s': ", cf->data_dir);
@@ -121,6 +147,8 @@ main(int argc, char **argv)
     if (gw_audit_open(&srv, cluster_id, &err) != ST_OK || gw_oidc_start(&srv, &err) != ST_OK)
         return die(&err);
     gw_metrics_init();
+    if (gw_integrity_start(&srv, &err) != ST_OK)
+        return die(&err);
     if (gw_pool_start(cf->pool_threads, cf->pool_queue, &err) != ST_OK ||
         gw_acceptor_bind(&srv, &err) != ST_OK || gw_grpc_start(&srv, &err) != ST_OK ||
         gw_http_start(&srv, &err) != ST_OK || gw_acceptor_start(&srv, &err) != ST_OK)
@@ -144,6 +172,16 @@ main(int argc, char **argv)
     printf("  data directory: %s\n", cf->data_dir);
     printf("  cluster id: %s; access policy: %s; audit log: %s\n", cluster_id, cf->policy_file,
            cf->audit_dir);
+    if (gw_keys_current_id())
+        printf("  encryption at rest: %s; master key %s %s%s\n",
+               cf->encryption_on ? "on (AES-256-GCM)" : "off", gw_keys_current_id(),
+               gw_keys_generated() ? "created in " : "from ", gw_keys_source());
+    else
+        printf("  encryption at rest: off (--encryption off)\n");
+    if (gw_keys_in_data_dir())
+        printf("    the key is inside the data directory: it protects against leaks of data "
+               "files,\n    not of the whole directory; to move it out see docs/operations.md "
+               "(\"Master keys\")\n");
     if (generated)
         printf("  operator token (generated, shown once; also in %s, mode 0600):\n    %s\n",
                cf->admin_token_file, gw_policy_operator_token());
@@ -177,12 +215,15 @@ main(int argc, char **argv)
     if (ht_ok)
         pthread_join(ht, NULL);
     gw_pool_stop();
+    gw_integrity_stop();
+    gw_maint_stop();
     if (eng_sync(srv.eng, &err) != ST_OK)
         st_log(ST_LOG_ERROR, "main", "syncing the WAL: %s", err.msg);
     eng_close(srv.eng);
     gw_oidc_stop();
     gw_audit_close();
     gw_policy_close();
+    gw_keys_close(&srv);
     free(srv.tls.cert_pem);
     free(srv.tls.key_pem);
     free(srv.tls.ca_pem);

@@ -54,9 +54,11 @@ struct gw_method gw_methods[] = {
     {.path = FLIGHT "DoAction", .name = "DoAction", .kind = GW_SERVER_STREAM,
      .priv = RBAC_PRIV_QUERY, .db_src = GW_DB_HEADER, .max_request_bytes = 4u << 20,
      .start = gw_h_do_action, .free_state = gw_h_flight_free},
+    /* DoPut: prepared-statement parameters (query), or CommandStatementUpdate (write,
+     * h_update.c): the handler checks the privilege of what the first message asks */
     {.path = FLIGHT "DoPut", .name = "DoPut", .kind = GW_BIDI, .priv = RBAC_PRIV_QUERY,
      .db_src = GW_DB_HEADER, .start = gw_h_do_put, .on_recv = gw_h_do_put_recv,
-     .free_state = gw_h_flight_free},
+     .free_state = gw_h_do_put_free},
     /* strata.v1 */
     {.path = "/strata.v1.WriteService/Write", .name = "Write", .kind = GW_UNARY,
      .priv = RBAC_PRIV_WRITE, .db_src = GW_DB_REQUEST, .start = gw_h_write,
@@ -77,6 +79,14 @@ struct gw_method gw_methods[] = {
     ADMIN_ROW(CreateTenant, RBAC_PRIV_TENANT_ADMIN, GW_DB_NONE),
     ADMIN_ROW(ListTenants, RBAC_PRIV_TENANT_ADMIN, GW_DB_NONE),
     ADMIN_ROW(DeleteTenant, RBAC_PRIV_TENANT_ADMIN, GW_DB_NONE),
+    /* data protection (h_maint.c): long jobs, streamed; Verify without a database (a scrub
+     * of everything) needs RBAC_PRIV_VERIFY_ALL instead, checked by the handler */
+    {.path = ADMIN "RotateKey", .name = "Admin.RotateKey", .kind = GW_SERVER_STREAM,
+     .priv = RBAC_PRIV_KEY_ROTATE, .db_src = GW_DB_NONE, .max_request_bytes = 1024,
+     .start = gw_h_maint, .free_state = gw_h_maint_free},
+    {.path = ADMIN "Verify", .name = "Admin.Verify", .kind = GW_SERVER_STREAM,
+     .priv = RBAC_PRIV_DB_VERIFY, .db_src = GW_DB_REQUEST, .max_request_bytes = 1024,
+     .start = gw_h_maint, .free_state = gw_h_maint_free},
 };
 
 const size_t gw_n_methods = sizeof gw_methods / sizeof gw_methods[0];
@@ -95,8 +105,8 @@ const struct gw_http_endpoint gw_http_endpoints[] = {
 };
 const size_t gw_n_http_endpoints = sizeof gw_http_endpoints / sizeof gw_http_endpoints[0];
 
-/* Flight SQL commands (through GetFlightInfo, GetSchema, DoGet, DoAction, DoPut): the
- * database is the `database` header's (or the ticket's). The last column is the privilege
+/* Flight SQL commands (through GetFlightInfo, GetSchema, DoGet, DoAction, DoPut; updates
+ * through DoPut only): the database is the `database` header's (or the ticket's). The last column is the privilege
  * when no database is named; RBAC_PRIV_QUERY there means the command needs a database
  * (flightsql_cmd.c refuses it without one). A command that lists databases would take
  * RBAC_PRIV_DB_LIST there and filter with gw_visible_databases(). */
@@ -109,6 +119,8 @@ const struct gw_flightsql_priv gw_flightsql_privs[] = {
     {"CommandGetTableTypes", GW_Q_TABLE_TYPES, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
     /* server facts only, no database involved */
     {"CommandGetSqlInfo", GW_Q_SQL_INFO, RBAC_PRIV_WHOAMI, RBAC_PRIV_WHOAMI},
+    /* DELETE statements, through DoPut only (h_update.c) */
+    {"CommandStatementUpdate", GW_Q_UPDATE, RBAC_PRIV_WRITE, RBAC_PRIV_WRITE},
 };
 const size_t gw_n_flightsql_privs = sizeof gw_flightsql_privs / sizeof gw_flightsql_privs[0];
 

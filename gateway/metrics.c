@@ -8,7 +8,11 @@
  *   strata_connections_dropped_total{reason}          closed before classification
  *   strata_rows_written_total, strata_write_bytes_total, strata_rows_sent_total,
  *   strata_sent_bytes_total, strata_active_queries, strata_active_writes
- *   strata_engine_*                                   from eng_get_stats
+ *   strata_engine_*                                   from eng_get_stats (quarantine counters,
+ *                                                     encryption included)
+ *   strata_integrity_*, strata_key_rotations_total,
+ *   strata_verify_*                                   data protection (gw_dp_metrics_render:
+ *                                                     integrity.c, h_maint.c)
  *
  * Series are kept in a small fixed table keyed by static name pointers, under one
  * mutex taken once per finished request; names are code constants, never client input,
@@ -240,6 +244,24 @@ gw_metrics_render(struct eng *e, size_t *len_out)
                       (unsigned long long)es.wal_bytes, (unsigned long long)es.buffer_bytes,
                       (unsigned long long)es.chunks, (unsigned long long)es.chunk_bytes,
                       (unsigned long long)es.persists);
+        st_buf_printf(&b,
+                      "# HELP strata_engine_quarantined_chunks Chunk files holding data found "
+                      "damaged and excluded from queries (restore it from a backup).\n"
+                      "# TYPE strata_engine_quarantined_chunks gauge\n"
+                      "strata_engine_quarantined_chunks %llu\n"
+                      "# HELP strata_engine_quarantined_groups Row groups (or whole chunks) "
+                      "quarantined.\n# TYPE strata_engine_quarantined_groups gauge\n"
+                      "strata_engine_quarantined_groups %llu\n"
+                      "# HELP strata_engine_quarantined_rows Rows excluded from queries because "
+                      "their block is damaged.\n# TYPE strata_engine_quarantined_rows gauge\n"
+                      "strata_engine_quarantined_rows %llu\n"
+                      "# HELP strata_engine_encrypted Whether files are written encrypted at rest "
+                      "(AES-256-GCM).\n# TYPE strata_engine_encrypted gauge\n"
+                      "strata_engine_encrypted %d\n",
+                      (unsigned long long)es.quarantined_chunks,
+                      (unsigned long long)es.quarantined_groups,
+                      (unsigned long long)es.quarantined_rows, es.encrypted ? 1 : 0);
     }
+    gw_dp_metrics_render(&b);
     return (char *)st_buf_take(&b, len_out);
 }

@@ -442,6 +442,8 @@ gw_policy_reconcile(struct gw_server *s, struct st_error *err)
     rbac_snapshot_unref(snap);
     for (size_t i = 0; rc == ST_OK && i < n_names; i++) {
         char t[RBAC_NAME_MAX + 1], d[RBAC_NAME_MAX + 1];
+        if (gw_is_internal_db(names[i]))
+            continue; /* the server's own (integrity.c): no policy database names it */
         bool mapped = gw_engine_name_parse(names[i], t, d);
         snap = gw_policy_get();
         bool known = mapped && rbac_snapshot_has_database(snap, t, d);
