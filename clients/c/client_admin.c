@@ -563,6 +563,7 @@ strata_whoami(struct strata *c, struct strata_whoami *out, struct st_error *err)
     out->expires_at_ns = r->expires_at_ns;
     out->issuer = dup_s(&oom, r->issuer);
     out->tenant = dup_s(&oom, r->tenant);
+    out->server_version = dup_s(&oom, r->server_version);
     protobuf_c_message_free_unpacked(resp, NULL);
     if (oom) {
         strata_whoami_cleanup(out);
@@ -587,6 +588,7 @@ strata_whoami_cleanup(struct strata_whoami *w)
     free(w->groups);
     free(w->issuer);
     free(w->tenant);
+    free(w->server_version);
     memset(w, 0, sizeof *w);
 }
 

@@ -374,6 +374,13 @@ enum st_code
 strata__call_start(struct strata *c, const char *method, const uint8_t *req, size_t req_len,
                    struct scall *sc, struct st_error *err)
 {
+    return strata__call_start_md(c, method, req, req_len, NULL, sc, err);
+}
+
+enum st_code
+strata__call_start_md(struct strata *c, const char *method, const uint8_t *req, size_t req_len,
+                      const char *database, struct scall *sc, struct st_error *err)
+{
     memset(sc, 0, sizeof *sc);
     sc->details = grpc_empty_slice();
     grpc_metadata_array_init(&sc->initial_md);
@@ -390,12 +397,17 @@ strata__call_start(struct strata *c, const char *method, const uint8_t *req, siz
     if (!sc->cq || !sc->call)
         return st_error_set(err, ST_EINTERNAL, "starting a gRPC call to %s failed", method);
 
-    grpc_metadata md[1];
+    grpc_metadata md[2];
     size_t n_md = 0;
     if (c->auth_header) {
-        md[0].key = grpc_slice_from_static_string("authorization");
-        md[0].value = grpc_slice_from_static_string(c->auth_header);
-        n_md = 1;
+        md[n_md].key = grpc_slice_from_static_string("authorization");
+        md[n_md].value = grpc_slice_from_static_string(c->auth_header);
+        n_md++;
+    }
+    if (database) {
+        md[n_md].key = grpc_slice_from_static_string("database");
+        md[n_md].value = grpc_slice_from_static_string(database);
+        n_md++;
     }
     grpc_slice payload = grpc_slice_from_copied_buffer((const char *)req, req_len);
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);

@@ -43,6 +43,11 @@ struct scall {
 /* Start a call of `method` ("/pkg.Service/Method") sending the packed request. */
 enum st_code strata__call_start(struct strata *c, const char *method, const uint8_t *req,
                                 size_t req_len, struct scall *sc, struct st_error *err);
+/* The same with a `database` header (Flight SQL); database NULL: none. The string must
+ * stay valid until the call's first batch completed (this function returns). */
+enum st_code strata__call_start_md(struct strata *c, const char *method, const uint8_t *req,
+                                   size_t req_len, const char *database, struct scall *sc,
+                                   struct st_error *err);
 /*
  * Receive the next message: *msg (a contiguous copy, free with
  * grpc_slice_unref) is empty with *got false at the end of the stream.

@@ -69,6 +69,8 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_ping(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);  /* cmd_backup.c: backup, backup verify */
 int cmd_restore(struct cli *c, int argc, char **argv); /* cmd_restore.c */
+int cmd_verify_data(struct cli *c, int argc, char **argv); /* cmd_dp.c: strata verify */
+int cmd_admin(struct cli *c, int argc, char **argv);   /* cmd_dp.c: admin rotate-key */
 
 /* The interactive shell of `strata query` (cli_shell.c). */
 int cli_shell(struct cli *c, const char *format);

@@ -1,10 +1,12 @@
 /*
  * cli_sql.c: the statement splitter of cli_sql.h. A small state machine
  * over the bytes; it knows nothing of SQL beyond quoting and comments, so
- * the server remains the judge of what a statement means.
+ * the server remains the judge of what a statement means. sql_is_update
+ * looks at the first keyword only, to send DELETE as an update.
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli_sql.h"
 
@@ -88,4 +90,26 @@ sql_is_blank(const char *s)
     size_t len = strlen(s);
     scan(s, len, false, &found, &blank); /* a ';' alone counts as blank */
     return blank;
+}
+
+bool
+sql_is_update(const char *s)
+{
+    size_t i = 0, len = strlen(s);
+    for (;;) {
+        while (i < len && isspace((unsigned char)s[i]))
+            i++;
+        if (i + 1 < len && s[i] == '-' && s[i + 1] == '-') {
+            while (i < len && s[i] != '\n')
+                i++;
+        } else if (i + 1 < len && s[i] == '/' && s[i + 1] == '*') {
+            const char *e = strstr(s + i + 2, "*/");
+            if (!e) return false;
+            i = (size_t)(e - s) + 2;
+        } else {
+            break;
+        }
+    }
+    return len - i >= 6 && strncasecmp(s + i, "delete", 6) == 0 &&
+           !(isalnum((unsigned char)s[i + 6]) || s[i + 6] == '_');
 }

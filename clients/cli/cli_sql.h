@@ -15,6 +15,9 @@
 bool sql_find_terminator(const char *s, size_t len, size_t *end);
 /* True when s holds only whitespace and comments. */
 bool sql_is_blank(const char *s);
+/* True when the first keyword of s (after blanks and comments) is DELETE: the statement
+ * goes to the server as an update (Flight SQL CommandStatementUpdate), not a query. */
+bool sql_is_update(const char *s);
 
 /* Run one statement and print its result (cmd_query.c); returns the exit code. */
 int cli_run_sql(struct cli *c, const char *sql, const struct strata_param *params, size_t n_params,

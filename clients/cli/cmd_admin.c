@@ -560,11 +560,11 @@ cmd_whoami(struct cli *c, int argc, char **argv)
     for (size_t i = 0; i < w.n_groups; i++)
         st_buf_printf(&groups, "%s%s", i ? "," : "", w.groups[i]);
     st_buf_append_byte(&groups, 0);
-    static const char *const names[] = {"principal", "kind",    "name",   "token_kind",
-                                        "tenant",    "expires", "issuer", "permissions",
-                                        "roles",     "groups"};
+    static const char *const names[] = {"principal",   "kind",  "name",   "token_kind",
+                                        "tenant",      "expires", "issuer", "permissions",
+                                        "roles",       "groups",  "server_version"};
     bool is_token = strcmp(w.kind, "token") == 0;
-    struct cell row[10] = {str_cell(w.principal_id),
+    struct cell row[11] = {str_cell(w.principal_id),
                            str_cell(w.kind),
                            str_cell(w.name),
                            is_token ? str_cell(strata_token_kind_name(w.token_kind))
@@ -574,18 +574,19 @@ cmd_whoami(struct cli *c, int argc, char **argv)
                            str_cell(w.issuer),
                            str_cell((const char *)perms.data),
                            str_cell((const char *)roles.data),
-                           str_cell((const char *)groups.data)};
+                           str_cell((const char *)groups.data),
+                           str_cell(w.server_version)};
     if (fmt == OUT_TABLE) {
         /* one row per property reads better than a very wide table */
         static const char *const kv[] = {"property", "value"};
         struct out *o = out_begin(stdout, OUT_TABLE, kv, 2);
-        for (int i = 0; o && i < 10; i++) {
+        for (int i = 0; o && i < 11; i++) {
             struct cell pair[2] = {str_cell(names[i]), row[i]};
             out_row(o, pair);
         }
         rc = finish_out(o, false);
     } else {
-        struct out *o = out_begin(stdout, fmt, names, 10);
+        struct out *o = out_begin(stdout, fmt, names, 11);
         if (o) out_row(o, row);
         rc = finish_out(o, false);
     }

@@ -7,7 +7,8 @@
  * With SQL as an argument it runs that statement. Without one it opens the
  * interactive shell when standard input is a terminal, and otherwise reads
  * statements separated by ';' from standard input and runs them in order,
- * stopping at the first error. Parameter values are typed like JSON
+ * stopping at the first error. A DELETE statement runs as an update (the
+ * write privilege) and prints rows_deleted. Parameter values are typed like JSON
  * scalars: 42 and -7 are integers (above 2^63-1: unsigned), 1.5 and 2e3
  * floats, true/false booleans, null NULL, "text" a string; anything else is
  * taken as a string as written.
@@ -31,6 +32,8 @@ static const char usage[] =
     "\n"
     "Run SQL on a database and print the result. Without SQL: an interactive shell\n"
     "on a terminal, else statements separated by ';' read from standard input.\n"
+    "DELETE FROM t WHERE ... deletes rows (needs write on the database) and prints\n"
+    "how many.\n"
     "\n"
     "  -d, --database DB       the database (env STRATA_DATABASE)\n"
     "  -f, --format FORMAT     table (default), csv, json or jsonl\n"
@@ -136,6 +139,38 @@ show_position(const char *sql, int64_t offset)
     fputs("^\n", stderr);
 }
 
+/* DELETE: an update (Flight SQL CommandStatementUpdate); prints rows_deleted like a
+ * one-row result. */
+static int
+run_update(struct strata *conn, const char *db, const char *sql, size_t n_params,
+           enum out_format fmt, bool timing, double t0)
+{
+    struct st_error err;
+    if (n_params)
+        return cli_usage_error("query", "a DELETE statement takes no --param");
+    int64_t rows = -1;
+    enum st_code rc = strata_execute_update(conn, db, sql, &rows, &err);
+    if (rc != ST_OK) {
+        cli_fail(&err);
+        if (err.offset >= 0) show_position(sql, err.offset);
+        return (int)rc;
+    }
+    static const char *const names[] = {"rows_deleted"};
+    struct cell cell = rows >= 0 ? (struct cell){.kind = CELL_INT, .v.i = rows}
+                                 : (struct cell){.kind = CELL_NULL};
+    struct out *o = out_begin(stdout, fmt, names, 1);
+    rc = o ? out_row(o, &cell) : ST_ENOMEM;
+    enum st_code rc2 = o ? out_end(o, fmt == OUT_TABLE) : ST_ENOMEM;
+    fflush(stdout);
+    if (rc == ST_OK) rc = rc2;
+    if (rc != ST_OK) {
+        st_error_set(&err, rc, "writing the result failed");
+        return cli_fail(&err);
+    }
+    if (timing) fprintf(stderr, "update in %.3f s\n", now_s() - t0);
+    return 0;
+}
+
 int
 cli_run_sql(struct cli *c, const char *sql, const struct strata_param *params, size_t n_params,
             enum out_format fmt, bool timing)
@@ -146,6 +181,7 @@ cli_run_sql(struct cli *c, const char *sql, const struct strata_param *params, s
     struct strata *conn = cli_conn(c, &err);
     if (!conn) return cli_fail(&err);
     double t0 = now_s();
+    if (sql_is_update(sql)) return run_update(conn, c->database, sql, n_params, fmt, timing, t0);
     struct strata_result *r;
     enum st_code rc = strata_query(conn, c->database, sql, params, n_params, &r, &err);
     if (rc != ST_OK) {

@@ -49,6 +49,8 @@ static const char usage_text[] =
     "  audit      read the server's audit log | verify audit files\n"
     "  backup     back up a database as line protocol | verify a backup\n"
     "  restore    restore a backup into a new or empty database\n"
+    "  verify     read back and check stored data (a database, or everything)\n"
+    "  admin      rotate-key: rewrap data keys under the current master key\n"
     "  ping       check that the server answers\n"
     "  version    print the version\n"
     "  help       help [COMMAND]\n"
@@ -202,6 +204,7 @@ static const struct command commands[] = {
     {"token", cmd_token},     {"role", cmd_role},   {"whoami", cmd_whoami},
     {"check", cmd_check},     {"audit", cmd_audit}, {"ping", cmd_ping},
     {"version", cmd_version}, {"backup", cmd_backup},  {"restore", cmd_restore},
+    {"verify", cmd_verify_data}, {"admin", cmd_admin},
 };
 
 static const struct command *

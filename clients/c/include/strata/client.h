@@ -348,6 +348,7 @@ struct strata_whoami {
     int64_t expires_at_ns;
     char *issuer;
     char *tenant;
+    char *server_version; /* the server's version ("" from servers before 0.1.1) */
 };
 enum st_code strata_whoami(struct strata *c, struct strata_whoami *out, struct st_error *err);
 void strata_whoami_cleanup(struct strata_whoami *w);
@@ -374,6 +375,76 @@ enum st_code strata_audit_read(struct strata *c, uint64_t after_seq, uint32_t li
                                int64_t since_ns, int64_t until_ns, struct strata_audit_page *out,
                                struct st_error *err);
 void strata_audit_page_cleanup(struct strata_audit_page *p);
+
+/* ---- data protection (strata.v1.AdminService RotateKey and Verify; Flight SQL updates) -- */
+
+/*
+ * Rewrap every data key of the server's files under its current master key (the operator
+ * only; docs/operations.md "Master keys"). Progress goes to fn (may be NULL) while it runs;
+ * returns when the rotation ended. ST_EPRECONDITION when the server's encryption is off,
+ * ST_EAGAIN while another key rotation or verify runs, else the rotation's error (run it
+ * again to finish it). out may be NULL; release it with strata_rotate_result_cleanup.
+ */
+struct strata_rotate_progress {
+    uint64_t files_done, files_total;
+};
+struct strata_rotate_result {
+    uint64_t files;           /* files visited */
+    uint64_t rewrapped;       /* data keys rewrapped */
+    uint64_t already_current; /* files already under the current key */
+    uint64_t skipped;         /* quarantined chunks whose header could not be opened */
+    char key_id[17];          /* the current master key's id */
+    char **previous_key_ids;  /* older keys the server has configured: no longer needed */
+    size_t n_previous_key_ids;
+};
+typedef void (*strata_rotate_progress_fn)(void *ctx, const struct strata_rotate_progress *p);
+enum st_code strata_rotate_key(struct strata *c, strata_rotate_progress_fn fn, void *ctx,
+                               struct strata_rotate_result *out, struct st_error *err);
+void strata_rotate_result_cleanup(struct strata_rotate_result *r);
+
+/*
+ * Scrub stored data (AdminService Verify; `strata verify`): every block of `database`
+ * (NULL: everything, the operator only) is read back from disk and checked. Each problem
+ * goes to problem_fn as it is found (strings valid during the call only), progress to
+ * progress_fn (both may be NULL). Returns ST_OK when the scrub ran, whatever it found:
+ * out->problems says how many problems there were (a damaged block is quarantined:
+ * excluded from queries). Another code when it could not run (ST_ENOTFOUND,
+ * ST_EPERMISSION, ST_EAGAIN while another key rotation or scrub runs, ...).
+ */
+struct strata_scrub_problem {
+    const char *kind;     /* "catalog", "manifest", "chunk" or "wal" */
+    const char *file;     /* relative to the server's data directory */
+    const char *database; /* "" when none */
+    uint64_t offset;      /* of the bad block or record; 0: the whole file */
+    const char *code;     /* "ECORRUPT", "ECRYPTO", "EIO" */
+    const char *reason;
+    bool quarantined;     /* excluded from queries */
+    bool known;           /* quarantined before this scrub */
+};
+struct strata_scrub_progress {
+    uint64_t files_done, files_total, problems;
+};
+struct strata_scrub_summary {
+    uint64_t files, blocks, bytes, problems;
+    uint64_t quarantined_groups, quarantined_chunks; /* newly quarantined */
+    uint64_t problems_not_listed;                    /* beyond the server's listing limit */
+    int64_t duration_ns;
+};
+typedef void (*strata_scrub_problem_fn)(void *ctx, const struct strata_scrub_problem *p);
+typedef void (*strata_scrub_progress_fn)(void *ctx, const struct strata_scrub_progress *p);
+enum st_code strata_scrub(struct strata *c, const char *database,
+                          strata_scrub_problem_fn problem_fn,
+                          strata_scrub_progress_fn progress_fn, void *ctx,
+                          struct strata_scrub_summary *out, struct st_error *err);
+
+/*
+ * Run a statement that changes data (Flight SQL CommandStatementUpdate through DoPut):
+ * `DELETE FROM table WHERE <time range and tag conditions>` on `database`, with the
+ * write privilege. *rows (may be NULL) gets the rows deleted when the server knows them
+ * (-1 otherwise). Errors carry the offset in the SQL text like queries.
+ */
+enum st_code strata_execute_update(struct strata *c, const char *database, const char *sql,
+                                   int64_t *rows, struct st_error *err);
 
 #ifdef __cplusplus
 }
