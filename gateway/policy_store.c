@@ -13,7 +13,9 @@
  *                 loaded with another pepper is refused instead of locking everyone out.
  * The operator token comes from --admin-token-file (read when it exists: deployment tools
  * provision it; otherwise minted and written there with mode 0600) and is installed into
- * the policy by its hash at every start.
+ * the policy by its hash at every start. Nothing is written before the engine opened
+ * (gw_policy_reconcile writes a minted token file and a policy whose operator token
+ * changed), so a start the engine refuses (a wrong master key) leaves every file as it was.
  *
  * Readers take a reference to the current snapshot (gw_policy_get); changes run under
  * one lock: compute the next snapshot (rbac checks authority and guard rails), do the
@@ -55,6 +57,8 @@ static struct {
     struct rbac_snapshot *cur;
     char *file;
     bool first_start;       /* no policy file existed: adopt, then write it */
+    bool persist_pending;   /* the operator token changed: write the policy at reconcile */
+    bool token_file_pending; /* a minted operator token waits to be written (reconcile) */
     char default_tenant[RBAC_NAME_MAX + 1];
     char op_token[RBAC_OPERATOR_TOKEN_MAX + 1];
 } P = {.cur_mu = PTHREAD_MUTEX_INITIALIZER, .mut_mu = PTHREAD_MUTEX_INITIALIZER};
@@ -203,6 +207,21 @@ load_pepper(const char *path, uint8_t *pepper, size_t *len, struct st_error *err
     return ST_OK;
 }
 
+/* Write the operator token minted at open to --admin-token-file. */
+static enum st_code
+write_token_file(const char *path, struct st_error *err)
+{
+    char line[RBAC_OPERATOR_TOKEN_MAX + 2];
+    int n = snprintf(line, sizeof line, "%s\n", P.op_token);
+    enum st_code rc = parent_dir(path, err);
+    if (rc == ST_OK)
+        rc = st_file_write_atomic(path, line, (size_t)n, 0600, err);
+    OPENSSL_cleanse(line, sizeof line);
+    if (rc != ST_OK)
+        st_error_prefix(err, "--admin-token-file: ");
+    return rc;
+}
+
 /* Read the operator token file, or mint one into it. */
 static enum st_code
 operator_token(const char *path, bool *created, struct st_error *err)
@@ -240,22 +259,19 @@ operator_token(const char *path, bool *created, struct st_error *err)
     }
     if (errno != ENOENT)
         return st_error_set(err, ST_EIO, "--admin-token-file '%s': %s", path, strerror(errno));
+    /* A new policy's token is written at once; beside an existing policy it is written by
+     * gw_policy_reconcile once the engine opened, so that a start the engine refuses (a
+     * wrong master key) writes nothing. */
     struct rbac_secret sec;
     ST_TRY(rbac_token_generate(RBAC_TOKEN_OPERATOR, &sec, err));
-    char line[RBAC_TOKEN_LEN + 2];
-    int n = snprintf(line, sizeof line, "%s\n", sec.text);
     snprintf(P.op_token, sizeof P.op_token, "%s", sec.text);
     rbac_secret_wipe(&sec);
-    enum st_code rc = parent_dir(path, err);
-    if (rc == ST_OK)
-        rc = st_file_write_atomic(path, line, (size_t)n, 0600, err);
-    OPENSSL_cleanse(line, sizeof line);
-    if (rc != ST_OK) {
-        st_error_prefix(err, "--admin-token-file: ");
-        return rc;
-    }
     *created = true;
-    return ST_OK;
+    if (!P.first_start) {
+        P.token_file_pending = true;
+        return ST_OK;
+    }
+    return write_token_file(path, err);
 }
 
 /* Write a snapshot to the policy file. */
@@ -376,9 +392,9 @@ gw_policy_open(struct gw_server *s, bool *created_token, struct st_error *err)
         if (rc == ST_OK) {
             rbac_snapshot_unref(snap);
             snap = n;
-            /* a new policy is written once its databases are adopted (reconcile) */
-            if (!P.first_start)
-                rc = persist(snap, err);
+            /* written once the engine opened (reconcile): a new policy after its databases
+             * are adopted, a changed one so that a refused start changes nothing */
+            P.persist_pending = !P.first_start;
         } else {
             st_error_prefix(err, "--admin-token-file: ");
         }
@@ -408,6 +424,17 @@ adopt_fn(const struct rbac_snapshot *cur, void *arg, struct rbac_snapshot **next
 enum st_code
 gw_policy_reconcile(struct gw_server *s, struct st_error *err)
 {
+    if (P.token_file_pending) {
+        ST_TRY(write_token_file(s->cfg.admin_token_file, err));
+        P.token_file_pending = false;
+    }
+    if (P.persist_pending) {
+        struct rbac_snapshot *cur = gw_policy_get();
+        enum st_code prc = persist(cur, err);
+        rbac_snapshot_unref(cur);
+        ST_TRY(prc);
+        P.persist_pending = false;
+    }
     struct rbac_snapshot *snap = gw_policy_get();
     struct rbac_db_info *dbs = NULL;
     size_t n_dbs = 0;
