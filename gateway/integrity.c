@@ -4,16 +4,18 @@
  * read back exactly through the path every query takes:
  *
  *   1. write: one run of CANARY_ROWS points, in one eng_write (one WAL record, fsync'd),
- *      to table `canary` of the internal database GW_INTEGRITY_DB. A run has a random
- *      64-bit id (tag `run`, 16 hex digits), rows i = 0..CANARY_ROWS-1 (tag `i`), one
- *      timestamp for the whole run, and fields of every type (vi integer, vu unsigned,
- *      vf float, vb boolean, vs string with quotes, backslashes, commas, '=' and UTF-8),
- *      each value a function of (run, i), so any row read back can be checked on its own;
+ *      to table `canary` of the internal database GW_INTEGRITY_DB. A run is one series:
+ *      a random 64-bit id (tag `run`, 16 hex digits), rows i = 0..CANARY_ROWS-1 (field
+ *      `i`) at times t+i (t a whole microsecond), and fields of every type (vi integer,
+ *      vu unsigned, vf float, vb boolean, vs string with quotes, backslashes, commas, '='
+ *      and UTF-8), each value a function of (run, i), so any row read back can be checked
+ *      on its own, and damage quarantines whole runs (a row group is one series' rows);
  *   2. read back through eng_query: every canary row of the last `window`
  *      (50 intervals, clamped to 1 min..6 h), ordered by run and i;
  *   3. compare exactly: the run just written is there whole; every run written by this
- *      process that is still in the window is there whole; every row of every run (also
- *      runs from before a restart, persisted to chunks) has exactly its values, once.
+ *      process that is still in the window is there whole (a lost run keeps the check red
+ *      until it leaves the window); every row of every run (also runs from before a
+ *      restart, persisted to chunks) has exactly its values, once.
  *
  * Outcome: strata_integrity_checks_total, strata_integrity_failures_total,
  * strata_integrity_last_success_timestamp_seconds, strata_integrity_last_check_ok in
@@ -108,7 +110,7 @@ canary_lines(uint64_t run, int64_t t, struct st_buf *b)
     for (unsigned i = 0; rc == ST_OK && i < CANARY_ROWS; i++) {
         struct canary c;
         canary_values(run, i, &c);
-        rc = st_buf_printf(b, CANARY_TABLE ",run=%016" PRIx64 ",i=%u vi=%" PRId64 "i,vu=%" PRIu64
+        rc = st_buf_printf(b, CANARY_TABLE ",run=%016" PRIx64 " i=%ui,vi=%" PRId64 "i,vu=%" PRIu64
                               "u,vf=%.17g,vb=%s,vs=\"",
                            run, i, c.vi, c.vu, c.vf, c.vb ? "true" : "false");
         for (const char *p = c.vs; rc == ST_OK && *p; p++) {
@@ -118,7 +120,7 @@ canary_lines(uint64_t run, int64_t t, struct st_buf *b)
                 rc = st_buf_append_byte(b, (uint8_t)*p);
         }
         if (rc == ST_OK)
-            rc = st_buf_printf(b, "\" %" PRId64 "\n", t);
+            rc = st_buf_printf(b, "\" %" PRId64 "\n", t + (int64_t)i);
     }
     return rc;
 }
@@ -126,7 +128,7 @@ canary_lines(uint64_t run, int64_t t, struct st_buf *b)
 /* ---- reading back ------------------------------------------------------------------------ */
 
 enum { C_RUN = 0, C_I, C_VI, C_VU, C_VF, C_VB, C_VS, C_TIME, N_COLS };
-static const enum st_type col_types[N_COLS] = {ST_TYPE_STRING, ST_TYPE_STRING, ST_TYPE_INT,
+static const enum st_type col_types[N_COLS] = {ST_TYPE_STRING, ST_TYPE_INT,    ST_TYPE_INT,
                                                ST_TYPE_UINT,   ST_TYPE_FLOAT,  ST_TYPE_BOOL,
                                                ST_TYPE_STRING, ST_TYPE_TIME};
 
@@ -196,13 +198,11 @@ check_row(struct check *k, const struct st_batch *b, uint32_t r)
     uint64_t run;
     if (!parse_hex64(s, n, &run))
         return fail(k, "canary row with a malformed run tag '%.*s'", (int)(n > 40 ? 40 : n), s);
-    s = str_at(&b->cols[C_I], r, &n);
-    unsigned i = 0;
-    if (n != 1 || s[0] < '0' || s[0] >= '0' + CANARY_ROWS)
-        return fail(k, "canary run %016" PRIx64 ": malformed index tag '%.*s'", run,
-                    (int)(n > 40 ? 40 : n), s);
-    i = (unsigned)(s[0] - '0');
-    int64_t t = b->cols[C_TIME].v.i64[r];
+    int64_t iv = b->cols[C_I].v.i64[r];
+    if (iv < 0 || iv >= CANARY_ROWS)
+        return fail(k, "canary run %016" PRIx64 ": index %" PRId64 " out of range", run, iv);
+    unsigned i = (unsigned)iv;
+    int64_t t = b->cols[C_TIME].v.i64[r] - (int64_t)i; /* the run's time */
     struct seen_run *sr = k->n_runs ? &k->runs[k->n_runs - 1] : NULL;
     if (!sr || sr->id != run) {
         if (k->n_runs == k->cap_runs) {
@@ -264,7 +264,7 @@ static bool
 read_back(struct gw_server *s, struct check *k, int64_t lo)
 {
     static const char sql[] = "SELECT run, i, vi, vu, vf, vb, vs, time FROM " CANARY_TABLE
-                              " WHERE time >= $lo ORDER BY run, i";
+                              " WHERE time >= $lo ORDER BY run, time";
     struct eng_param p = {.name = "lo", .type = ST_TYPE_TIME, .v.i = lo};
     struct eng_query_opts o = {.params = &p, .n_params = 1, .read_only = true,
                                .deadline_mono_ns = st_mono_ns() + 60 * ST_NS_PER_SEC};
@@ -375,7 +375,9 @@ run_check(struct gw_server *s, struct st_error *err)
     bool ok = true;
     if (st_random_bytes(&k.cur, sizeof k.cur) != 0)
         ok = fail(&k, "cannot read random bytes for a canary run id");
-    k.cur_t = now;
+    /* a run's rows are at t .. t+CANARY_ROWS-1 ns, t a whole microsecond: a window bound
+     * (also a whole microsecond) never cuts a run */
+    k.cur_t = now - now % 1000;
     struct st_buf lp;
     st_buf_init(&lp, 1u << 20);
     if (ok && canary_lines(k.cur, k.cur_t, &lp) != ST_OK)
@@ -393,7 +395,7 @@ run_check(struct gw_server *s, struct st_error *err)
         eng_write_result_cleanup(&wr);
     }
     st_buf_cleanup(&lp);
-    int64_t lo = now - I.window_ns;
+    int64_t lo = k.cur_t - I.window_ns;
     if (ok)
         ok = read_back(s, &k, lo) && check_runs(&k, lo);
     if (ok)
