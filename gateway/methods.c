@@ -119,8 +119,8 @@ const struct gw_flightsql_priv gw_flightsql_privs[] = {
     {"CommandGetTableTypes", GW_Q_TABLE_TYPES, RBAC_PRIV_QUERY, RBAC_PRIV_QUERY},
     /* server facts only, no database involved */
     {"CommandGetSqlInfo", GW_Q_SQL_INFO, RBAC_PRIV_WHOAMI, RBAC_PRIV_WHOAMI},
-    /* DELETE statements, through DoPut only (h_update.c) */
-    {"CommandStatementUpdate", GW_Q_UPDATE, RBAC_PRIV_WRITE, RBAC_PRIV_WRITE},
+    /* DELETE statements, through DoPut only (h_update.c); refused without a database */
+    {"CommandStatementUpdate", GW_Q_UPDATE, RBAC_PRIV_WRITE, RBAC_PRIV_QUERY},
 };
 const size_t gw_n_flightsql_privs = sizeof gw_flightsql_privs / sizeof gw_flightsql_privs[0];
 

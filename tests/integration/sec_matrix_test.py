@@ -235,6 +235,12 @@ class RoleMatrix(unittest.TestCase):
             victim = uniq("dt-")
             self.op.create_tenant(victim)
             return A(op, admin_pb2.DeleteTenantRequest(name=victim)), None
+        if op == "RotateKey":
+            return rpc.stream(ADMIN + op, admin_pb2.RotateKeyRequest(),
+                              admin_pb2.RotateKeyResponse, token=t)[0], None
+        if op == "Verify":
+            return rpc.stream(ADMIN + op, admin_pb2.VerifyRequest(database=D),
+                              admin_pb2.VerifyResponse, token=t)[0], D
         raise AssertionError("no probe for RPC %s: add one to sec_matrix_test.py" % name)
 
     def probe_http(self, ep, p):
@@ -265,6 +271,11 @@ class RoleMatrix(unittest.TestCase):
             "CommandGetTableTypes": flight_sql_pb2.CommandGetTableTypes,
             "CommandGetSqlInfo": flight_sql_pb2.CommandGetSqlInfo,
         }
+        if cmd == "CommandStatementUpdate":  # through DoPut only
+            fd = flight_pb2.FlightData(flight_descriptor=descriptor(
+                flight_sql_pb2.CommandStatementUpdate(query="DELETE FROM m WHERE time < 0")))
+            return self.rpc.bidi(FLIGHT + "DoPut", [fd], token=p.cred,
+                                 db=D if with_db else None)[0]
         if cmd not in msgs:
             raise AssertionError("no probe for Flight SQL command %s" % cmd)
         st = self.rpc.unary(FLIGHT + "GetFlightInfo", descriptor(msgs[cmd]()), token=p.cred,
