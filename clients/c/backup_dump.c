@@ -321,6 +321,12 @@ strata_backup(struct strata *c, const struct strata_backup_opts *o,
     m.database = strdup(o->database);
     m.client_version = strdup(STRATA_CLIENT_VERSION);
     m.server = strdup(strata_target(c));
+    struct strata_whoami who;
+    if (rc == ST_OK && strata_whoami(c, &who, NULL) == ST_OK) { /* unknown when it fails */
+        if (who.server_version && *who.server_version)
+            m.server_version = strdup(who.server_version);
+        strata_whoami_cleanup(&who);
+    }
     m.created_at_ns = started;
     m.all_tables = o->n_tables == 0;
     if (rc == ST_OK && (!m.database || !m.client_version || !m.server))

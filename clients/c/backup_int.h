@@ -261,6 +261,7 @@ struct bk_manifest {
     int64_t created_at_ns;
     char *client_version;
     char *server; /* host:port the backup was read from */
+    char *server_version; /* the server's version (WhoAmI), NULL when it did not say */
     bool all_tables;
     struct bk_mtable *tables;
     uint32_t n_tables;

@@ -11,7 +11,7 @@
  *     "created_at_ns": 1714564800123456789,
  *     "client_version": "0.1.0",
  *     "server": "127.0.0.1:8181",
- *     "server_version": null,                           (not offered by the server yet)
+ *     "server_version": "0.1.0",                        (null: the server did not say)
  *     "all_tables": true,                               (false: a --table selection)
  *     "tables": [
  *       {
@@ -79,6 +79,7 @@ bk_manifest_cleanup(struct bk_manifest *m)
     free(m->database);
     free(m->client_version);
     free(m->server);
+    free(m->server_version);
     for (uint32_t i = 0; i < m->n_tables; i++)
         bk_mtable_cleanup(&m->tables[i]);
     free(m->tables);
@@ -189,7 +190,9 @@ bk_manifest_encode(const struct bk_manifest *m, char **out, size_t *len, struct 
     put(o, "created_at_ns", json_integer(m->created_at_ns), &ok);
     put(o, "client_version", json_string(m->client_version ? m->client_version : ""), &ok);
     put(o, "server", json_string(m->server ? m->server : ""), &ok);
-    put(o, "server_version", json_null(), &ok);
+    put(o, "server_version",
+        m->server_version && *m->server_version ? json_string(m->server_version) : json_null(),
+        &ok);
     put(o, "all_tables", json_boolean(m->all_tables), &ok);
     json_t *tables = json_array();
     for (uint32_t i = 0; tables && i < m->n_tables; i++)
@@ -346,7 +349,7 @@ bk_manifest_decode(const char *text, size_t len, struct bk_manifest *m, struct s
         return st_error_set(err, ST_ECORRUPT, "manifest.json: line %d, column %d: %s", je.line,
                             je.column, je.text);
     enum st_code rc = ST_OK;
-    const char *fmt, *db, *cv, *srv;
+    const char *fmt, *db, *cv, *srv, *sv;
     int64_t ver, created;
     json_t *all, *tables;
     if (!json_is_object(o)) {
@@ -395,6 +398,11 @@ bk_manifest_decode(const char *text, size_t len, struct bk_manifest *m, struct s
     m->database = strdup(db);
     m->client_version = strdup(cv ? cv : "");
     m->server = strdup(srv ? srv : "");
+    sv = get_str(o, "server_version"); /* a string, or null/absent: unknown */
+    if (sv && *sv && !(m->server_version = strdup(sv))) {
+        rc = st_error_set(err, ST_ENOMEM, "out of memory");
+        goto out;
+    }
     m->created_at_ns = created;
     m->all_tables = json_is_true(all);
     m->tables = calloc(json_array_size(tables) + 1, sizeof *m->tables);

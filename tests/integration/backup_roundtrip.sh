@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# backup_roundtrip.sh STRATA STRATAD ENGINE_SQL
+# backup_roundtrip.sh STRATA STRATAD
 # Backup, verify and restore through the strata CLI and the real stratad on
 # 127.0.0.1:0 (fresh data directory, --port-file, --admin-token-file):
 #   - data of every type, escapes in every position (spaces, commas, equals signs,
 #     quotes, backslashes, newlines, unicode), sparse fields (NULLs), upserts, and
-#     deletes (applied with ENGINE_SQL while the server is stopped, since the query API
-#     is read-only), including a column and a table left without any value;
+#     deletes (DELETE through `strata query`, a Flight SQL update), including a column
+#     and a table left without any value;
 #   - backup; verify on the live database; restore into another database; both
 #     databases queried in full: identical; verify against the restored database;
 #   - verify fails, naming the difference, after a write to the live database, a
@@ -18,7 +18,6 @@
 set -u
 strata=$1
 stratad=$2
-esql=$3
 work=$(mktemp -d)
 srv_pid=
 cleanup() {
@@ -112,14 +111,12 @@ for f in cpu weird big gone; do
     expect_rc 0 "write $f"
 done
 
-# ---- deletes, through the engine while the server is stopped -----------------------------
-stop
-run "$esql" "$work/data" src "DELETE FROM cpu WHERE host = 'del'"
+# ---- deletes, through the server (Flight SQL updates) -----------------------------------
+run "${S[@]}" query -d src -f csv "DELETE FROM cpu WHERE host = 'del'"
 expect_rc 0 "delete host=del"
-[ "$out" = 2 ] && ok || bad "deleted rows: $out"
-run "$esql" "$work/data" src "DELETE FROM gone"
+[ "$out" = "$(printf 'rows_deleted\r\n2\r')" ] && ok || bad "deleted rows: $out"
+run "${S[@]}" query -d src -f csv "DELETE FROM gone"
 expect_rc 0 "delete all of gone"
-start
 run "${S[@]}" query -d src -f csv "SELECT count(*) AS n, count(only_del) AS d FROM cpu"
 [ "$out" = "$(printf 'n,d\r\n8,0\r')" ] && ok || bad "cpu after the deletes: $out"
 
@@ -138,6 +135,8 @@ if command -v sha256sum >/dev/null; then
     (cd "$B" && sha256sum -c --quiet SHA256SUMS) && ok || bad "sha256sum -c SHA256SUMS"
 fi
 grep -q '"rows": 0' "$B/manifest.json" && ok || bad "the empty table in the manifest"
+grep -Eq '"server_version": "[0-9]+\.[0-9]+\.[0-9]+"' "$B/manifest.json" && ok ||
+    bad "the server's version (WhoAmI) in the manifest"
 run "${S[@]}" backup verify "$B"
 expect_rc 0 "verify the live database"
 expect_out_has "matches database \"src\": 4 tables, 6012 rows" "verify summary"
