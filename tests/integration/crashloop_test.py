@@ -18,7 +18,10 @@ server on the same directory and checks, through the query API:
   - queries agree: count(*), GROUP BY aggregates and min/max match what the rows say;
   - while the server ran, the reader never saw a count that went down, that was not
     a multiple of BATCH (half a batch visible), or that was below the batches already
-    acknowledged when the query started.
+    acknowledged when the query started;
+  - the integrity service's check after the restart is green (its canaries, written before
+    the kill, read back exactly). The server persists every 200 ms (--persist-age), so kills
+    also land during chunk writes, manifest swaps and WAL truncations.
 
 At the end the database is backed up and the backup verified against it (a second,
 independent reader of every row in canonical order, which also refuses duplicates),
@@ -187,7 +190,10 @@ class CrashLoopTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, wait=True):
-        self.srv = Server(data_dir=self.data, token=self.token, wait=wait)
+        # persists every 200 ms, so kills land during chunk writes, manifest swaps and WAL
+        # truncations too; the integrity service checks its canaries every 250 ms
+        self.srv = Server("--persist-age", "200ms", "--integrity-interval", "250ms",
+                          data_dir=self.data, token=self.token, wait=wait)
         if wait and self.token is None:
             self.token = self.srv.token
         return self.srv
@@ -202,6 +208,25 @@ class CrashLoopTest(unittest.TestCase):
         for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer", "level=alert"):
             self.assertNotIn(bad, log, "stratad's log: " + log[-3000:])
         self.assertIsNone(died, "stratad died on its own (status %s): %s" % (died, log[-3000:]))
+
+    def check_integrity(self, rnd):
+        """After a restart: the integrity service's first check passed (canaries written
+        before the kill, persisted or in the WAL, read back exactly)."""
+        end = time.time() + 30
+        m = {}
+        while time.time() < end:
+            st, _, body = self.srv.request("GET", "/metrics", token="Bearer " + self.token)
+            self.assertEqual(st, 200, body[:200])
+            m = dict(line.rsplit(" ", 1) for line in body.decode().splitlines()
+                     if line.startswith("strata_integrity_"))
+            if float(m.get("strata_integrity_checks_total", 0)) >= 1:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(float(m.get("strata_integrity_checks_total", 0)), 1,
+                                "round %d: no integrity check ran" % rnd)
+        self.assertEqual(float(m["strata_integrity_failures_total"]), 0,
+                         "round %d: integrity check failed: %s" % (rnd, self.srv.stderr()[-2000:]))
+        self.assertEqual(float(m["strata_integrity_last_check_ok"]), 1, "round %d" % rnd)
 
     def check_data(self, ledger, rnd):
         """After a restart: every acknowledged batch whole, nothing else half there."""
@@ -295,6 +320,7 @@ class CrashLoopTest(unittest.TestCase):
             self.start()
             tc = time.time()
             total = self.check_data(ledger, rounds)
+            self.check_integrity(rounds)
             t_start += tc - ts
             t_check += time.time() - tc
         elapsed = time.time() - t0
@@ -306,15 +332,19 @@ class CrashLoopTest(unittest.TestCase):
             p = subprocess.run([strata_bin(), "--host", self.srv.url, "--token", self.token] + args,
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(p.returncode, 0, "%s: %s%s" % (args[:2], p.stdout, p.stderr))
+        chunk_files = sum(1 for _, _, names in os.walk(os.path.join(self.data, "db"))
+                          for n in names if n.endswith(".chk"))
+        self.assertGreater(chunk_files, 0, "nothing was ever persisted")
         self.assertEqual(self.srv.stop(), 0, "stratad did not exit cleanly on SIGTERM")
         self.srv.cleanup()
         self.srv = None
         with ledger.lock:
             print("crashloop: %d rounds (%d also killed while starting) in %.1f s (restarts %.1f s, "
                   "checks %.1f s): %d batches acknowledged, %d in doubt found whole, %d in doubt "
-                  "absent; %d rows; %d reader queries"
+                  "absent; %d rows; %d reader queries; %d chunk files at the end"
                   % (rounds, kills_in_startup, elapsed, t_start, t_check, len(ledger.acked),
-                     len(ledger.present), len(ledger.absent), total, reads), flush=True)
+                     len(ledger.present), len(ledger.absent), total, reads, chunk_files),
+                  flush=True)
 
 
 if __name__ == "__main__":
