@@ -432,9 +432,9 @@ static const struct info_row info_rows[] = {
     {SI_SERVER_VERSION, V_STR, GW_VERSION, 0, NULL, 0},
     /* the Arrow columnar format this server writes (IPC metadata V5) */
     {SI_SERVER_ARROW_VERSION, V_STR, "1.0.0", 0, NULL, 0},
-    /* Flight SQL is read-only here: DoPut takes only prepared-statement parameters,
-     * statements run read-only; writes go through the HTTP and gRPC write APIs */
-    {SI_SERVER_READ_ONLY, V_BOOL, NULL, 1, NULL, 0},
+    /* not read-only: DoPut runs CommandStatementUpdate (DELETE, h_update.c); queries run
+     * read-only; writes go through the HTTP and gRPC write APIs */
+    {SI_SERVER_READ_ONLY, V_BOOL, NULL, 0, NULL, 0},
     {SI_SERVER_SQL, V_BOOL, NULL, 1, NULL, 0},
     {SI_SERVER_SUBSTRAIT, V_BOOL, NULL, 0, NULL, 0},
     {SI_SERVER_TRANSACTION, V_I32, NULL, TRANSACTION_NONE, NULL, 0},

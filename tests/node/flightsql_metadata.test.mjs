@@ -54,7 +54,7 @@ const CONVERT = {0: [2, 6, 16, 19], 2: [0, 6, 19], 6: [0, 2, 19], 16: [0, 19], 1
 function expected(version, nameMax) {
   return new Map([
     [0, ['string_value', 'Strata']], [1, ['string_value', version]],
-    [2, ['string_value', '1.0.0']], [3, ['bool_value', true]], [4, ['bool_value', true]],
+    [2, ['string_value', '1.0.0']], [3, ['bool_value', false]], [4, ['bool_value', true]],
     [5, ['bool_value', false]], [8, ['int32_bitmask', 0]], [9, ['bool_value', false]],
     [100, ['int32_bitmask', 0]], [500, ['bool_value', false]], [501, ['bool_value', false]],
     [502, ['bool_value', false]], [503, ['int32_bitmask', 3]], [504, ['string_value', '"']],
