@@ -256,7 +256,8 @@ void gw_ext_handle(void *handler, int listener_fd, int fd);
 
 /* ---- master keys (keys.c) ----------------------------------------------------------------- */
 
-/* Whether a data directory is new: missing, or an empty directory. */
+/* Whether a data directory is new: missing, empty, or holding only a keys directory
+ * without master.key (a first start stopped while creating the key). */
 bool gw_data_dir_is_new(const char *dir);
 /* Build s->keys (NULL when encryption is off and no key is configured) from the settings,
  * before anything is written to the data directory; creates DATA-DIR/keys/master.key on

@@ -47,18 +47,31 @@ static struct {
     bool in_data_dir;      /* the current key lives in DATA-DIR/keys/ */
 } K;
 
+/* A data directory is new when it is missing or holds nothing but a `keys` directory
+ * without master.key: what a first start that stopped while creating the key leaves. */
 bool
 gw_data_dir_is_new(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT;
-    bool empty = true;
+    bool empty = true, keys = false;
     struct dirent *e;
-    while (empty && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+    while (empty && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (!strcmp(e->d_name, KEYS_DIR))
+            keys = true;
+        else
             empty = false;
+    }
     closedir(d);
+    if (empty && keys) {
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/" KEYS_DIR "/" KEY_FILE, dir);
+        empty = stat(p, &st) != 0 && errno == ENOENT;
+    }
     return empty;
 }
 

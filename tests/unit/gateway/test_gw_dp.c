@@ -175,9 +175,11 @@ TEST(a_new_directory_gets_a_key)
     snprintf(tmp, sizeof tmp, "%s/keys/master.key.tmp", d2);
     write_key(tmp, "half", 0600);
     config_for(d2);
+    ASSERT_TRUE(gw_data_dir_is_new(d2)); /* only a keys directory without master.key */
     ASSERT_OK_E(gw_keys_open(&srv, true, &err), &err);
     ASSERT_TRUE(access(tmp, F_OK) != 0);
     gw_keys_close(&srv);
+    ASSERT_FALSE(gw_data_dir_is_new(d2));
 }
 
 TEST(keys_refused_with_reasons)
