@@ -210,9 +210,12 @@ enum st_code gw_audit_open(struct gw_server *s, const char *cluster_id, struct s
 /* Flush every queued event and stop the writer. */
 void gw_audit_close(void);
 /*
- * Queue one event (copied). Never blocks the caller unless --audit-overflow=block and
- * the queue is full; with drop, the event is counted in strata_audit_dropped_total and a
- * record of the loss is written into the chain once there is room.
+ * Queue one event (copied). Written within a group-commit window (audit_log.c); never
+ * blocks the caller unless --audit-overflow=block and the queue is full; with drop, the
+ * event is counted in strata_audit_dropped_total and a record of the loss is written into
+ * the chain once there is room. Exception: an event of category "admin" (a policy
+ * change or its refusal) is never dropped and returns only once it is on disk, so call
+ * it from the pool, never from a gRPC worker or an MHD thread.
  */
 void gw_audit(const struct rbac_audit_event *ev);
 
