@@ -10,11 +10,18 @@
  *             and its flow-control window), then m->start;
  *   unary     gw_call_reply: {initial md, message, status} in one batch;
  *   streams   gw_call_queue + gw_call_stream_kick: one SEND in flight; the next message
- *             goes out from the previous one's completion; when the queue is empty the
- *             handler's `need` step produces more (normally on the pool), which is the
- *             backpressure; the last message travels with the status;
+ *             goes out from the previous one's completion; when fewer than
+ *             GW_READAHEAD_LOW bytes wait, the handler's `need` step produces more
+ *             (normally on the pool, up to GW_READAHEAD_BYTES), which is the
+ *             backpressure; the last message travels with the status. A producer on the
+ *             pool hands messages over with gw_call_push, which wakes the worker only
+ *             when it is starved (nothing to send, no SEND in flight): while a SEND is in
+ *             flight its completion picks the next message up, so a stream costs about
+ *             one worker wake-up per message, not two;
  *   offload   gw_call_offload: run a function on the pool, then come back to the worker
- *             through an empty batch (the "wake");
+ *             through an empty batch (the "wake"). Empty batches touch no call state in
+ *             gRPC core (the completion is queued at once), so pool threads start them
+ *             without the call's lock;
  *   finish    gw_call_finish: status + `strata-code` trailer; the handler reference is
  *             dropped when the status batch completes; the context is freed when no
  *             batch and no pool task is left (refs == 0).
@@ -34,17 +41,19 @@
 #include "strata/log.h"
 
 static void pump(struct gw_call *c);
+static void arm_keepalive(struct gw_call *c, grpc_slice msg);
 
 static grpc_call_error
 start(struct gw_call *c, const grpc_op *ops, size_t n, struct gw_tag *tag)
 {
+    atomic_fetch_add(&c->refs, 1);
     pthread_mutex_lock(&c->mu);
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     pthread_mutex_unlock(&c->mu);
-    if (e == GRPC_CALL_OK)
-        c->refs++;
-    else
+    if (e != GRPC_CALL_OK) {
+        atomic_fetch_sub(&c->refs, 1);
         st_log(ST_LOG_ERROR, "grpc", "start_batch failed: %d", (int)e);
+    }
     return e;
 }
 
@@ -281,20 +290,64 @@ gw_call_queued_bytes(struct gw_call *c)
     return n;
 }
 
-/* Pop the next queued message; *last tells whether the queue is now empty. */
+/*
+ * A producer on the pool hands a message over: queued like gw_call_queue, and the worker
+ * is woken (a nudge) only if it waits for exactly this, i.e. it found the queue empty
+ * while this producer was running and has no SEND in flight. Otherwise the completion of
+ * the SEND in flight, or the end of the task, picks the message up.
+ */
+void
+gw_call_push(struct gw_call *c, grpc_slice msg)
+{
+    struct gw_out *o = malloc(sizeof *o);
+    if (!o) {
+        grpc_slice_unref(msg);
+        if (!c->out_eof) {
+            c->out_eof = true;
+            c->out_code = st_error_set(&c->out_err, ST_ENOMEM, "out of memory");
+        }
+        return;
+    }
+    o->slice = msg;
+    o->next = NULL;
+    pthread_mutex_lock(&c->qmu);
+    if (c->out_tail)
+        c->out_tail->next = o;
+    else
+        c->out_head = o;
+    c->out_tail = o;
+    c->out_bytes += GRPC_SLICE_LENGTH(msg);
+    bool wake = c->starved;
+    c->starved = false;
+    pthread_mutex_unlock(&c->qmu);
+    if (wake)
+        gw_call_nudge(c);
+}
+
+/* Pop the next queued message; *empty_after tells whether the queue is now empty. When
+ * there is none and a producer runs on the pool, the worker is starved from here on:
+ * the producer's next gw_call_push wakes it (decided under the same lock, so no message
+ * is ever left waiting for a wake-up that does not come). */
 static struct gw_out *
 pop(struct gw_call *c, bool *empty_after)
 {
     pthread_mutex_lock(&c->qmu);
+    bool ka = c->ka_offered;
+    grpc_slice ka_msg = c->ka_offer;
+    c->ka_offered = false;
     struct gw_out *o = c->out_head;
     if (o) {
         c->out_head = o->next;
         if (!c->out_head)
             c->out_tail = NULL;
         c->out_bytes -= GRPC_SLICE_LENGTH(o->slice);
+    } else if (c->in_pool) {
+        c->starved = true;
     }
     *empty_after = c->out_head == NULL;
     pthread_mutex_unlock(&c->qmu);
+    if (ka)
+        arm_keepalive(c, ka_msg);
     return o;
 }
 
@@ -336,38 +389,45 @@ send_one(struct gw_call *c, grpc_slice s)
 static void
 pump(struct gw_call *c)
 {
-    if (c->status_started || c->send_busy)
-        return;
-    if (gw_call_is_cancelled(c)) {
-        if (!c->in_pool)
-            gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
-        return; /* a running producer sees c->cancel; its wake finishes the call */
-    }
-    bool empty_after;
-    struct gw_out *o = pop(c, &empty_after);
-    if (o) {
-        grpc_slice s = o->slice;
-        free(o);
-        /* out_eof and out_code are written by the producer only while in_pool */
-        if (empty_after && !c->in_pool && c->out_eof && c->out_code == ST_OK) {
-            c->last_send_ns = st_mono_ns();
-            finish_batch(c, 0, NULL, ST_OK, &s); /* last message with the status */
+    for (;;) {
+        if (c->status_started || c->send_busy)
+            return;
+        if (gw_call_is_cancelled(c)) {
+            if (!c->in_pool)
+                gw_call_finish(c, ST_ECANCELLED, "the client cancelled the call");
+            return; /* a running producer sees c->cancel; its wake finishes the call */
+        }
+        bool empty_after;
+        struct gw_out *o = pop(c, &empty_after);
+        if (o) {
+            grpc_slice s = o->slice;
+            free(o);
+            /* out_eof and out_code are written by the producer only while in_pool */
+            if (empty_after && !c->in_pool && c->out_eof && c->out_code == ST_OK) {
+                c->last_send_ns = st_mono_ns();
+                finish_batch(c, 0, NULL, ST_OK, &s); /* last message with the status */
+                return;
+            }
+            send_one(c, s);
+            /* read-ahead: produce the next messages while this one is on its way */
+            if (!c->in_pool && !c->out_eof && c->need &&
+                gw_call_queued_bytes(c) < GW_READAHEAD_LOW)
+                c->need(c);
             return;
         }
-        send_one(c, s);
-        /* read-ahead: produce the next messages while this one is on its way */
-        if (!c->in_pool && !c->out_eof && c->need && gw_call_queued_bytes(c) < GW_READAHEAD_BYTES)
-            c->need(c);
-        return;
-    }
-    if (c->in_pool)
-        return; /* the producer will wake us */
-    if (c->out_eof) {
-        gw_call_fail(c, c->out_code, &c->out_err);
-        return;
-    }
-    if (c->need)
+        if (c->in_pool)
+            return; /* starved (pop): the producer will push or wake us */
+        if (c->out_eof) {
+            gw_call_fail(c, c->out_code, &c->out_err);
+            return;
+        }
+        if (!c->need)
+            return;
         c->need(c);
+        if (!c->in_pool)
+            return; /* need answered without the pool (finished, or failed) */
+        /* again: the producer may have pushed already; otherwise we are starved now */
+    }
 }
 
 void
@@ -376,8 +436,9 @@ gw_call_stream_kick(struct gw_call *c)
     pump(c);
 }
 
-void
-gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg)
+/* On the worker: the offered keep-alive becomes the armed one. */
+static void
+arm_keepalive(struct gw_call *c, grpc_slice msg)
 {
     if (c->keepalive_armed)
         grpc_slice_unref(c->keepalive);
@@ -386,6 +447,17 @@ gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg)
     if (!c->last_send_ns)
         c->last_send_ns = st_mono_ns();
     gw_worker_timer_add(c);
+}
+
+void
+gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg)
+{
+    pthread_mutex_lock(&c->qmu);
+    if (c->ka_offered)
+        grpc_slice_unref(c->ka_offer);
+    c->ka_offer = msg;
+    c->ka_offered = true;
+    pthread_mutex_unlock(&c->qmu);
 }
 
 void
@@ -412,10 +484,9 @@ pool_trampoline(void *arg)
 {
     struct gw_call *c = arg;
     c->pool_fn(c);
-    grpc_call_error e;
-    pthread_mutex_lock(&c->mu);
-    e = grpc_call_start_batch(c->call, NULL, 0, &c->t_wake, NULL);
-    pthread_mutex_unlock(&c->mu);
+    /* An empty batch: no call state is touched, the completion is queued at once. No
+     * lock: the worker may be inside a SEND of this call right now. */
+    grpc_call_error e = grpc_call_start_batch(c->call, NULL, 0, &c->t_wake, NULL);
     if (e != GRPC_CALL_OK)
         st_log(ST_LOG_ERROR, "grpc", "wake batch failed: %d", (int)e);
 }
@@ -423,13 +494,12 @@ pool_trampoline(void *arg)
 void
 gw_call_nudge(struct gw_call *c)
 {
-    if (atomic_exchange(&c->nudged, true))
-        return;
-    pthread_mutex_lock(&c->mu);
+    atomic_fetch_add(&c->refs, 1); /* the task's own reference keeps c alive meanwhile */
     grpc_call_error e = grpc_call_start_batch(c->call, NULL, 0, &c->t_nudge, NULL);
-    pthread_mutex_unlock(&c->mu);
-    if (e != GRPC_CALL_OK)
+    if (e != GRPC_CALL_OK) {
+        atomic_fetch_sub(&c->refs, 1);
         st_log(ST_LOG_ERROR, "grpc", "nudge batch failed: %d", (int)e);
+    }
 }
 
 enum st_code
@@ -438,12 +508,11 @@ gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c), void (*done)(s
     c->pool_fn = fn;
     c->pool_done = done;
     c->in_pool = true;
-    atomic_store(&c->nudged, false);
-    c->refs += 2; /* the wake completion drops one; the other is for a possible nudge */
+    atomic_fetch_add(&c->refs, 1); /* dropped by the wake's completion */
     enum st_code rc = gw_pool_submit(pool_trampoline, c);
     if (rc != ST_OK) {
         c->in_pool = false;
-        c->refs -= 2;
+        atomic_fetch_sub(&c->refs, 1);
     }
     return rc;
 }
@@ -570,7 +639,7 @@ static void
 arrive(struct gw_call *c)
 {
     c->start_ns = st_mono_ns();
-    c->refs = 1; /* the handler's reference */
+    atomic_store(&c->refs, 1); /* the handler's reference */
     c->err_offset = -1;
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -682,16 +751,19 @@ gw__call_dispatch(struct gw_call *c, enum gw_tag_kind kind, int ok)
         gw__call_unref(c); /* the handler reference */
         return;
     case GW_TAG_NUDGE:
-        if (c->on_nudge && !c->status_started)
-            c->on_nudge(c);
+        if (!c->status_started) {
+            if (c->on_nudge)
+                c->on_nudge(c);
+            else
+                pump(c);
+        }
         gw__call_unref(c);
         return;
     case GW_TAG_WAKE: {
         c->in_pool = false;
-        /* The task's nudge batch was started before this wake batch, or never: drop the
-         * reference held for it in the second case. */
-        if (!atomic_load(&c->nudged))
-            c->refs--;
+        pthread_mutex_lock(&c->qmu);
+        c->starved = false; /* the producer is done: nobody pushes any more */
+        pthread_mutex_unlock(&c->qmu);
         void (*done)(struct gw_call *) = c->pool_done;
         c->pool_done = NULL;
         if (done)

@@ -145,6 +145,8 @@ free_ctx(struct gw_call *c)
     }
     if (c->keepalive_armed)
         grpc_slice_unref(c->keepalive);
+    if (c->ka_offered)
+        grpc_slice_unref(c->ka_offer);
     free(c->req);
     if (c->call)
         grpc_call_unref(c->call);
@@ -157,7 +159,7 @@ free_ctx(struct gw_call *c)
 void
 gw__call_unref(struct gw_call *c)
 {
-    if (--c->refs == 0) {
+    if (atomic_fetch_sub(&c->refs, 1) == 1) {
         gw_worker_timer_del(c);
         free_ctx(c);
     }

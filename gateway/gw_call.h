@@ -8,11 +8,14 @@
  *     touched by one thread at a time: the worker, or a pool task while the call is
  *     "parked" in the pool (then the worker touches only the send side);
  *   - `refs` counts the handler reference plus one per batch in flight plus one per
- *     pool task; the context is freed and the call unref'd only at zero;
+ *     pool task; the context is freed and the call unref'd only at zero (on the
+ *     worker: a pool thread adds a reference for a nudge only while its task's own
+ *     reference is held);
  *   - RECV_CLOSE_ON_SERVER is posted first, in its own batch;
  *   - at most one SEND_MESSAGE and one RECV_MESSAGE in flight;
- *   - grpc_call_start_batch on a call is serialised by `mu`, because pool threads
- *     start the empty "wake" batch while the worker may start a keep-alive send.
+ *   - batches with operations are started on the worker, under `mu`; pool threads
+ *     start only empty batches (wake, nudge), which gRPC core completes without
+ *     touching the call, so they take no lock.
  */
 #ifndef GW_CALL_H
 #define GW_CALL_H
@@ -80,13 +83,13 @@ struct gw_call {
     grpc_byte_buffer *recv_buf;
     grpc_byte_buffer *send_buf;
     int cancelled;                  /* written by the core when RECV_CLOSE completes */
-    int refs;
+    atomic_int refs;
     pthread_mutex_t mu;
     bool close_done, status_started, send_busy, recv_busy, md_sent, in_pool;
     bool first_pending;             /* the request message is read after authentication */
     atomic_int cancel;              /* tells the engine to stop */
     struct gw_tag t_new, t_close, t_send, t_recv, t_status, t_wake, t_nudge;
-    atomic_bool nudged;             /* the current pool task started its nudge batch */
+    bool starved;                   /* guarded by qmu: the worker waits for a gw_call_push */
     void (*on_nudge)(struct gw_call *c);
     int64_t start_ns, deadline_mono_ns;
     struct gw_principal who;
@@ -105,6 +108,8 @@ struct gw_call {
     int64_t last_send_ns;           /* for keep-alive */
     grpc_slice keepalive;           /* a 0-row batch message; empty when not armed */
     bool keepalive_armed;
+    grpc_slice ka_offer;            /* guarded by qmu: the keep-alive to arm (from the pool) */
+    bool ka_offered;
     int64_t err_offset;             /* sent as strata-error-offset when >= 0 */
     /* one extra trailing metadata entry (DoGet: x-strata-engine-ns) */
     const char *extra_trailer_key;
@@ -146,14 +151,19 @@ bool gw_pb_strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, siz
 grpc_slice gw_bb_slice(grpc_byte_buffer *bb);
 
 /* Streaming out: queue a message (takes the slice; any thread); gw_call_stream_kick
- * starts sending on the worker. One SEND is in flight at a time. While it is, the
- * handler's `need` step may produce the next messages on the pool, as long as fewer
- * than GW_READAHEAD_BYTES are queued: bounded read-ahead, so a stalled client stalls
- * the query. When the queue drains and the producer set out_eof, the status goes out
- * (with the last message when possible). */
+ * starts sending on the worker. One SEND is in flight at a time. While it is, and fewer
+ * than GW_READAHEAD_LOW bytes wait, the handler's `need` step produces the next
+ * messages on the pool, up to GW_READAHEAD_BYTES queued: bounded read-ahead, so a
+ * stalled client stalls the query, and one pool task covers several messages. When the
+ * queue drains and the producer set out_eof, the status goes out (with the last message
+ * when possible). */
 #define GW_READAHEAD_BYTES ((size_t)1 << 20)
+#define GW_READAHEAD_LOW ((size_t)512 << 10)
 size_t gw_call_queued_bytes(struct gw_call *c);
 void gw_call_queue(struct gw_call *c, grpc_slice msg);
+/* From a producer on the pool: queue a message (takes the slice) and wake the worker if
+ * it waits for one (nothing to send, no SEND in flight); see call.c. */
+void gw_call_push(struct gw_call *c, grpc_slice msg);
 void gw_call_stream_kick(struct gw_call *c);
 /* Set by streaming handlers: called on the worker when the queue is empty and
  * !out_eof, to produce more (normally: submit a pool task). */
@@ -164,17 +174,18 @@ void gw_call_set_need(struct gw_call *c, gw_need_fn fn);
  * Returns ST_EAGAIN when the pool is full (the call is untouched). */
 enum st_code gw_call_offload(struct gw_call *c, void (*fn)(struct gw_call *c),
                              void (*done)(struct gw_call *c));
-/* From a pool task: wake the worker once while the task goes on (at most once per
- * task), so that what it queued so far (a schema) can go out; the worker calls
- * c->on_nudge. */
+/* From a pool task: wake the worker while the task goes on, so that what it queued so
+ * far can go out; the worker calls c->on_nudge (or sends). Each nudge is one wake-up:
+ * gw_call_push nudges only when needed. */
 void gw_call_nudge(struct gw_call *c);
 /* Post RECV_MESSAGE (client streams); the message arrives in m->on_recv. */
 void gw_call_recv(struct gw_call *c);
 
 /* Metadata lookup (lower-case key); returns a pointer to the value and its length. */
 const char *gw_call_md(const struct gw_call *c, const char *key, size_t *len);
-/* Keep-alive: arm a message to send every --keepalive-interval while nothing else is
- * being sent (takes the slice). */
+/* Keep-alive (from the worker or the producer on the pool; takes the slice): the worker
+ * arms the message when it next looks at the queue, then sends it every
+ * --keepalive-interval while a pool task runs and nothing else is being sent. */
 void gw_call_arm_keepalive(struct gw_call *c, grpc_slice msg);
 bool gw_call_is_cancelled(const struct gw_call *c);
 /* The access check (auth.c) for this call's principal, with the privilege and the

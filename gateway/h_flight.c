@@ -7,7 +7,8 @@
  *                  --max-flight-data-size, never an empty data_header. Engine batches
  *                  are pulled on the pool while fewer than GW_READAHEAD_BYTES (1 MiB) wait
  *                  to be sent and one SEND is in flight, so a small result needs one pool
- *                  round trip and a client that stops reading stops the query. While the engine is slow, a 0-row batch goes
+ *                  round trip, a large one a task per ~0.5 MiB or more, and a client that stops
+ *                  reading stops the query. While the engine is slow, a 0-row batch goes
  *                  out every --keepalive-interval. Client cancellation and deadlines stop
  *                  the query through eng_query_opts.cancel / deadline_mono_ns.
  *   GetFlightInfo  Flight SQL command -> FlightInfo{schema, echoed descriptor, one
@@ -52,8 +53,6 @@ struct fstate {
     struct eng_query_opts opts;
     bool opened, counted;
     int64_t engine_ns; /* time spent inside the engine for this query */
-    bool ka_ready;
-    grpc_slice ka;
     /* unary answers computed on the pool */
     grpc_slice reply;
     bool has_reply;
@@ -116,8 +115,6 @@ gw_h_flight_free(struct gw_call *c)
     arrow_decoder_free(f->dec);
     st_buf_cleanup(&f->ipc);
     gw_query_cleanup(&f->q);
-    if (f->ka_ready)
-        grpc_slice_unref(f->ka);
     if (f->has_reply)
         grpc_slice_unref(f->reply);
     if (f->counted)
@@ -265,17 +262,18 @@ stream_fail(struct gw_call *c, enum st_code rc, const struct st_error *err)
         c->out_err = *err;
 }
 
-/* A 0-row batch of the schema, as the keep-alive message. */
+/* A 0-row batch of the schema, handed to the call as its keep-alive message. */
 static void
-make_keepalive(struct fstate *f)
+make_keepalive(struct gw_call *c, struct fstate *f)
 {
     struct st_error err;
     struct arrow_msg m;
     bool got = false;
+    grpc_slice ka;
     if (arrow_encode_empty(f->enc, &err) == ST_OK &&
         arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got &&
-        flightdata(&m, false, &f->ka, &err) == ST_OK) {
-        f->ka_ready = true;
+        flightdata(&m, false, &ka, &err) == ST_OK) {
+        gw_call_arm_keepalive(c, ka);
         while (arrow_encode_next(f->enc, &m, &got, &err) == ST_OK && got)
             ;
     }
@@ -304,7 +302,13 @@ test_delay(struct gw_call *c)
     }
 }
 
-/* Pool: open the query (first time) or encode the next engine batch. */
+/*
+ * Pool: open the query (first task), then pull engine batches and hand their messages to
+ * the worker (gw_call_push) until the result ends or GW_READAHEAD_BYTES wait to be sent.
+ * The worker sends while this runs and asks for the next task once fewer than
+ * GW_READAHEAD_LOW bytes are left, so a large result costs one pool task per ~0.5 MiB or more,
+ * not one per batch, and the query stops when the client stops reading.
+ */
 static void
 produce(struct gw_call *c)
 {
@@ -312,7 +316,6 @@ produce(struct gw_call *c)
     struct st_error *err = &c->out_err;
     st_error_clear(err);
     grpc_slice s;
-    bool first = !f->opened;
     if (!f->opened) {
         f->opened = true;
         int64_t t0 = st_mono_ns();
@@ -330,15 +333,12 @@ produce(struct gw_call *c)
             stream_fail(c, f->enc ? rc : ST_EINTERNAL, err);
             return;
         }
-        gw_call_queue(c, s);
-        make_keepalive(f);
-        /* Let the worker send the schema and arm the keep-alive now, while the first
-         * batches are computed: a slow query shows its schema, then 0-row batches. */
-        gw_call_nudge(c);
+        /* The worker arms the keep-alive when it takes the schema, which goes out at once
+         * while the first batches are computed: a slow query shows its schema, then
+         * 0-row batches. */
+        make_keepalive(c, f);
+        gw_call_push(c, s);
     }
-    /* Pull batches: the first task until the result ends or GW_READAHEAD_BYTES are
-     * queued, later tasks one batch each (see below); the queue bound holds the query
-     * when the client does not read. */
     for (;;) {
         bool more = false;
         uint32_t n_rows = 0;
@@ -378,15 +378,12 @@ produce(struct gw_call *c)
                 return;
             }
             bytes += GRPC_SLICE_LENGTH(s);
-            gw_call_queue(c, s);
+            gw_call_push(c, s);
         }
         gw_metrics_add_rows_sent(n_rows, bytes);
         f->rows += n_rows;
         f->bytes += bytes;
-        /* The first task goes on while the result stays small (one round trip for small
-         * results); later tasks make one batch each, so that the worker sends it while
-         * the next task computes the following one. */
-        if (!first || gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
+        if (gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
             return;
     }
 }
@@ -394,11 +391,6 @@ produce(struct gw_call *c)
 static void
 produced(struct gw_call *c)
 {
-    struct fstate *f = c->hs;
-    if (f->ka_ready && !c->keepalive_armed) {
-        gw_call_arm_keepalive(c, f->ka);
-        f->ka_ready = false; /* the call owns it now */
-    }
     gw_call_stream_kick(c);
 }
 
