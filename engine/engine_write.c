@@ -435,7 +435,7 @@ do_line(struct wctx *c, const struct lp_line *ln, struct st_error *fatal)
         return ST_OK;
     }
     if (hint && (hinted < 0 || known))
-        stor_wbatch_hint_set(c->wb, hint, hint_len);
+        stor_wbatch_hint_set(c->wb, hint, hint_len, !c->txn);
     c->res->lines_ok++;
     return ST_OK;
 }

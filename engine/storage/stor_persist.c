@@ -490,7 +490,10 @@ load_chunk(struct stor_db *db, const struct chunk_meta *m, struct stor_table *ta
     enum st_code rc = stor__chunk_open(cpath, m, tab, ct, db->s->o.pol, out, &e2);
     if (rc == ST_OK)
         return ST_OK;
-    if (rc != ST_ECORRUPT && rc != ST_ENOTFOUND && rc != ST_EUNSUPPORTED) {
+    /* damage is quarantined; a key that is not configured, a refused mode, a
+     * format from a newer engine (valid checksums, unknown flags) or an I/O
+     * error stops the open instead */
+    if (rc != ST_ECORRUPT && rc != ST_ENOTFOUND) {
         if (err)
             *err = e2;
         return rc;

@@ -61,7 +61,7 @@ chunk_problem(void *arg, const struct chk_problem *p)
     if (p->off == 0 || p->group == UINT32_MAX) {
         /* the file as a whole: its header, key, footer or index */
         sp.known = atomic_load(&c->whole_bad);
-        if (p->code == ST_ECORRUPT || p->code == ST_EUNSUPPORTED || p->code == ST_ENOTFOUND) {
+        if (p->code == ST_ECORRUPT || p->code == ST_ENOTFOUND) {
             if (stor__chunk_quarantine(c, UINT32_MAX, 0, STOR_Q_UNREADABLE, st_now_ns()))
                 x->k->quarantined_chunks++;
             sp.quarantined = true;

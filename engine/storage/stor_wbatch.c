@@ -489,14 +489,14 @@ batch_hint_add(struct stor_wbatch *wb, const void *hint, uint32_t len, uint32_t 
 }
 
 void
-stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len)
+stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len, bool lasting)
 {
     if (wb->cur >= wb->n_ser || stor_wbatch_hint_find(wb, hint, len) >= 0)
         return;
     batch_hint_add(wb, hint, len, wb->cur);
     /* and across batches: the text names this series for good */
     struct wb_series *s = &wb->ser[wb->cur];
-    if (!s->ser->hint)
+    if (lasting && !s->ser->hint)
         stor__hint_put(s->tab, s->ser, hint, len, hint_hash(wb, hint, len));
 }
 

@@ -122,7 +122,12 @@ int64_t stor_wbatch_hint_known(struct stor_wbatch *wb, struct stor_db *db,
                                const struct cat_table *t, const void *hint, uint32_t len);
 enum st_code stor_wbatch_row_at(struct stor_wbatch *wb, uint32_t series, int64_t time_ns,
                                 struct stor_wb_mark *mark, struct st_error *err);
-void stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len);
+/* lasting: also remember the text across batches. Only when every column the
+ * line names is in the published catalog (no schema change of this call
+ * created one): a later batch that finds the series by its text skips the
+ * column checks, and a schema change that fails to commit must not leave a
+ * text mapped to columns the catalog does not hold. */
+void stor_wbatch_hint_set(struct stor_wbatch *wb, const void *hint, uint32_t len, bool lasting);
 /* Set a field of the current row (type is the column's). */
 enum st_code stor_wbatch_field_i64(struct stor_wbatch *wb, uint32_t col_id, enum st_type type,
                                    int64_t v, struct st_error *err);
