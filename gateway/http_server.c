@@ -5,7 +5,17 @@
  * through MHD_add_connection: one plaintext, one HTTPS (GnuTLS, priority string with
  * TLS 1.2 as the floor and AEAD ECDHE suites only; MHD's default would accept TLS 1.0).
  * Each has its own epoll polling threads, a connection limit, an idle/slow-client
- * timeout and a per-connection memory limit that bounds the request line and headers.
+ * timeout and a per-connection memory pool (GW_HTTP_POOL_BYTES, or --max-header-size if
+ * larger) that holds the request line, the headers and MHD's read buffer. The pool is
+ * larger than the header limit so that bodies are read in ~100 KiB pieces instead of
+ * ~16 KiB ones (a 3.4 MB write batch: ~30 recv calls and callbacks instead of ~220); the
+ * header limit (--max-header-size, 431) is checked here on the first callback instead.
+ *
+ * Write bodies: collected in one buffer sized from Content-Length; buffers of finished
+ * requests are kept for reuse (at most BODY_CACHE_N, BODY_CACHE_BYTES in all), so a
+ * steady stream of batches does not fault in fresh pages and unmap them per request;
+ * each appended piece is checked for ASCII while it is in the cache, which spares the
+ * separate UTF-8 pass over line protocol (http_write.c).
  *
  * Lifecycle of a request (the access handler is called several times):
  *   1. first call: route (404/405, from the endpoint table of methods.c), credentials
@@ -38,6 +48,74 @@ static struct {
     atomic_int suspended; /* requests parked on the pool */
     atomic_int closing;
 } H;
+
+/* MHD's per-connection pool: request line, headers, read buffer (see above). */
+#define GW_HTTP_POOL_BYTES ((size_t)256 << 10)
+/* Body buffers kept for reuse: how many, their total, and the smallest worth keeping. */
+#define BODY_CACHE_N 4
+#define BODY_CACHE_BYTES ((size_t)32 << 20)
+#define BODY_CACHE_MIN ((size_t)64 << 10)
+
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        uint8_t *p;
+        size_t cap;
+    } b[BODY_CACHE_N];
+    unsigned n;
+    size_t bytes;
+} BC = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+enum st_code
+gw_req_body_reserve(struct gw_req *r, size_t n)
+{
+    if (!r->body.data && n >= BODY_CACHE_MIN / 2) {
+        pthread_mutex_lock(&BC.mu);
+        unsigned best = BODY_CACHE_N;
+        for (unsigned i = 0; i < BC.n; i++) /* the smallest that is large enough */
+            if (BC.b[i].cap >= n && (best == BODY_CACHE_N || BC.b[i].cap < BC.b[best].cap))
+                best = i;
+        if (best < BODY_CACHE_N) {
+            r->body.data = BC.b[best].p;
+            r->body.cap = BC.b[best].cap;
+            r->body.len = 0;
+            BC.bytes -= BC.b[best].cap;
+            BC.b[best] = BC.b[--BC.n];
+        }
+        pthread_mutex_unlock(&BC.mu);
+    }
+    return st_buf_reserve(&r->body, n);
+}
+
+/* Keep a finished request's body buffer for the next one, or free it. */
+static void
+body_release(struct st_buf *b)
+{
+    if (b->data && b->cap >= BODY_CACHE_MIN && b->cap <= BODY_CACHE_BYTES) {
+        pthread_mutex_lock(&BC.mu);
+        if (BC.n < BODY_CACHE_N && BC.bytes + b->cap <= BODY_CACHE_BYTES) {
+            BC.b[BC.n].p = b->data;
+            BC.b[BC.n].cap = b->cap;
+            BC.n++;
+            BC.bytes += b->cap;
+            b->data = NULL;
+            b->cap = b->len = 0;
+        }
+        pthread_mutex_unlock(&BC.mu);
+    }
+    st_buf_cleanup(b);
+}
+
+static void
+body_cache_free(void)
+{
+    pthread_mutex_lock(&BC.mu);
+    for (unsigned i = 0; i < BC.n; i++)
+        free(BC.b[i].p);
+    BC.n = 0;
+    BC.bytes = 0;
+    pthread_mutex_unlock(&BC.mu);
+}
 
 #define TLS_PRIORITIES                                                                             \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"           \
@@ -268,6 +346,26 @@ route(const char *url, const char *method, const char **name)
     return GW_R_NONE;
 }
 
+static enum MHD_Result
+add_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    size_t *n = cls;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF, or "&" and "=" */
+    return MHD_YES;
+}
+
+/* The request line plus headers, as sent (query arguments and header values as MHD
+ * decoded them: within a few bytes of the raw size). */
+static size_t
+header_bytes(struct MHD_Connection *conn, const char *url, const char *method,
+             const char *version)
+{
+    size_t n = strlen(method) + strlen(url) + strlen(version) + 4;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, add_len, &n);
+    return n;
+}
+
 static void
 pool_work(void *arg)
 {
@@ -284,7 +382,6 @@ static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct gw_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
@@ -296,8 +393,15 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
         r->conn = conn;
         r->tls = cls != NULL;
         r->start_ns = st_mono_ns();
+        r->body_ascii = true;
         st_buf_init(&r->body, gw_srv->cfg.max_request_bytes);
         r->route = route(url, method, &r->route_name);
+        if (header_bytes(conn, url, method, version) > gw_srv->cfg.max_header_bytes) {
+            r->too_large = true; /* the body is not read: close after the answer */
+            gw_req_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                         "the request line and headers are larger than --max-header-size");
+            return queue(r);
+        }
         if (atomic_load(&H.closing)) {
             gw_req_error(r, 503, "the server is shutting down");
             return queue(r);
@@ -347,6 +451,8 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
             r->too_large = true;
             st_buf_cleanup(&r->body);
             gw_req_too_large(r);
+        } else if (r->body_ascii) {
+            r->body_ascii = gw_ascii((const uint8_t *)upload_data, n);
         }
         return MHD_YES;
     }
@@ -405,7 +511,7 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     gw_principal_cleanup(&r->who);
-    st_buf_cleanup(&r->body);
+    body_release(&r->body);
     free(r->resp);
     free(r);
     *con_cls = NULL;
@@ -432,18 +538,20 @@ start_daemon(struct gw_server *s, bool tls)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     unsigned timeout_s = (unsigned)(s->cfg.http_timeout_ns / ST_NS_PER_SEC);
+    size_t pool = s->cfg.max_header_bytes > GW_HTTP_POOL_BYTES ? (size_t)s->cfg.max_header_bytes
+                                                                : GW_HTTP_POOL_BYTES;
     if (!tls)
         return MHD_start_daemon(
             flags, 0, NULL, NULL, access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
             NULL, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)s->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)s->cfg.max_header_bytes, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
+            (unsigned)s->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+            MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
     return MHD_start_daemon(
         flags | MHD_USE_TLS, 0, NULL, NULL, access_cb, (void *)1, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->cfg.max_header_bytes,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
         MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_HTTPS_MEM_CERT, s->tls.cert_pem, MHD_OPTION_HTTPS_MEM_KEY, s->tls.key_pem,
         MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         s->tls.ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, s->tls.ca_pem,
@@ -494,4 +602,5 @@ gw_http_stop(int64_t grace_ns)
     if (H.tls)
         MHD_stop_daemon(H.tls);
     H.plain = H.tls = NULL;
+    body_cache_free();
 }

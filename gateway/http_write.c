@@ -172,7 +172,7 @@ gw_write_begin(struct gw_req *r)
         gw_req_too_large(r);
         return 1;
     }
-    if (r->content_length && st_buf_reserve(&r->body, (size_t)r->content_length) != ST_OK) {
+    if (r->content_length && gw_req_body_reserve(r, (size_t)r->content_length) != ST_OK) {
         gw_req_error(r, 503, "out of memory");
         return -1;
     }
@@ -243,6 +243,26 @@ gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
     }
     inflateEnd(&z);
     return ret;
+}
+
+bool
+gw_ascii(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, p + i, 32);
+        acc |= w[0] | w[1] | w[2] | w[3];
+    }
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= p[i];
+    return (acc & 0x8080808080808080ull) == 0;
 }
 
 /* Append s as a JSON string (with quotes). */
@@ -368,8 +388,12 @@ gw_write_work(struct gw_req *r)
         body = plain.data;
         len = plain.len;
     }
+    /* A plain body was checked for ASCII while it arrived, chunk by chunk while each was
+     * still in the cache; only a body with other bytes (or a gzip'd one) is checked as
+     * UTF-8 here. */
     size_t bad_at = 0;
-    if (len && !st_utf8_valid(body, len, &bad_at)) {
+    bool ascii = r->body_ascii && !r->gzip;
+    if (len && !ascii && !st_utf8_valid(body, len, &bad_at)) {
         char msg[96];
         snprintf(msg, sizeof msg, "the request body is not valid UTF-8 (byte %zu)", bad_at);
         bad_request(r, msg);
