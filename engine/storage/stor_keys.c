@@ -78,7 +78,9 @@ static enum st_code
 rotate_chunk(struct stor *s, const struct stor_chunk *c, struct stor_key_counts *k,
              struct st_error *err)
 {
-    bool placeholder = atomic_load(&c->whole_bad) && c->n_groups == 0 && c->n_series == 0;
+    /* a chunk quarantined whole (never read again) is rotated when its header
+     * still opens, and skipped otherwise */
+    bool placeholder = atomic_load(&c->whole_bad);
     if (!placeholder && !c->enc) {
         k->plain++;
         return ST_OK;
@@ -86,7 +88,7 @@ rotate_chunk(struct stor *s, const struct stor_chunk *c, struct stor_key_counts 
     struct st_error e2;
     int fd = st_file_open(c->path, O_RDWR, 0, &e2);
     if (fd < 0) {
-        if (placeholder) { /* a quarantined file that is missing or unreadable */
+        if (placeholder) { /* missing or unreadable */
             k->skipped++;
             return ST_OK;
         }

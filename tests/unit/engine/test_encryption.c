@@ -771,3 +771,41 @@ TEST(rotation_and_verify_run_beside_writers_readers_and_persists)
     eng_close(e);
     eng_keyring_free(k1);
 }
+
+TEST(rotation_skips_a_quarantined_chunk_and_the_old_key_can_still_retire)
+{
+    st_log_set_level(ST_LOG_ERROR);
+    quiet();
+    build_encrypted(1, true);
+    char **c;
+    size_t nc = tf_find(data_dir(), ".chk", &c);
+    ASSERT_TRUE(nc >= 2);
+    char moved[2100];
+    snprintf(moved, sizeof moved, "%s/away.bin", th_tmpdir());
+    ASSERT_EQ_INT(rename(c[0], moved), 0); /* a chunk goes missing */
+    struct st_error err;
+    struct eng *e = tf_open(data_dir(), 1, true, false, &err);
+    ASSERT_TRUE(e != NULL);
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    ASSERT_EQ_U64(st.quarantined_chunks, 1);
+    struct eng_keyring *k2 = tf_keyring(2);
+    struct eng_rotate_result res;
+    ASSERT_OK_E(eng_rotate_key(e, k2, NULL, NULL, &res, &err), &err);
+    ASSERT_EQ_U64(res.skipped, 1);
+    char *truth = dump_all(e);
+    eng_close(e);
+    /* the manifest records the quarantine: the new key alone opens the rest */
+    e = tf_open(data_dir(), 2, true, false, &err);
+    if (!e)
+        th_fail(__FILE__, __LINE__, "key 2 alone: %s", err.msg);
+    char *d = dump_all(e);
+    ASSERT_EQ_STR(d, truth);
+    eng_get_stats(e, &st);
+    ASSERT_EQ_U64(st.quarantined_chunks, 1);
+    free(d);
+    free(truth);
+    eng_close(e);
+    eng_keyring_free(k2);
+    tf_paths_free(c, nc);
+}
