@@ -388,4 +388,5 @@ gw_grpc_stop(int64_t grace_ns)
     free(G.workers);
     G.workers = NULL;
     grpc_shutdown();
+    gw_flight_cleanup();
 }

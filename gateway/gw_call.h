@@ -225,6 +225,8 @@ void gw_h_do_put(struct gw_call *c);
 void gw_h_do_put_recv(struct gw_call *c, grpc_byte_buffer *bb);
 void gw_h_list_flights(struct gw_call *c);
 void gw_h_flight_free(struct gw_call *c);
+/* Free the message buffers DoGet keeps for reuse (at the end of gw_grpc_stop). */
+void gw_flight_cleanup(void);
 void gw_h_write_free(struct gw_call *c);
 void gw_h_admin(struct gw_call *c);      /* strata.v1.AdminService (h_admin.c) */
 void gw_h_admin_free(struct gw_call *c);

@@ -29,6 +29,8 @@
  * storage name (the tenant's, gw_engine_name), and its end is audited with the
  * normalised SQL (eng_sql_normalize: no literals), rows, bytes and duration.
  */
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +152,80 @@ take_slice(struct st_buf *b)
 }
 
 /*
+ * Message buffers: a record batch's FlightData is one malloc'd block that gRPC releases
+ * once it has written it. A large result is a stream of such blocks of about the same
+ * size (hundreds of KiB); allocating each afresh made the kernel fault in and clear
+ * every page and unmap it again (about 5 % of stratad's time on high-cpu-all). Released
+ * blocks are kept here for the next messages, process-wide (gRPC may release a block
+ * after its call is gone), bounded in count and bytes.
+ */
+#define MSGBUF_N 16
+#define MSGBUF_BYTES ((size_t)8 << 20)
+
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        void *p;
+        size_t cap;
+    } b[MSGBUF_N];
+    unsigned n;
+    size_t bytes;
+    bool closed;
+} MB = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The encoder's body allocator: the smallest kept block that is large enough. */
+static void *
+msgbuf_get(void *ctx, size_t need, size_t *cap)
+{
+    (void)ctx;
+    void *p = NULL;
+    pthread_mutex_lock(&MB.mu);
+    unsigned best = MSGBUF_N;
+    for (unsigned i = 0; i < MB.n; i++)
+        if (MB.b[i].cap >= need && (best == MSGBUF_N || MB.b[i].cap < MB.b[best].cap))
+            best = i;
+    if (best < MSGBUF_N) {
+        p = MB.b[best].p;
+        *cap = MB.b[best].cap;
+        MB.bytes -= MB.b[best].cap;
+        MB.b[best] = MB.b[--MB.n];
+    }
+    pthread_mutex_unlock(&MB.mu);
+    return p;
+}
+
+/* gRPC is done with a message: keep its block, or free it. */
+static void
+msgbuf_put(void *p)
+{
+    size_t cap = malloc_usable_size(p);
+    pthread_mutex_lock(&MB.mu);
+    if (!MB.closed && MB.n < MSGBUF_N && MB.bytes + cap <= MSGBUF_BYTES) {
+        MB.b[MB.n].p = p;
+        MB.b[MB.n].cap = cap;
+        MB.n++;
+        MB.bytes += cap;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&MB.mu);
+    free(p);
+}
+
+void
+gw_flight_cleanup(void)
+{
+    pthread_mutex_lock(&MB.mu);
+    for (unsigned i = 0; i < MB.n; i++)
+        free(MB.b[i].p);
+    MB.n = 0;
+    MB.bytes = 0;
+    MB.closed = true; /* blocks gRPC releases from now on are freed */
+    pthread_mutex_unlock(&MB.mu);
+}
+
+/*
  * A record batch as a FlightData slice without copying its body: the encoder framed it in
- * place (arrow_flightdata_take) and gRPC frees the buffer when it is done with it.
+ * place (arrow_flightdata_take) and gRPC hands the buffer back when it is done with it.
  */
 static enum st_code
 batch_slice(struct arrow_encoder *enc, const struct arrow_msg *m, grpc_slice *out,
@@ -160,7 +234,7 @@ batch_slice(struct arrow_encoder *enc, const struct arrow_msg *m, grpc_slice *ou
     uint8_t *base;
     size_t off, len;
     ST_TRY(arrow_flightdata_take(enc, m, &base, &off, &len, err));
-    *out = grpc_slice_new_with_user_data(base + off, len, free, base);
+    *out = grpc_slice_new_with_user_data(base + off, len, msgbuf_put, base);
     return ST_OK;
 }
 
@@ -325,7 +399,8 @@ produce(struct gw_call *c)
             stream_fail(c, rc, err);
             return;
         }
-        struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes};
+        struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes,
+                                        .body_alloc = msgbuf_get};
         f->enc = gw_result_encoder(f->res, &eo, err);
         struct arrow_msg m;
         if (!f->enc || (rc = arrow_encode_schema(f->enc, &m, err)) != ST_OK ||

@@ -60,6 +60,9 @@ struct arrow_encoder {
     struct st_batch empty;
     /* bytes kept free in front of every body, for arrow_flightdata_take's framing */
     size_t headroom;
+    /* the caller's body allocator (opts.body_alloc), or NULL */
+    void *(*body_alloc)(void *ctx, size_t need, size_t *cap);
+    void *body_alloc_ctx;
     /* nested encoders (arrow_nested.c): the rows of the current batch */
     struct arrow_nested *nested;
     int64_t nested_rows, nested_next;
@@ -375,9 +378,21 @@ encode_rows(struct arrow_encoder *enc, uint32_t lo, uint32_t hi, struct st_error
     uint32_t n = hi - lo, bi = 0;
     size_t bm_bytes = ((size_t)n + 7) / 8;
     size_t src_bm_bytes = ((size_t)b->n_rows + 7) / 8;
-    /* One allocation per message: the headroom and the body's upper bound. */
+    /* One allocation per message: the headroom and the body's upper bound (from the
+     * caller's allocator when it has one and the last body was taken). */
+    size_t need = enc->headroom + body_bound(enc, lo, hi);
     st_buf_reset(&enc->body);
-    enum st_code rc = st_buf_reserve(&enc->body, enc->headroom + body_bound(enc, lo, hi));
+    if (!enc->body.data && enc->body_alloc) {
+        size_t cap = 0;
+        uint8_t *p = enc->body_alloc(enc->body_alloc_ctx, need, &cap);
+        if (p && cap >= need) {
+            enc->body.data = p;
+            enc->body.cap = cap;
+        } else {
+            free(p);
+        }
+    }
+    enum st_code rc = st_buf_reserve(&enc->body, need);
     if (rc == ST_OK) enc->body.len = enc->headroom;
     for (uint32_t c = 0; c < b->n_cols; c++) {
         const struct st_column *col = &b->cols[c];
@@ -451,6 +466,8 @@ encoder_alloc(const struct arrow_encoder_opts *opts, struct st_error *err)
         st_error_set(err, ST_ENOMEM, "allocating arrow encoder");
         return NULL;
     }
+    enc->body_alloc = opts ? opts->body_alloc : NULL;
+    enc->body_alloc_ctx = opts ? opts->body_alloc_ctx : NULL;
     enc->target_bytes = opts && opts->target_bytes ? opts->target_bytes : ARROW_FLIGHT_TARGET_BYTES;
     enc->max_bytes = opts && opts->max_bytes ? opts->max_bytes : ARROW_FLIGHT_MAX_BYTES;
     if (enc->max_bytes < enc->target_bytes) enc->max_bytes = enc->target_bytes;

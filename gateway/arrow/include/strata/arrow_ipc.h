@@ -77,6 +77,12 @@ struct arrow_encoder_opts {
     /* Optional schema-level custom metadata. */
     const struct arrow_kv *schema_metadata;
     uint32_t n_schema_metadata;
+    /* Optional: where a flat encoder's record-batch bodies come from, so a caller that
+     * takes them (arrow_flightdata_take) can recycle them instead of freeing them. Called
+     * with the bytes the next message needs; returns a block from malloc() of at least
+     * that many bytes and its size in *cap, or NULL (the encoder then allocates). */
+    void *(*body_alloc)(void *ctx, size_t need, size_t *cap);
+    void *body_alloc_ctx;
 };
 
 /*
