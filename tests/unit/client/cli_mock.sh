@@ -269,7 +269,8 @@ expect_out_has "alpha,owner,user:alice" "role list"
 run "$strata" whoami -f json
 expect_out_has '"principal":"token:tok-op"' "whoami json"
 run "$strata" whoami
-expect_out_has "| groups      | ops" "whoami table"
+expect_out_has "| groups         | ops" "whoami table"
+expect_out_has "| server_version |" "whoami table: the server's version (empty from the mock)"
 run "$strata" check read -d alpha
 expect_rc 0 "check allowed"
 expect_out "allowed: granted (role read on alpha)" "check output"
@@ -290,7 +291,7 @@ run "$strata" audit verify "$work/missing.log"
 [ "$rc" = 11 ] || [ "$rc" = 16 ] && ok || bad "verify missing file: $rc"
 
 # ---- help ------------------------------------------------------------------------------------
-for cmd in query write database token role whoami check audit ping; do
+for cmd in query write database token role whoami check audit ping verify admin; do
     run "$strata" "$cmd" --help
     expect_rc 0 "$cmd --help"
     expect_out_has "usage: strata $cmd" "$cmd --help text"
