@@ -1,8 +1,9 @@
 /*
  * engine_crypt.c: encryption at rest in the engine facade: the keyring
- * functions of engine.h, the encryption policy an engine hands to its parts,
- * migrations between plaintext and encrypted data directories, and master
- * key rotation (eng_rotate_key).
+ * functions of engine.h, sealed files for other modules (eng_file_seal),
+ * the encryption policy an engine hands to its parts, migrations between
+ * plaintext and encrypted data directories, and master key rotation
+ * (eng_rotate_key).
  *
  * Policy (strata/crypt.h): with `encryption` on, new files are encrypted and
  * only encrypted files are read; off, only plaintext ones. A migration opens
@@ -98,6 +99,94 @@ bool
 eng_keyring_current_id(const struct eng_keyring *kr, char out[ENG_KEY_ID_LEN + 1])
 {
     return kr && crypt_keyring_current_id(kr->kr, out);
+}
+
+/* ---- sealed files for other modules ------------------------------------------------ */
+
+#define ENV_MAGIC "STRTENV1"
+#define ENV_VERSION 1
+#define ENV_MAX_LEN ((size_t)1 << 30)
+
+static enum st_code
+kind_check(const char *kind, char out[40], struct st_error *err)
+{
+    size_t n = kind ? strlen(kind) : 0;
+    if (n == 0 || n > 24)
+        return st_error_set(err, ST_EINVAL, "a sealed file's kind must be 1 to 24 characters");
+    for (size_t i = 0; i < n; i++) {
+        char c = kind[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return st_error_set(err, ST_EINVAL,
+                                "a sealed file's kind may hold only a-z, 0-9 and '-'");
+    }
+    /* a prefix keeps other modules' kinds apart from the engine's own */
+    snprintf(out, 40, "ext-%s", kind);
+    return ST_OK;
+}
+
+enum st_code
+eng_file_seal(const struct eng_keyring *kr, const char *kind, const void *body, size_t len,
+              uint8_t **out, size_t *out_len, struct st_error *err)
+{
+    char k[40];
+    ST_TRY(kind_check(kind, k, err));
+    if (!out || !out_len || (!body && len))
+        return st_error_set(err, ST_EINVAL, "bad arguments to eng_file_seal");
+    if (len > ENV_MAX_LEN)
+        return st_error_set(err, ST_ELIMIT, "a sealed file holds at most 1 GiB");
+    struct crypt_policy pol = {kr ? kr->kr : NULL, kr && crypt_keyring_count(kr->kr) > 0, true,
+                               true};
+    struct st_buf b;
+    st_buf_init(&b, SIZE_MAX);
+    enum st_code rc = crypt_envelope_build(&pol, k, ENV_MAGIC, ENV_VERSION, 0,
+                                           (const uint8_t *)(body ? body : ""), len, &b, err);
+    if (rc != ST_OK) {
+        st_buf_cleanup(&b);
+        return rc;
+    }
+    *out = st_buf_take(&b, out_len);
+    return ST_OK;
+}
+
+enum st_code
+eng_file_unseal(const struct eng_keyring *kr, bool require_encrypted, const char *kind,
+                const char *what, const uint8_t *file, size_t len, uint8_t **body,
+                size_t *body_len, bool *was_encrypted, struct st_error *err)
+{
+    char k[40];
+    ST_TRY(kind_check(kind, k, err));
+    if (!file || !body || !body_len)
+        return st_error_set(err, ST_EINVAL, "bad arguments to eng_file_unseal");
+    struct crypt_policy pol = {kr ? kr->kr : NULL, false, !require_encrypted, true};
+    const uint8_t *p;
+    size_t n;
+    uint16_t ver, flags;
+    uint8_t *owned = NULL;
+    ST_TRY(crypt_envelope_open(&pol, k, what ? what : kind, ENV_MAGIC, ENV_VERSION, 0, file, len,
+                               &ver, &flags, &p, &n, &owned, err));
+    if (was_encrypted)
+        *was_encrypted = owned != NULL;
+    uint8_t *copy = malloc(n + 1);
+    if (!copy) {
+        if (owned)
+            crypt_wipe(owned, n);
+        free(owned);
+        return st_error_set(err, ST_ENOMEM, "out of memory");
+    }
+    memcpy(copy, p, n);
+    copy[n] = '\0';
+    if (owned)
+        crypt_wipe(owned, n);
+    free(owned);
+    *body = copy;
+    *body_len = n;
+    return ST_OK;
+}
+
+bool
+eng_file_is_sealed(const uint8_t *file, size_t len)
+{
+    return file && len >= 8 && memcmp(file, ENV_MAGIC, 8) == 0;
 }
 
 /* ---- policy ------------------------------------------------------------------- */

@@ -63,6 +63,38 @@ enum st_code eng_key_generate_file(const char *path, struct eng_keyring *kr,
 /* The current key's id; false when the keyring is empty. */
 bool eng_keyring_current_id(const struct eng_keyring *kr, char out[ENG_KEY_ID_LEN + 1]);
 
+/*
+ * Sealed files for other modules (the policy store, a token pepper, ...):
+ * a small file written whole, in the same envelope as the engine's catalog
+ * and manifests (docs/encryption.md): magic "STRTENV1", a version, flags, a
+ * length, the key area when encrypted, the body, a CRC-32C. With a keyring
+ * holding a key the body is AES-256-GCM encrypted under a fresh data key
+ * wrapped by the keyring's current key; with kr NULL it is plaintext (still
+ * framed and checksummed). `kind` (1..24 characters a-z, 0-9, '-', e.g.
+ * "policy") is bound into the wrapping and the tag: a file of one kind does
+ * not open as another. Write *out with an atomic replace; free it with free().
+ * ST_EINVAL (bad kind), ST_ENOMEM, ST_ECRYPTO.
+ */
+enum st_code eng_file_seal(const struct eng_keyring *kr, const char *kind, const void *body,
+                           size_t len, uint8_t **out, size_t *out_len, struct st_error *err);
+/*
+ * Open a file written by eng_file_seal: the checksum, then (encrypted) the
+ * data key under any key of kr and the tag, before a byte of the body is
+ * returned (*body malloc'd, NUL-terminated, not counted; free it). With
+ * require_encrypted a plaintext file is refused (ST_ECRYPTO, "... is not
+ * encrypted"); an encrypted one needs kr. `what` names the file in messages.
+ * *was_encrypted (may be NULL) says which it was, e.g. to seal it again
+ * encrypted (a migration) or under a new key (after eng_rotate_key).
+ * ST_ECORRUPT (damage, or not a sealed file), ST_ECRYPTO (no key, wrong key,
+ * refused mode), ST_EUNSUPPORTED (a newer format), ST_ENOMEM.
+ */
+enum st_code eng_file_unseal(const struct eng_keyring *kr, bool require_encrypted,
+                             const char *kind, const char *what, const uint8_t *file, size_t len,
+                             uint8_t **body, size_t *body_len, bool *was_encrypted,
+                             struct st_error *err);
+/* Whether bytes start like a sealed file (to tell one from an older plain format). */
+bool eng_file_is_sealed(const uint8_t *file, size_t len);
+
 /* ---- open / close ---------------------------------------------------- */
 
 struct eng_options {

@@ -15,6 +15,7 @@
 
 #include "stor_int.h"
 #include "strata/catalog_store.h"
+#include "strata/engine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +50,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (uint32_t i = 0; i < nt; i++)
             stor__tomb_unref(tb[i]);
         free(tb);
+        return 0;
+    }
+    if (size >= 8 && memcmp(data, "STRTENV1", 8) == 0) {
+        /* a sealed file of another module (eng_file_seal), kind "policy" */
+        static struct eng_keyring *kr;
+        if (!kr) {
+            kr = eng_keyring_new();
+            eng_keyring_add_hex(kr, "42424242424242424242424242424242"
+                                    "42424242424242424242424242424242",
+                                64, true, NULL);
+        }
+        uint8_t *body = NULL;
+        size_t n = 0;
+        if (eng_file_unseal(kr, false, "policy", "sealed", data, size, &body, &n, NULL, &err) ==
+            ST_OK)
+            free(body);
         return 0;
     }
     if (size >= 8 && memcmp(data, "STRTCAT1", 8) == 0) {

@@ -809,3 +809,61 @@ TEST(rotation_skips_a_quarantined_chunk_and_the_old_key_can_still_retire)
     eng_keyring_free(k2);
     tf_paths_free(c, nc);
 }
+
+TEST(sealed_files_for_other_modules)
+{
+    struct eng_keyring *k1 = tf_keyring(1), *k2 = tf_keyring(2), *k12 = tf_keyring2(1, 2);
+    struct st_error err;
+    const char *body = "{\"tokens\":[\"" MARK "\"]}";
+    uint8_t *f, *out;
+    size_t flen, olen;
+    bool enc;
+    ASSERT_OK_E(eng_file_seal(k1, "policy", body, strlen(body), &f, &flen, &err), &err);
+    ASSERT_TRUE(eng_file_is_sealed(f, flen));
+    ASSERT_TRUE(memmem(f, flen, MARK, strlen(MARK)) == NULL);
+    ASSERT_OK_E(eng_file_unseal(k1, true, "policy", "p", f, flen, &out, &olen, &enc, &err), &err);
+    ASSERT_TRUE(enc);
+    ASSERT_EQ_STR((char *)out, body);
+    free(out);
+    /* any key of the ring opens it; another kind, another key or no key do not */
+    ASSERT_OK(eng_file_unseal(k12, true, "policy", "p", f, flen, &out, &olen, NULL, &err));
+    free(out);
+    ASSERT_CODE(eng_file_unseal(k1, true, "pepper", "p", f, flen, &out, &olen, NULL, &err),
+                ST_ECORRUPT);
+    ASSERT_CODE(eng_file_unseal(k2, true, "policy", "p", f, flen, &out, &olen, NULL, &err),
+                ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "not configured");
+    ASSERT_CODE(eng_file_unseal(NULL, false, "policy", "p", f, flen, &out, &olen, NULL, &err),
+                ST_ECRYPTO);
+    /* every flipped bit outside the empty second key slot is caught */
+    for (size_t bit = 0; bit < flen * 8; bit++) {
+        size_t at = bit / 8;
+        if (at >= 16 + 72 && at < 16 + 144)
+            continue;
+        f[at] ^= (uint8_t)(1u << (bit % 8));
+        enum st_code rc = eng_file_unseal(k1, true, "policy", "p", f, flen, &out, &olen, NULL,
+                                          &err);
+        ASSERT_TRUE(rc == ST_ECORRUPT || rc == ST_ECRYPTO);
+        f[at] ^= (uint8_t)(1u << (bit % 8));
+    }
+    free(f);
+    /* plaintext: framed and checksummed; refused when encryption is required */
+    ASSERT_OK(eng_file_seal(NULL, "policy", body, strlen(body), &f, &flen, &err));
+    ASSERT_TRUE(memmem(f, flen, MARK, strlen(MARK)) != NULL);
+    ASSERT_OK(eng_file_unseal(k1, false, "policy", "p", f, flen, &out, &olen, &enc, &err));
+    ASSERT_FALSE(enc);
+    free(out);
+    ASSERT_CODE(eng_file_unseal(k1, true, "policy", "p", f, flen, &out, &olen, NULL, &err),
+                ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "not encrypted");
+    f[flen - 6] ^= 1;
+    ASSERT_CODE(eng_file_unseal(NULL, false, "policy", "p", f, flen, &out, &olen, NULL, &err),
+                ST_ECORRUPT);
+    free(f);
+    ASSERT_FALSE(eng_file_is_sealed((const uint8_t *)"{}", 2));
+    ASSERT_CODE(eng_file_seal(k1, "Bad Kind", "x", 1, &f, &flen, &err), ST_EINVAL);
+    ASSERT_CODE(eng_file_seal(k1, "", "x", 1, &f, &flen, &err), ST_EINVAL);
+    eng_keyring_free(k1);
+    eng_keyring_free(k2);
+    eng_keyring_free(k12);
+}
