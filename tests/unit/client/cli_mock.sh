@@ -290,6 +290,45 @@ expect_rc 2 "bad time"
 run "$strata" audit verify "$work/missing.log"
 [ "$rc" = 11 ] || [ "$rc" = 16 ] && ok || bad "verify missing file: $rc"
 
+# ---- data protection: verify, admin rotate-key, DELETE as an update ---------------------------
+run "$strata" verify -d damaged
+expect_rc 12 "verify with a problem"
+expect_out "chunk db/1/1/0000000000000003.chk offset 176 (database damaged): authentication tag mismatch (damaged or tampered) [ECORRUPT, quarantined]" "verify problem line"
+expect_err_has "verified damaged: 2 files, 9 blocks, 4.0 KiB in 0.00 s: 1 problem (1 row group and 0 chunks newly quarantined)" "verify summary"
+run "$strata" verify -d damaged -f csv -q
+expect_out "$(printf 'kind,file,database,offset,code,reason,quarantined,known\r\nchunk,db/1/1/0000000000000003.chk,damaged,176,ECORRUPT,authentication tag mismatch (damaged or tampered),true,false\r')" "verify csv"
+[ -z "$err" ] && ok || bad "verify -q printed: $err"
+run env STRATA_DATABASE=damaged "$strata" verify
+expect_rc 0 "STRATA_DATABASE does not narrow a scrub"
+expect_err_has "verified everything: " "verify everything"
+run "$strata" verify -d cut
+expect_rc 12 "a stream without a summary"
+expect_err_has "without its summary" "verify cut"
+run "$strata" verify -d missing
+expect_rc 6 "verify of a missing database"
+run "$strata" verify -f xml
+expect_rc 2 "verify bad format"
+run "$strata" verify extra
+expect_rc 2 "verify takes no argument"
+run "$strata" --token read-only verify -d damaged
+expect_rc 9 "verify denied"
+run "$strata" admin rotate-key
+expect_rc 0 "rotate-key"
+expect_out "rotated: 4 files, 3 data keys rewrapped under master key 75994c6f8af9575c (1 already current, 0 skipped)
+no file needs the previous key any more (aff116fdf5636f26): restart stratad without --previous-master-key-file, then retire it" "rotate-key output"
+run "$strata" admin
+expect_rc 2 "admin without a subcommand"
+run "$strata" admin rotate
+expect_rc 2 "admin unknown subcommand"
+run "$strata" query -d alpha -f csv "/* a comment */
+delete FROM cpu"
+expect_rc 0 "DELETE through query"
+expect_out "$(printf 'rows_deleted\r\n7\r')" "rows_deleted"
+run "$strata" query -d alpha "DELETE FROM cpu WHERE nosuch = 1"
+expect_rc 4 "DELETE error"
+expect_err_has "column \"nosuch\" does not exist" "DELETE error message"
+expect_err_has "column 21" "DELETE error position"
+
 # ---- help ------------------------------------------------------------------------------------
 for cmd in query write database token role whoami check audit ping verify admin; do
     run "$strata" "$cmd" --help

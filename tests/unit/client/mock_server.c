@@ -44,6 +44,8 @@
 
 #include "arrow_testdata.h"
 #include "flight.pb-c.h"
+#include "flight_sql.pb-c.h"
+#include "google/protobuf/any.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "strata/arrow_ipc.h"
 #include "strata/v1/admin.pb-c.h"
@@ -575,9 +577,113 @@ do_admin(struct reply *r, const char *m, const uint8_t *req, size_t len)
         resp.more = resp.last_seq < 5;
         add_pb(r, &resp.base);
         strata__v1__read_audit_request__free_unpacked(q, NULL);
+    } else if (strcmp(m, "RotateKey") == 0) {
+        /* two progress messages, then the totals */
+        Strata__V1__RotateKeyResponse p = STRATA__V1__ROTATE_KEY_RESPONSE__INIT;
+        p.files_total = 4;
+        p.files_done = 1;
+        add_pb(r, &p.base);
+        p.files_done = 4;
+        add_pb(r, &p.base);
+        char *prev[] = {(char *)"aff116fdf5636f26"};
+        p.done = true;
+        p.files = 4;
+        p.rewrapped = 3;
+        p.already_current = 1;
+        p.key_id = (char *)"75994c6f8af9575c";
+        p.n_previous_key_ids = 1;
+        p.previous_key_ids = prev;
+        add_pb(r, &p.base);
+    } else if (strcmp(m, "Verify") == 0) {
+        /* "": clean; "damaged": one problem; "cut": a problem and no summary;
+         * "garbage": a malformed message */
+        Strata__V1__VerifyRequest *q = strata__v1__verify_request__unpack(NULL, len, req);
+        const char *db = q && q->database ? q->database : "";
+        Strata__V1__VerifyResponse v = STRATA__V1__VERIFY_RESPONSE__INIT;
+        Strata__V1__VerifyProblem pr = STRATA__V1__VERIFY_PROBLEM__INIT;
+        Strata__V1__VerifyProgress pg = STRATA__V1__VERIFY_PROGRESS__INIT;
+        Strata__V1__VerifySummary sm = STRATA__V1__VERIFY_SUMMARY__INIT;
+        if (!strcmp(db, "missing")) {
+            fail(r, GRPC_STATUS_NOT_FOUND, 6, "database \"missing\" does not exist");
+        } else if (!strcmp(db, "garbage")) {
+            add_msg(r, "\xff\xff\xff", 3);
+        } else {
+            bool bad = !strcmp(db, "damaged") || !strcmp(db, "cut");
+            if (bad) {
+                pr.kind = (char *)"chunk";
+                pr.file = (char *)"db/1/1/0000000000000003.chk";
+                pr.database = (char *)db;
+                pr.offset = 176;
+                pr.code = (char *)"ECORRUPT";
+                pr.reason = (char *)"authentication tag mismatch (damaged or tampered)";
+                pr.quarantined = true;
+                v.event_case = STRATA__V1__VERIFY_RESPONSE__EVENT_PROBLEM;
+                v.problem = &pr;
+                add_pb(r, &v.base);
+            }
+            pg.files_done = pg.files_total = 2;
+            pg.problems = bad;
+            v.event_case = STRATA__V1__VERIFY_RESPONSE__EVENT_PROGRESS;
+            v.progress = &pg;
+            add_pb(r, &v.base);
+            if (strcmp(db, "cut") != 0) {
+                sm.files = 2;
+                sm.blocks = 9;
+                sm.bytes = 4096;
+                sm.problems = bad;
+                sm.quarantined_groups = bad;
+                sm.duration_ns = 1000000;
+                v.event_case = STRATA__V1__VERIFY_RESPONSE__EVENT_SUMMARY;
+                v.summary = &sm;
+                add_pb(r, &v.base);
+            }
+        }
+        if (q) strata__v1__verify_request__free_unpacked(q, NULL);
     } else {
         fail(r, GRPC_STATUS_UNIMPLEMENTED, 16, "method not implemented");
     }
+}
+
+/* ---- DoPut: Flight SQL updates --------------------------------------------------------- */
+
+static void
+do_put(struct reply *r, const uint8_t *req, size_t len)
+{
+    Arrow__Flight__Protocol__FlightData *d =
+        arrow__flight__protocol__flight_data__unpack(NULL, len, req);
+    Google__Protobuf__Any *any =
+        d && d->flight_descriptor ? google__protobuf__any__unpack(
+                                        NULL, d->flight_descriptor->cmd.len,
+                                        d->flight_descriptor->cmd.data)
+                                  : NULL;
+    Arrow__Flight__Protocol__Sql__CommandStatementUpdate *u =
+        any ? arrow__flight__protocol__sql__command_statement_update__unpack(
+                  NULL, any->value.len, any->value.data)
+            : NULL;
+    logf_("DoPut update=%s", u && u->query ? u->query : "(none)");
+    if (!u || !u->query) {
+        fail(r, GRPC_STATUS_INVALID_ARGUMENT, 2, "not an update");
+    } else if (strstr(u->query, "nosuch")) {
+        fail(r, GRPC_STATUS_INVALID_ARGUMENT, 4, "column \"nosuch\" does not exist");
+        r->offset = 20;
+    } else if (strstr(u->query, "garbage")) {
+        Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+        pr.app_metadata.data = (uint8_t *)"\xff\xff";
+        pr.app_metadata.len = 2;
+        add_pb(r, &pr.base);
+    } else {
+        Arrow__Flight__Protocol__Sql__DoPutUpdateResult ur =
+            ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_UPDATE_RESULT__INIT;
+        ur.record_count = 7;
+        uint8_t meta[16];
+        Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+        pr.app_metadata.data = meta;
+        pr.app_metadata.len = protobuf_c_message_pack(&ur.base, meta);
+        add_pb(r, &pr.base);
+    }
+    if (u) arrow__flight__protocol__sql__command_statement_update__free_unpacked(u, NULL);
+    if (any) google__protobuf__any__free_unpacked(any, NULL);
+    if (d) arrow__flight__protocol__flight_data__free_unpacked(d, NULL);
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */
@@ -605,6 +711,11 @@ dispatch(struct reply *r, const char *method, const uint8_t *req, size_t len, co
     }
     if (strcmp(method, "/arrow.flight.protocol.FlightService/DoGet") == 0) {
         do_get(r, req, len, auth);
+    } else if (strcmp(method, "/arrow.flight.protocol.FlightService/DoPut") == 0) {
+        if (ro)
+            fail(r, GRPC_STATUS_PERMISSION_DENIED, 9, "permission denied");
+        else
+            do_put(r, req, len);
     } else if (strcmp(method, "/strata.v1.WriteService/Write") == 0) {
         if (ro)
             fail(r, GRPC_STATUS_PERMISSION_DENIED, 9, "permission denied");

@@ -653,6 +653,118 @@ TEST(admin_roles_whoami_check_audit)
 
 /* ---- TLS -------------------------------------------------------------------------- */
 
+/* ---- data protection ------------------------------------------------------------ */
+
+struct dp_seen {
+    int progress;
+    uint64_t last_done, last_total;
+    int problems;
+    char file[128], reason[128];
+    uint64_t offset;
+    bool quarantined;
+};
+
+static void
+rot_progress(void *ctx, const struct strata_rotate_progress *p)
+{
+    struct dp_seen *s = ctx;
+    s->progress++;
+    s->last_done = p->files_done;
+    s->last_total = p->files_total;
+}
+
+static void
+scrub_problem(void *ctx, const struct strata_scrub_problem *p)
+{
+    struct dp_seen *s = ctx;
+    s->problems++;
+    snprintf(s->file, sizeof s->file, "%s", p->file);
+    snprintf(s->reason, sizeof s->reason, "%s", p->reason);
+    s->offset = p->offset;
+    s->quarantined = p->quarantined;
+}
+
+static void
+scrub_progress(void *ctx, const struct strata_scrub_progress *p)
+{
+    struct dp_seen *s = ctx;
+    s->progress++;
+    s->last_done = p->files_done;
+}
+
+TEST(rotate_key_streams_progress_then_totals)
+{
+    struct mock_server *m = start_mock();
+    struct strata *c = connect_to(m, "good-token");
+    struct dp_seen seen = {0};
+    struct strata_rotate_result r;
+    ASSERT_OK_E(strata_rotate_key(c, rot_progress, &seen, &r, &E), &E);
+    ASSERT_EQ_INT(seen.progress, 3);
+    ASSERT_EQ_U64(seen.last_done, 4);
+    ASSERT_EQ_U64(r.files, 4);
+    ASSERT_EQ_U64(r.rewrapped, 3);
+    ASSERT_EQ_U64(r.already_current, 1);
+    ASSERT_EQ_STR(r.key_id, "75994c6f8af9575c");
+    ASSERT_EQ_INT(r.n_previous_key_ids, 1);
+    ASSERT_EQ_STR(r.previous_key_ids[0], "aff116fdf5636f26");
+    strata_rotate_result_cleanup(&r);
+    ASSERT_OK_E(strata_rotate_key(c, NULL, NULL, NULL, &E), &E);
+    strata_close(c);
+    c = connect_to(m, "read-only");
+    ASSERT_CODE(strata_rotate_key(c, NULL, NULL, &r, &E), ST_EPERMISSION);
+    ASSERT_EQ_INT(r.n_previous_key_ids, 0);
+    strata_close(c);
+    mock_server_stop(m);
+}
+
+TEST(scrub_problems_progress_summary_and_broken_streams)
+{
+    struct mock_server *m = start_mock();
+    struct strata *c = connect_to(m, "good-token");
+    struct dp_seen seen = {0};
+    struct strata_scrub_summary sum;
+    ASSERT_OK_E(strata_scrub(c, "damaged", scrub_problem, scrub_progress, &seen, &sum, &E), &E);
+    ASSERT_EQ_INT(seen.problems, 1);
+    ASSERT_EQ_STR(seen.file, "db/1/1/0000000000000003.chk");
+    ASSERT_EQ_U64(seen.offset, 176);
+    ASSERT_TRUE(seen.quarantined);
+    ASSERT_CONTAINS(seen.reason, "tag mismatch");
+    ASSERT_EQ_INT(seen.progress, 1);
+    ASSERT_EQ_U64(sum.problems, 1);
+    ASSERT_EQ_U64(sum.files, 2);
+    ASSERT_EQ_U64(sum.quarantined_groups, 1);
+    ASSERT_OK_E(strata_scrub(c, NULL, NULL, NULL, NULL, &sum, &E), &E);
+    ASSERT_EQ_U64(sum.problems, 0);
+    ASSERT_CODE(strata_scrub(c, "cut", NULL, NULL, NULL, &sum, &E), ST_ECORRUPT);
+    ASSERT_CONTAINS(E.msg, "without its summary");
+    ASSERT_CODE(strata_scrub(c, "garbage", NULL, NULL, NULL, &sum, &E), ST_ECORRUPT);
+    ASSERT_CONTAINS(E.msg, "malformed Verify reply");
+    ASSERT_CODE(strata_scrub(c, "missing", NULL, NULL, NULL, &sum, &E), ST_ENOTFOUND);
+    strata_close(c);
+    mock_server_stop(m);
+}
+
+TEST(execute_update_counts_rows_and_keeps_offsets)
+{
+    struct mock_server *m = start_mock();
+    struct strata *c = connect_to(m, "good-token");
+    int64_t rows = 0;
+    ASSERT_OK_E(strata_execute_update(c, "alpha", "DELETE FROM cpu", &rows, &E), &E);
+    ASSERT_EQ_INT(rows, 7);
+    ASSERT_CODE(strata_execute_update(c, "alpha", "DELETE FROM cpu WHERE nosuch = 1", &rows, &E),
+                ST_EBIND);
+    ASSERT_EQ_INT(E.offset, 20);
+    ASSERT_CODE(strata_execute_update(c, "alpha", "DELETE garbage", &rows, &E), ST_ECORRUPT);
+    ASSERT_CODE(strata_execute_update(c, "", "DELETE FROM cpu", &rows, &E), ST_EINVAL);
+    ASSERT_CODE(strata_execute_update(c, "alpha", NULL, &rows, &E), ST_EINVAL);
+    strata_close(c);
+    c = connect_to(m, "read-only");
+    ASSERT_CODE(strata_execute_update(c, "alpha", "DELETE FROM cpu", &rows, &E), ST_EPERMISSION);
+    ASSERT_EQ_INT(rows, -1);
+    strata_close(c);
+    mock_server_stop(m);
+}
+
 TEST(tls_with_a_private_ca)
 {
     char cmd[2048];
