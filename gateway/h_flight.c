@@ -376,28 +376,44 @@ test_delay(struct gw_call *c)
     }
 }
 
-/* The newest record-batch message of a task, held back until the next one exists or the
- * task ends. */
-struct held {
-    grpc_slice s;
-    bool has;
-};
-
+/*
+ * Pool: open the query (first task), then pull engine batches and hand their messages to
+ * the worker (gw_call_push) until the result ends or GW_READAHEAD_BYTES wait to be sent.
+ * The worker sends while this runs and asks for the next task once fewer than
+ * GW_READAHEAD_LOW bytes are left, so a large result costs one pool task per ~0.5 MiB or more,
+ * not one per batch, and the query stops when the client stops reading.
+ */
 static void
-hold(struct gw_call *c, struct held *h, grpc_slice s)
+produce(struct gw_call *c)
 {
-    if (h->has)
-        gw_call_push(c, h->s);
-    h->s = s;
-    h->has = true;
-}
-
-/* Pull engine batches into messages until the result ends, fails, or read-ahead is full. */
-static void
-pull(struct gw_call *c, struct fstate *f, struct held *h)
-{
+    struct fstate *f = c->hs;
     struct st_error *err = &c->out_err;
+    st_error_clear(err);
     grpc_slice s;
+    if (!f->opened) {
+        f->opened = true;
+        int64_t t0 = st_mono_ns();
+        enum st_code rc = gw_result_open(&f->q, &f->opts, &f->res, err);
+        f->engine_ns += st_mono_ns() - t0;
+        if (rc != ST_OK) {
+            stream_fail(c, rc, err);
+            return;
+        }
+        struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes,
+                                        .body_alloc = msgbuf_get};
+        f->enc = gw_result_encoder(f->res, &eo, err);
+        struct arrow_msg m;
+        if (!f->enc || (rc = arrow_encode_schema(f->enc, &m, err)) != ST_OK ||
+            (rc = flightdata(&m, true, &s, err)) != ST_OK) {
+            stream_fail(c, f->enc ? rc : ST_EINTERNAL, err);
+            return;
+        }
+        /* The worker arms the keep-alive when it takes the schema, which goes out at once
+         * while the first batches are computed: a slow query shows its schema, then
+         * 0-row batches. */
+        make_keepalive(c, f);
+        gw_call_push(c, s);
+    }
     for (;;) {
         bool more = false;
         uint32_t n_rows = 0;
@@ -437,65 +453,14 @@ pull(struct gw_call *c, struct fstate *f, struct held *h)
                 return;
             }
             bytes += GRPC_SLICE_LENGTH(s);
-            hold(c, h, s);
+            gw_call_push(c, s);
         }
         gw_metrics_add_rows_sent(n_rows, bytes);
         f->rows += n_rows;
         f->bytes += bytes;
-        size_t held = h->has ? GRPC_SLICE_LENGTH(h->s) : 0;
-        if (gw_call_queued_bytes(c) + held >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
+        if (gw_call_queued_bytes(c) >= GW_READAHEAD_BYTES || atomic_load(&c->cancel))
             return;
     }
-}
-
-/*
- * Pool: open the query (first task), then pull engine batches and hand their messages to
- * the worker (gw_call_push) until the result ends or GW_READAHEAD_BYTES wait to be sent.
- * The worker sends while this runs and asks for the next task once fewer than
- * GW_READAHEAD_LOW bytes are left, so a large result costs one pool task per ~0.5 MiB or
- * more, not one per batch, and the query stops when the client stops reading.
- *
- * The newest message is held back until the next one exists, and the task's last one is
- * queued without waking the worker: the end of the task wakes it anyway, and when the
- * result is complete that message travels with the status, in one send. A small result
- * is then two sends (the schema early, then the batch with the status) instead of three;
- * a result whose batches trickle in slowly reaches the client one batch later.
- */
-static void
-produce(struct gw_call *c)
-{
-    struct fstate *f = c->hs;
-    struct st_error *err = &c->out_err;
-    st_error_clear(err);
-    if (!f->opened) {
-        f->opened = true;
-        int64_t t0 = st_mono_ns();
-        enum st_code rc = gw_result_open(&f->q, &f->opts, &f->res, err);
-        f->engine_ns += st_mono_ns() - t0;
-        if (rc != ST_OK) {
-            stream_fail(c, rc, err);
-            return;
-        }
-        struct arrow_encoder_opts eo = {.target_bytes = gw_srv->cfg.max_flight_data_bytes,
-                                        .body_alloc = msgbuf_get};
-        f->enc = gw_result_encoder(f->res, &eo, err);
-        struct arrow_msg m;
-        grpc_slice s;
-        if (!f->enc || (rc = arrow_encode_schema(f->enc, &m, err)) != ST_OK ||
-            (rc = flightdata(&m, true, &s, err)) != ST_OK) {
-            stream_fail(c, f->enc ? rc : ST_EINTERNAL, err);
-            return;
-        }
-        /* The worker arms the keep-alive when it takes the schema, which goes out at once
-         * while the first batches are computed: a slow query shows its schema, then
-         * 0-row batches. */
-        make_keepalive(c, f);
-        gw_call_push(c, s);
-    }
-    struct held h = {.has = false};
-    pull(c, f, &h);
-    if (h.has)
-        gw_call_queue(c, h.s);
 }
 
 static void
