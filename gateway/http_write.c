@@ -23,6 +23,7 @@
  * storage name is its tenant's (gw_engine_name). Every write that passed the checks is
  * audited with its lines accepted and rejected.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,9 @@ audit_write(struct gw_req *r, enum st_code rc, const struct eng_write_result *re
     gw_audit(&ev);
 }
 
-/* Inflate a gzip (possibly multi-member) body into out, at most max bytes.
- * 0 ok, 1 too large, -1 malformed. */
+/* Inflate a gzip (possibly multi-member) body into out, at most max bytes, straight into
+ * out's memory (no bounce buffer): sized for line protocol's usual ratio first, doubled
+ * when needed. 0 ok, 1 too large, -1 malformed. */
 static int
 gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
 {
@@ -210,23 +212,35 @@ gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
         return -1;
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)n;
-    uint8_t chunk[65536];
+    size_t first = n < max / 10 ? n * 10 : max;
+    if (first < 65536)
+        first = max < 65536 ? max : 65536;
     int ret = -1;
+    if (st_buf_reserve(out, first) != ST_OK) {
+        inflateEnd(&z);
+        return 1;
+    }
     for (;;) {
-        z.next_out = chunk;
-        z.avail_out = sizeof chunk;
-        int zr = inflate(&z, Z_NO_FLUSH);
-        size_t got = sizeof chunk - z.avail_out;
-        if (got) {
-            if (out->len + got > max) {
-                ret = 1;
-                break;
-            }
-            if (st_buf_append(out, chunk, got) != ST_OK) {
-                ret = 1;
-                break;
-            }
+        uint8_t scratch;
+        bool full = out->len == out->cap;
+        if (full && out->cap < max && st_buf_reserve(out, out->cap) != ST_OK &&
+            st_buf_reserve(out, max - out->len) != ST_OK) {
+            ret = 1; /* no memory for more: as too large */
+            break;
         }
+        full = out->len == out->cap; /* at max: one more byte would be too many */
+        size_t room = full ? 1 : out->cap - out->len;
+        if (room > UINT_MAX)
+            room = UINT_MAX;
+        z.next_out = full ? &scratch : out->data + out->len;
+        z.avail_out = (uInt)room;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        size_t got = room - z.avail_out;
+        if (full && got) {
+            ret = 1;
+            break;
+        }
+        out->len += full ? 0 : got;
         if (zr == Z_STREAM_END) {
             if (z.avail_in == 0) {
                 ret = 0;
@@ -236,9 +250,11 @@ gunzip(const uint8_t *in, size_t n, struct st_buf *out, size_t max)
                 break;
             continue;
         }
-        if (zr != Z_OK && !(zr == Z_BUF_ERROR && z.avail_out == 0))
+        if (zr == Z_BUF_ERROR && z.avail_out == 0)
+            continue; /* the output was full: grow */
+        if (zr != Z_OK)
             break;
-        if (zr == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+        if (z.avail_in == 0 && z.avail_out != 0)
             break; /* truncated stream */
     }
     inflateEnd(&z);

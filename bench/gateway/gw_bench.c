@@ -2,10 +2,12 @@
  * gw_bench.c: end-to-end figures for stratad, measured from a client process.
  *
  *   gw_bench ingest --port P --token-file F --lp FILE [--writers N] [--batch LINES] [--db D]
+ *                   [--gzip 1]
  *       N threads, each with one keep-alive HTTP/1.1 connection, post consecutive
  *       batches of the line-protocol file to /api/v3/write_lp (durable acks: no_sync=false)
  *       until the file is consumed. Prints rows/s over the whole run and the batch-ack
- *       latency p50/p99.
+ *       latency p50/p99. --gzip 1 sends every batch gzip'd (Content-Encoding: gzip, as
+ *       Telegraf and the client libraries can), compressed before the clock starts.
  *   gw_bench query --port P --token-file F --queries TSV --db D [--passes N]
  *       Runs every query of a `type<TAB>index<TAB>sql` file through Flight DoGet (gRPC C
  *       core client, one channel, JSON ticket as the InfluxDB clients send) and prints
@@ -37,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifdef GW_BENCH_ENGINE
 #include "strata/engine.h"
@@ -95,6 +98,8 @@ struct batch {
     const char *p;
     size_t len;
     size_t lines;
+    unsigned char *gz; /* the batch gzip'd (--gzip), or NULL */
+    size_t gz_len;
 };
 
 static struct {
@@ -108,7 +113,32 @@ static struct {
     atomic_size_t n_lat;
     atomic_size_t rows;
     atomic_int errors;
+    bool gzip;
 } I;
+
+/* The batch as one gzip member (level 6, zlib's default). */
+static void
+gzip_batch(struct batch *b)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        fprintf(stderr, "deflateInit2 failed\n");
+        exit(2);
+    }
+    size_t cap = deflateBound(&z, (uLong)b->len);
+    b->gz = malloc(cap);
+    z.next_in = (Bytef *)b->p;
+    z.avail_in = (uInt)b->len;
+    z.next_out = b->gz;
+    z.avail_out = (uInt)cap;
+    if (!b->gz || deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        fprintf(stderr, "gzip of a batch failed\n");
+        exit(2);
+    }
+    b->gz_len = cap - z.avail_out;
+    deflateEnd(&z);
+}
 
 static int
 connect_port(int port)
@@ -183,13 +213,15 @@ writer(void *unused)
         if (i >= I.n_batches)
             break;
         const struct batch *b = &I.batches[i];
+        const char *body = b->gz ? (const char *)b->gz : b->p;
+        size_t body_len = b->gz ? b->gz_len : b->len;
         int hl = snprintf(hdr, sizeof hdr,
                           "POST /api/v3/write_lp?db=%s&precision=nanosecond&accept_partial=false "
                           "HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token %s\r\n"
-                          "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
-                          I.db, I.token, b->len);
+                          "Content-Type: text/plain; charset=utf-8\r\n%sContent-Length: %zu\r\n\r\n",
+                          I.db, I.token, b->gz ? "Content-Encoding: gzip\r\n" : "", body_len);
         int64_t t0 = now_ns();
-        if (send_all(fd, hdr, (size_t)hl) || send_all(fd, b->p, b->len)) {
+        if (send_all(fd, hdr, (size_t)hl) || send_all(fd, body, body_len)) {
             atomic_fetch_add(&I.errors, 1);
             break;
         }
@@ -227,9 +259,16 @@ ingest(const char *lp_path, int writers, size_t batch_lines)
         }
         if (I.n_batches == cap)
             I.batches = realloc(I.batches, (cap *= 2) * sizeof *I.batches);
-        I.batches[I.n_batches++] = (struct batch){p, (size_t)(q - p), lines};
+        I.batches[I.n_batches++] = (struct batch){p, (size_t)(q - p), lines, NULL, 0};
         p = q;
     }
+    size_t gz_bytes = 0;
+    for (size_t i = 0; I.gzip && i < I.n_batches; i++) {
+        gzip_batch(&I.batches[i]);
+        gz_bytes += I.batches[i].gz_len;
+    }
+    if (I.gzip)
+        printf("gzip: %zu bytes of line protocol as %zu bytes\n", len, gz_bytes);
     I.lat = calloc(I.n_batches, sizeof *I.lat);
     pthread_t t[64];
     int64_t t0 = now_ns();
@@ -239,9 +278,9 @@ ingest(const char *lp_path, int writers, size_t batch_lines)
         pthread_join(t[i], NULL);
     double secs = (double)(now_ns() - t0) / 1e9;
     size_t n = atomic_load(&I.n_lat);
-    printf("ingest writers=%d batch=%zu rows=%zu seconds=%.3f rows_per_s=%.0f ack_p50_ms=%.2f "
+    printf("ingest writers=%d batch=%zu%s rows=%zu seconds=%.3f rows_per_s=%.0f ack_p50_ms=%.2f "
            "ack_p99_ms=%.2f errors=%d\n",
-           writers, batch_lines, (size_t)atomic_load(&I.rows), secs,
+           writers, batch_lines, I.gzip ? " gzip=1" : "", (size_t)atomic_load(&I.rows), secs,
            (double)atomic_load(&I.rows) / secs, pct(I.lat, n, 0.5), pct(I.lat, n, 0.99),
            atomic_load(&I.errors));
     return atomic_load(&I.errors) ? 1 : 0;
@@ -531,6 +570,8 @@ main(int argc, char **argv)
             passes = atoi(v);
         else if (!strcmp(k, "--data-dir"))
             dir = v;
+        else if (!strcmp(k, "--gzip"))
+            I.gzip = atoi(v) != 0;
         else {
             fprintf(stderr, "unknown option %s\n", k);
             return 2;
