@@ -17,7 +17,8 @@
 # and writes the whole line-protocol file over HTTP with WRITERS concurrent writers
 # (gw_bench ingest: 10,000-line batches to /api/v3/write_lp, durable acknowledgements).
 # Per server and round: gw_bench's ingest line (rows/s, batch-ack p50/p99), the server's
-# CPU seconds per million rows and context switches per batch.
+# CPU seconds per million rows and context switches per batch. GZIP_BODIES=1 sends the
+# batches gzip'd.
 #
 # Encryption at rest is off (STRATA_ENCRYPTION=off: ingest_bench writes plaintext data,
 # and the variable, unlike a flag, is ignored by older builds).
@@ -101,7 +102,7 @@ run_ingest() { # run_ingest LABEL BUILD
   t0=$(cpu_s "$spid")
   c0=$(ctxsw "$spid")
   out=$("$b/bin/gw_bench" ingest --port "$port" --token-file "$work/token" \
-    --lp "$work/cpu.lp" --writers "$ingest" --db bench)
+    --lp "$work/cpu.lp" --writers "$ingest" --db bench --gzip "${GZIP_BODIES:-0}" | grep '^ingest')
   t1=$(cpu_s "$spid")
   c1=$(ctxsw "$spid")
   echo "$1 $out stratad_cpu_s_per_m_rows=$(awk -v a="$t0" -v b="$t1" -v n="$rows" \
