@@ -3,6 +3,7 @@
 Built on gw_harness (the real stratad on 127.0.0.1:0) and sec_harness (the protobuf
 messages, Rpc, Admin):
 
+- banner(srv): the start-up message once it is complete;
 - metrics(srv): /metrics as {name-with-labels: float};
 - wait_metric(srv, name, pred): poll /metrics until pred(value) holds;
 - cli(srv, *args): run the strata CLI against srv with the operator token;
@@ -47,6 +48,18 @@ def wait_metric(srv, name, pred, timeout=30, what=None):
         time.sleep(0.05)
     raise AssertionError("metric %s never became %s (last %r); log: %s"
                          % (name, what or "as expected", last, srv.stderr()[-3000:]))
+
+
+def banner(srv, timeout=15):
+    """The start-up message on stdout: stratad prints it right after writing the port file,
+    so wait for its last line (the `try:` commands) before reading it."""
+    end = time.time() + timeout
+    while time.time() < end:
+        out = srv.stdout()
+        if "SELECT * FROM cpu" in out:
+            return out
+        time.sleep(0.02)
+    raise AssertionError("no start-up message: %r" % srv.stdout())
 
 
 def cli(srv, *args, token=None, timeout=120, env=None):

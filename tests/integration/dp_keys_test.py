@@ -22,7 +22,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dp_harness import Server, cli, files, grep_tree, metrics, wait_metric  # noqa: E402
+from dp_harness import Server, banner, cli, files, grep_tree, metrics, wait_metric  # noqa: E402
 from gw_harness import stratad_path  # noqa: E402
 
 TAG = "tagvalue-7f3c91d2e8"
@@ -85,7 +85,7 @@ class Keys(unittest.TestCase):
         self.assertTrue(os.path.exists(key))
         self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(key)).st_mode), 0o700)
-        out = s.stdout()
+        out = banner(s)
         self.assertIn("encryption at rest: on (AES-256-GCM)", out)
         self.assertIn("created in '%s'" % key, out)
         self.assertIn("the key is inside the data directory", out)
@@ -105,7 +105,7 @@ class Keys(unittest.TestCase):
         self.assertRegex(kid, "^[0-9a-f]{16}$")
         self.assertNotIn(open(key).read().strip(), out + s.stderr())  # never the key itself
         s2 = self.start(data_dir=s.data_dir, token=s.token)
-        self.assertIn("master key %s from '%s'" % (kid, key), s2.stdout())
+        self.assertIn("master key %s from '%s'" % (kid, key), banner(s2))
         self.assertEqual(self.rows(s2), want)
         self.stop(s2)
 
@@ -164,13 +164,13 @@ class Keys(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(data, "keys", "master.key")))
         # moved out of the data directory: --master-key-file opens the same data
         s2 = self.start("--master-key-file", moved, data_dir=data, token=s.token)
-        self.assertNotIn("the key is inside the data directory", s2.stdout())
+        self.assertNotIn("the key is inside the data directory", banner(s2))
         self.assertIn(TAG, self.rows(s2))
         self.stop(s2)
         # and so does STRATA_MASTER_KEY, wiped from the server's environment once read
         hexkey = open(moved).read().strip()
         s3 = self.start(data_dir=data, token=s.token, env={"STRATA_MASTER_KEY": hexkey})
-        self.assertIn("from $STRATA_MASTER_KEY", s3.stdout())
+        self.assertIn("from $STRATA_MASTER_KEY", banner(s3))
         with open("/proc/%d/environ" % s3.proc.pid, "rb") as f:
             self.assertNotIn(hexkey.encode(), f.read())
         self.assertIn(TAG, self.rows(s3))
@@ -187,7 +187,7 @@ class Keys(unittest.TestCase):
 
     def test_plaintext_directory_migrates_to_encrypted(self):
         s = self.start("--encryption", "off", "--persist-age", "100ms")
-        self.assertIn("encryption at rest: off", s.stdout())
+        self.assertIn("encryption at rest: off", banner(s))
         self.assertFalse(os.path.exists(os.path.join(s.data_dir, "keys")))
         self.assertEqual(metrics(s)["strata_engine_encrypted"], 0)
         self.write_and_persist(s)
@@ -200,7 +200,7 @@ class Keys(unittest.TestCase):
         self.assertIn("--encryption-migrate", err)
         self.assertEqual(files(data), before)
         s2 = self.start("--encryption-migrate", data_dir=data, token=s.token)
-        self.assertIn("created in", s2.stdout())
+        self.assertIn("created in", banner(s2))
         self.assertEqual(self.rows(s2), want)
         self.stop(s2)
         self.assertEqual(grep_tree(data, TAG.encode()), [])

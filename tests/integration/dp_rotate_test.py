@@ -27,7 +27,7 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dp_harness import Server, cli, files, metrics, wait_metric  # noqa: E402
+from dp_harness import Server, banner, cli, files, metrics, wait_metric  # noqa: E402
 from dp_keys_test import start_fails  # noqa: E402
 from gw_harness import stratad_path  # noqa: E402
 from sec_harness import ADMIN, Admin, Rpc, admin_pb2  # noqa: E402
@@ -79,7 +79,7 @@ class Rotate(unittest.TestCase):
         wait_metric(s, "strata_engine_chunks", lambda v: v >= HOURS, timeout=60)
         want = self.dump(s)
         self.assertEqual(len(want.splitlines()), HOURS + 1)
-        kid_a = s.stdout().split("master key ", 1)[1].split()[0]
+        kid_a = banner(s).split("master key ", 1)[1].split()[0]
         self.stop(s)
         key_a = os.path.join(self.tmp, "a.key")
         os.rename(os.path.join(data, "keys", "master.key"), key_a)  # out of the data directory
@@ -88,7 +88,7 @@ class Rotate(unittest.TestCase):
         both = ("--master-key-file", key_b, "--previous-master-key-file", key_a)
 
         s = self.start(*both, data_dir=data, token=token)
-        self.assertIn("master key %s from --master-key-file" % kid_b, s.stdout())
+        self.assertIn("master key %s from --master-key-file" % kid_b, banner(s))
         self.assertEqual(self.dump(s), want)
         # only the operator rotates
         rpc = Rpc(s)
