@@ -46,6 +46,12 @@ void gw_integrity_stop(void);
 /* Run one check now and wait for it (tests, and the first check). Returns its outcome. */
 enum st_code gw_integrity_check_now(struct st_error *err);
 
+/* ---- the policy store under the master key (policy_store.c) --------------------------------- */
+
+/* After a key rotation: write the access policy and a sealed token pepper again, sealed
+ * under the keyring's current key (no-op without encryption). */
+enum st_code gw_policy_reseal(struct st_error *err);
+
 /* ---- maintenance jobs (h_maint.c) --------------------------------------------------------- */
 
 /* Wait for a running key rotation or verify job to end (before eng_close). */

@@ -3,8 +3,10 @@
  * long-running data-protection jobs, and what /metrics says about them.
  *
  *   RotateKey  eng_rotate_key with the server's keyring (keys.c): every data key of every
- *              engine file is rewrapped under the current master key; the operator only
- *              (RBAC_PRIV_KEY_ROTATE, checked on arrival). Refused while encryption is off.
+ *              engine file is rewrapped under the current master key, then the sealed
+ *              access policy and token pepper are written again under it
+ *              (gw_policy_reseal); the operator only (RBAC_PRIV_KEY_ROTATE, checked on
+ *              arrival). Refused while encryption is off.
  *   Verify     eng_verify of one database (its Owners and tenant administrators,
  *              RBAC_PRIV_DB_VERIFY) or of everything (the operator, RBAC_PRIV_VERIFY_ALL):
  *              each problem found (file relative to the data directory, block offset,
@@ -243,6 +245,9 @@ job_main(void *arg)
     if (j->kind == JOB_ROTATE) {
         audit_job(j, true);
         rc = eng_rotate_key(e, gw_srv->keys, rotate_progress, j, &j->rres, &err);
+        /* the files outside the engine: the access policy and the token pepper */
+        if (rc == ST_OK)
+            rc = gw_policy_reseal(&err);
     } else {
         rc = eng_verify(e, j->all ? NULL : j->engine_db, verify_report, verify_progress, j,
                         &j->vres, &err);

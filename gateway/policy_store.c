@@ -4,13 +4,21 @@
  *
  * Files (DATA-DIR/security/ by default, directory 0700, files 0600):
  *   policy.json   rbac_policy_describe() output: tenants, databases, tokens (keyed
- *                 hashes only), grants. Replaced crash-safely (st_file_write_atomic:
- *                 temporary file, fsync, rename, fsync of the directory) on every change.
- *                 Loaded all-or-nothing at start: a file that does not load stops the
- *                 server with its name and every problem found; it is never reset.
+ *                 hashes only), grants. With encryption at rest (the default) the JSON is
+ *                 sealed under the master key (eng_file_seal, kind "policy": AES-256-GCM
+ *                 under a fresh data key); without, it is the JSON itself. A file in the
+ *                 other mode is refused unless --encryption-migrate, which rewrites it.
+ *                 Replaced crash-safely (st_file_write_atomic: temporary file, fsync,
+ *                 rename, fsync of the directory) on every change. Loaded all-or-nothing at
+ *                 start: a file that does not load stops the server with its name and every
+ *                 problem found; it is never reset.
  *   token-pepper  32 random bytes generated once: the key of the token hashes
- *                 (HMAC-SHA-512). The policy names it by an identifier, so a policy
+ *                 (HMAC-SHA-512), sealed like the policy (kind "token-pepper") when
+ *                 encrypting. A raw file (provisioned, or from a server without encryption)
+ *                 is used as it is. The policy names it by an identifier, so a policy
  *                 loaded with another pepper is refused instead of locking everyone out.
+ *                 After a master key rotation both sealed files are written again under the
+ *                 new key (gw_policy_reseal), so the old key can be retired.
  * The operator token comes from --admin-token-file (read when it exists: deployment tools
  * provision it; otherwise minted and written there with mode 0600) and is installed into
  * the policy by its hash at every start. Nothing is written before the engine opened
@@ -57,7 +65,17 @@ static struct {
     struct rbac_snapshot *cur;
     char *file;
     bool first_start;       /* no policy file existed: adopt, then write it */
-    bool persist_pending;   /* the operator token changed: write the policy at reconcile */
+    bool persist_pending;   /* the operator token changed, or the file is in the other
+                               encryption mode (a migration): write the policy at reconcile */
+    /* encryption at rest (keys.c): the keyring is the server's, borrowed until close */
+    const struct eng_keyring *kr;
+    bool encrypt;           /* write the policy and a generated pepper sealed under kr */
+    bool migrate;           /* --encryption-migrate: files in the other mode are converted */
+    bool pepper_sealed;     /* the pepper file is sealed: reseal it after a key rotation */
+    bool pepper_rewrite_pending; /* a migration: write the pepper in the configured mode */
+    char *pepper_file;
+    uint8_t pepper[RBAC_PEPPER_MAX];
+    size_t pepper_len;
     bool token_file_pending; /* a minted operator token waits to be written (reconcile) */
     char default_tenant[RBAC_NAME_MAX + 1];
     char op_token[RBAC_OPERATOR_TOKEN_MAX + 1];
@@ -171,6 +189,32 @@ warn_mode(const char *path, const char *what)
                what, path, (unsigned)(st.st_mode & 0777));
 }
 
+/* Write the pepper file: sealed under the current master key when encrypting (kind
+ * "token-pepper", eng_file_seal), else the raw bytes. */
+static enum st_code
+write_pepper(const char *path, const uint8_t *pepper, size_t len, struct st_error *err)
+{
+    uint8_t *sealed = NULL;
+    size_t n = 0;
+    enum st_code rc = ST_OK;
+    if (P.encrypt && P.kr)
+        rc = eng_file_seal(P.kr, "token-pepper", pepper, len, &sealed, &n, err);
+    if (rc == ST_OK)
+        rc = st_file_write_atomic(path, sealed ? sealed : pepper, sealed ? n : len, 0600, err);
+    if (sealed) {
+        OPENSSL_cleanse(sealed, n);
+        free(sealed);
+    }
+    if (rc == ST_OK)
+        P.pepper_sealed = P.encrypt && P.kr;
+    return rc;
+}
+
+/*
+ * The pepper: a file sealed by stratad (eng_file_unseal), or raw bytes (one provisioned by
+ * a deployment tool, or written by a server without encryption; used as it is); generated
+ * when missing, sealed when encrypting.
+ */
 static enum st_code
 load_pepper(const char *path, uint8_t *pepper, size_t *len, struct st_error *err)
 {
@@ -180,15 +224,35 @@ load_pepper(const char *path, uint8_t *pepper, size_t *len, struct st_error *err
     if (stat(path, &st) == 0) {
         ST_TRY(st_file_read_all(path, 4096, &data, &n, err));
         enum st_code rc = ST_OK;
-        if (n < RBAC_PEPPER_MIN || n > RBAC_PEPPER_MAX)
+        uint8_t *body = NULL;
+        size_t bn = 0;
+        const uint8_t *raw = data;
+        size_t rn = n;
+        bool encrypted = false;
+        if (eng_file_is_sealed(data, n)) {
+            rc = eng_file_unseal(P.kr, false, "token-pepper", path, data, n, &body, &bn,
+                                 &encrypted, err);
+            if (rc != ST_OK)
+                st_error_prefix(err, "--token-pepper-file: ");
+            raw = body;
+            rn = bn;
+            P.pepper_sealed = rc == ST_OK && encrypted;
+        }
+        /* a migration converts the pepper with everything else (at reconcile) */
+        P.pepper_rewrite_pending = rc == ST_OK && P.migrate && encrypted != P.encrypt;
+        if (rc == ST_OK && (rn < RBAC_PEPPER_MIN || rn > RBAC_PEPPER_MAX))
             rc = st_error_set(err, ST_EINVAL,
                               "--token-pepper-file '%s': must hold %d..%d bytes, not %zu", path,
-                              RBAC_PEPPER_MIN, RBAC_PEPPER_MAX, n);
-        else
-            memcpy(pepper, data, n);
+                              RBAC_PEPPER_MIN, RBAC_PEPPER_MAX, rn);
+        else if (rc == ST_OK)
+            memcpy(pepper, raw, rn);
         OPENSSL_cleanse(data, n);
         free(data);
-        *len = n;
+        if (body) {
+            OPENSSL_cleanse(body, bn);
+            free(body);
+        }
+        *len = rn;
         warn_mode(path, "token pepper file");
         return rc;
     }
@@ -197,13 +261,14 @@ load_pepper(const char *path, uint8_t *pepper, size_t *len, struct st_error *err
     if (st_random_bytes(pepper, PEPPER_LEN) != 0)
         return st_error_set(err, ST_EIO, "cannot read random bytes for the token pepper");
     ST_TRY(parent_dir(path, err));
-    enum st_code rc = st_file_write_atomic(path, pepper, PEPPER_LEN, 0600, err);
+    enum st_code rc = write_pepper(path, pepper, PEPPER_LEN, err);
     if (rc != ST_OK) {
         st_error_prefix(err, "--token-pepper-file: ");
         return rc;
     }
     *len = PEPPER_LEN;
-    st_log(ST_LOG_NOTICE, "auth", "generated the token pepper in '%s'", path);
+    st_log(ST_LOG_NOTICE, "auth", "generated the token pepper in '%s'%s", path,
+           P.pepper_sealed ? " (sealed under the master key)" : "");
     return ST_OK;
 }
 
@@ -274,15 +339,21 @@ operator_token(const char *path, bool *created, struct st_error *err)
     return write_token_file(path, err);
 }
 
-/* Write a snapshot to the policy file. */
+/* Write a snapshot to the policy file: sealed under the current master key when
+ * encrypting (kind "policy", eng_file_seal), else the JSON itself. */
 static enum st_code
 persist(const struct rbac_snapshot *s, struct st_error *err)
 {
     struct st_buf b;
     st_buf_init(&b, RBAC_POLICY_MAX_LEN);
     enum st_code rc = rbac_policy_describe(s, &b, err);
+    uint8_t *sealed = NULL;
+    size_t n = 0;
+    if (rc == ST_OK && P.encrypt && P.kr)
+        rc = eng_file_seal(P.kr, "policy", b.data, b.len, &sealed, &n, err);
     if (rc == ST_OK)
-        rc = st_file_write_atomic(P.file, b.data, b.len, 0600, err);
+        rc = st_file_write_atomic(P.file, sealed ? sealed : b.data, sealed ? n : b.len, 0600, err);
+    free(sealed);
     st_buf_cleanup(&b);
     if (rc != ST_OK)
         st_error_prefix(err, "writing the policy file '%s': ", P.file);
@@ -295,7 +366,33 @@ load_policy(const char *path, const uint8_t *pepper, size_t pepper_len,
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    ST_TRY(st_file_read_all(path, RBAC_POLICY_MAX_LEN, &data, &len, err));
+    ST_TRY(st_file_read_all(path, RBAC_POLICY_MAX_LEN + 4096, &data, &len, err));
+    /* sealed (the normal case with encryption), or the plain JSON of a server without it */
+    bool was_encrypted = false;
+    if (eng_file_is_sealed(data, len)) {
+        uint8_t *body = NULL;
+        size_t bn = 0;
+        enum st_code urc = eng_file_unseal(P.kr, P.encrypt && !P.migrate, "policy", path, data,
+                                           len, &body, &bn, &was_encrypted, err);
+        free(data);
+        if (urc != ST_OK) {
+            st_error_prefix(err, "the access policy: ");
+            return urc;
+        }
+        data = body;
+        len = bn;
+    }
+    if (was_encrypted != P.encrypt) {
+        if (!P.migrate) {
+            free(data);
+            return st_error_set(err, ST_ECRYPTO,
+                                "policy file '%s' is %s, but encryption is %s; start once with "
+                                "--encryption-migrate to convert it with the data directory",
+                                path, was_encrypted ? "encrypted" : "not encrypted",
+                                P.encrypt ? "on" : "off");
+        }
+        P.persist_pending = true; /* rewritten in the configured mode once the engine opened */
+    }
     struct rbac_load_report *rep = calloc(1, sizeof *rep);
     if (!rep) {
         free(data);
@@ -347,10 +444,18 @@ gw_policy_open(struct gw_server *s, bool *created_token, struct st_error *err)
     uint8_t pepper[RBAC_PEPPER_MAX];
     size_t pepper_len = 0;
     P.file = strdup(c->policy_file);
-    if (!P.file)
+    P.pepper_file = strdup(c->token_pepper_file);
+    if (!P.file || !P.pepper_file)
         return st_error_set(err, ST_ENOMEM, "out of memory");
+    P.kr = s->keys;
+    P.encrypt = c->encryption_on && s->keys;
+    P.migrate = c->encryption_migrate;
     ST_TRY(parent_dir(P.file, err));
     enum st_code rc = load_pepper(c->token_pepper_file, pepper, &pepper_len, err);
+    if (rc == ST_OK) {
+        memcpy(P.pepper, pepper, pepper_len); /* kept to reseal it after a key rotation */
+        P.pepper_len = pepper_len;
+    }
     struct rbac_snapshot *snap = NULL;
     struct stat st;
     if (rc == ST_OK) {
@@ -394,7 +499,7 @@ gw_policy_open(struct gw_server *s, bool *created_token, struct st_error *err)
             snap = n;
             /* written once the engine opened (reconcile): a new policy after its databases
              * are adopted, a changed one so that a refused start changes nothing */
-            P.persist_pending = !P.first_start;
+            P.persist_pending = P.persist_pending || !P.first_start;
         } else {
             st_error_prefix(err, "--admin-token-file: ");
         }
@@ -427,6 +532,16 @@ gw_policy_reconcile(struct gw_server *s, struct st_error *err)
     if (P.token_file_pending) {
         ST_TRY(write_token_file(s->cfg.admin_token_file, err));
         P.token_file_pending = false;
+    }
+    if (P.pepper_rewrite_pending) {
+        enum st_code prc = write_pepper(P.pepper_file, P.pepper, P.pepper_len, err);
+        if (prc != ST_OK) {
+            st_error_prefix(err, "converting the token pepper '%s': ", P.pepper_file);
+            return prc;
+        }
+        P.pepper_rewrite_pending = false;
+        st_log(ST_LOG_NOTICE, "auth", "token pepper '%s' %s", P.pepper_file,
+               P.pepper_sealed ? "sealed under the master key" : "written unencrypted");
     }
     if (P.persist_pending) {
         struct rbac_snapshot *cur = gw_policy_get();
@@ -530,6 +645,24 @@ gw_policy_mutate(gw_policy_fn fn, void *arg, struct st_error *err)
     return rc;
 }
 
+enum st_code
+gw_policy_reseal(struct st_error *err)
+{
+    if (!P.encrypt || !P.file)
+        return ST_OK;
+    pthread_mutex_lock(&P.mut_mu);
+    struct rbac_snapshot *s = gw_policy_get();
+    enum st_code rc = persist(s, err);
+    rbac_snapshot_unref(s);
+    if (rc == ST_OK && P.pepper_sealed) {
+        rc = write_pepper(P.pepper_file, P.pepper, P.pepper_len, err);
+        if (rc != ST_OK)
+            st_error_prefix(err, "resealing the token pepper '%s': ", P.pepper_file);
+    }
+    pthread_mutex_unlock(&P.mut_mu);
+    return rc;
+}
+
 void
 gw_policy_close(void)
 {
@@ -543,6 +676,11 @@ gw_policy_close(void)
     pthread_mutex_unlock(&P.mut_mu);
     publish(NULL);
     OPENSSL_cleanse(P.op_token, sizeof P.op_token);
+    OPENSSL_cleanse(P.pepper, sizeof P.pepper);
+    P.pepper_len = 0;
     free(P.file);
     P.file = NULL;
+    free(P.pepper_file);
+    P.pepper_file = NULL;
+    P.kr = NULL;
 }
