@@ -20,6 +20,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# These tests read the policy and pepper files as they are stored (JSON, raw bytes): the
+# servers run without encryption at rest, which stores them plain. The sealed forms are
+# tested in dp_policy_test.py.
+os.environ["STRATA_ENCRYPTION"] = "off"
 from sec_harness import (ADMIN, DENIED, FLIGHT, INVALID, NOTFOUND, OK, UNAUTH, Admin, Rpc,  # noqa
                          Server, admin_pb2, descriptor, flight_pb2, flight_sql_pb2, ticket,
                          write_pb2)

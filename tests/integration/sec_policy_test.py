@@ -16,6 +16,10 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# These tests read the policy and pepper files as they are stored (JSON, raw bytes): the
+# servers run without encryption at rest, which stores them plain. The sealed forms are
+# tested in dp_policy_test.py.
+os.environ["STRATA_ENCRYPTION"] = "off"
 from sec_harness import (ADMIN, OK, UNAUTH, Admin, Rpc, Server, admin_pb2,  # noqa: E402
                          strata_cli, stratad)
 
