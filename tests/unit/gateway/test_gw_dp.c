@@ -394,3 +394,109 @@ TEST(the_integrity_database_is_nobodys)
     ASSERT_TRUE(rbac_name_check(RBAC_NAME_TENANT, "strata--integrity", 17, NULL) != ST_OK);
     ASSERT_TRUE(rbac_name_check(RBAC_NAME_DATABASE, "integrity--canary", 17, NULL) != ST_OK);
 }
+
+/* ---- the policy store under the master key -------------------------------------------------- */
+
+static const char OPTOK[] = "unit-test/provisioned:operator+token=0123456789";
+
+static enum st_code
+open_policy(const char *dir, bool encrypt, bool migrate, struct st_error *err)
+{
+    static char tok[1200], pol[1200], pep[1200];
+    snprintf(tok, sizeof tok, "%s/operator-token", dir);
+    snprintf(pol, sizeof pol, "%s/security/policy.json", dir);
+    snprintf(pep, sizeof pep, "%s/security/token-pepper", dir);
+    FILE *f = fopen(tok, "w");
+    fputs(OPTOK, f);
+    fclose(f);
+    srv.cfg.admin_token_file = tok;
+    srv.cfg.policy_file = pol;
+    srv.cfg.token_pepper_file = pep;
+    srv.cfg.encryption_on = encrypt;
+    srv.cfg.encryption_migrate = migrate;
+    bool created;
+    return gw_policy_open(&srv, &created, err);
+}
+
+static uint8_t *
+slurp(const char *path, size_t *n)
+{
+    uint8_t *d = NULL;
+    ASSERT_OK(st_file_read_all(path, 1 << 20, &d, n, NULL));
+    return d;
+}
+
+TEST(the_policy_store_is_sealed_under_the_master_key)
+{
+    const char *d = th_path("p");
+    ASSERT_EQ_INT(mkdir(d, 0700), 0);
+    config_for(d);
+    struct st_error err;
+    ASSERT_OK_E(gw_keys_open(&srv, true, &err), &err);
+    ASSERT_OK_E(open_policy(d, true, false, &err), &err);
+    ASSERT_OK_E(gw_policy_reseal(&err), &err); /* writes the policy, sealed */
+    char pol[1200], pep[1200];
+    snprintf(pol, sizeof pol, "%s/security/policy.json", d);
+    snprintf(pep, sizeof pep, "%s/security/token-pepper", d);
+    size_t n1, n2;
+    uint8_t *p1 = slurp(pol, &n1), *k1 = slurp(pep, &n2);
+    ASSERT_TRUE(eng_file_is_sealed(p1, n1));
+    ASSERT_TRUE(eng_file_is_sealed(k1, n2));
+    ASSERT_TRUE(memmem(p1, n1, "default", 7) == NULL);
+    /* resealing writes new bytes (a fresh data key) that open the same */
+    ASSERT_OK_E(gw_policy_reseal(&err), &err);
+    size_t n3;
+    uint8_t *p2 = slurp(pol, &n3);
+    ASSERT_TRUE(n3 != n1 || memcmp(p1, p2, n1) != 0);
+    gw_policy_close();
+    ASSERT_OK_E(open_policy(d, true, false, &err), &err);
+    gw_policy_close();
+    /* the other mode: refused, unless migrating */
+    ASSERT_CODE(open_policy(d, false, false, &err), ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "is encrypted, but encryption is off");
+    gw_policy_close();
+    gw_keys_close(&srv);
+    /* without the key at all: the pepper cannot be opened */
+    srv.keys = NULL;
+    ASSERT_CODE(open_policy(d, false, false, &err), ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "--token-pepper-file: ");
+    gw_policy_close();
+    free(p1);
+    free(p2);
+    free(k1);
+}
+
+TEST(a_plain_policy_with_encryption_on_needs_a_migration)
+{
+    const char *d = th_path("q");
+    ASSERT_EQ_INT(mkdir(d, 0700), 0);
+    config_for(d);
+    srv.cfg.encryption_on = false;
+    struct st_error err;
+    ASSERT_OK_E(gw_keys_open(&srv, true, &err), &err); /* no key: plaintext */
+    ASSERT_TRUE(srv.keys == NULL);
+    ASSERT_OK_E(open_policy(d, false, false, &err), &err);
+    gw_policy_close();
+    /* a policy file written plain (as a server without encryption does) */
+    char pol[1200];
+    snprintf(pol, sizeof pol, "%s/security/policy.json", d);
+    ASSERT_OK_E(open_policy(d, false, false, &err), &err);
+    struct rbac_snapshot *s = gw_policy_get();
+    struct st_buf b;
+    st_buf_init(&b, 1 << 20);
+    ASSERT_OK(rbac_policy_describe(s, &b, &err));
+    ASSERT_OK(st_file_write_atomic(pol, b.data, b.len, 0600, &err));
+    st_buf_cleanup(&b);
+    rbac_snapshot_unref(s);
+    gw_policy_close();
+    config_for(d);
+    srv.cfg.encryption_migrate = true;
+    ASSERT_OK_E(gw_keys_open(&srv, false, &err), &err); /* migrate: a key is made */
+    ASSERT_CODE(open_policy(d, true, false, &err), ST_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "is not encrypted, but encryption is on");
+    ASSERT_CONTAINS(err.msg, "--encryption-migrate");
+    gw_policy_close();
+    ASSERT_OK_E(open_policy(d, true, true, &err), &err);
+    gw_policy_close();
+    gw_keys_close(&srv);
+}
