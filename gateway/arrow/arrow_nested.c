@@ -236,7 +236,7 @@ add_type(struct arrow_nested *n, const struct arrow_type *t, unsigned depth, uin
     }
     n->n_buffers += buffers_of(t->kind);
     for (uint32_t i = 0; i < t->n_children; i++) {
-        uint32_t ci;
+        uint32_t ci = 0;
         ST_TRY(add_type(n, &t->children[i], depth + 1, &ci, err));
         n->types[me].child[i] = ci; /* n->types may have moved */
         n->types[me].n_children = i + 1;

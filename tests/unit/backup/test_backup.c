@@ -552,7 +552,7 @@ TEST(gzip_round_trip_members_and_damage)
     gz_write(th_tmpdir(), "b.lp.gz", "hello\nworld\n", rs, fs2, &fb);
     ASSERT_EQ_STR(fs, fs2);
 
-    size_t n;
+    size_t n = 0;
     ASSERT_OK(gz_read(th_path("a.lp.gz"), 100, buf, sizeof buf, &n));
     ASSERT_EQ_U64(n, 12);
     ASSERT_TRUE(memcmp(buf, "hello\nworld\n", 12) == 0);
