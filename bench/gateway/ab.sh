@@ -27,7 +27,7 @@ usage="usage: ab.sh BUILD_A BUILD_B [--types REGEX] [--passes N] [--rounds R] [-
 a=${1:?$usage}
 b=${2:?$usage}
 shift 2
-types=. passes=10 rounds=2 size=standard ingest=0
+types='.*' passes=10 rounds=2 size=standard ingest=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --types) types=$2; shift 2 ;;
