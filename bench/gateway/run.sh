@@ -4,7 +4,9 @@
 # directory, ingests the TSBS cpu-only data over HTTP with 1 writer and then (fresh server)
 # 2 writers, runs the TSBS query set through Flight DoGet, stops the server and runs the
 # same queries in-process (engine time). Figures go to stdout; copy them to
-# docs/performance.md with the command line.
+# docs/performance.md with the command line. Encryption at rest is off
+# (STRATA_ENCRYPTION=off), so the figures compare with earlier runs and the in-process
+# engine run can open the data; STRATAD_ARGS adds flags to the server.
 set -euo pipefail
 build=${1:?usage: run.sh BUILD [--size smoke|standard] [--passes N]}; shift
 size=standard; passes=3
@@ -24,8 +26,9 @@ echo "rows: $(wc -l < "$work/cpu.lp")  bytes: $(stat -c %s "$work/cpu.lp")  core
 
 start() {  # start stratad on a fresh data dir; sets PORT and DATA
   DATA=$work/data-$1; rm -f "$work/port"
-  "$bin/stratad" --data-dir "$DATA" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --admin-token-file "$work/token" --log-level warn >/dev/null &
+  # shellcheck disable=SC2086
+  STRATA_ENCRYPTION=off "$bin/stratad" --data-dir "$DATA" --listen 127.0.0.1:0 --port-file "$work/port" \
+    --admin-token-file "$work/token" --log-level warn ${STRATAD_ARGS:-} >/dev/null &
   SPID=$!
   for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
   PORT=$(cat "$work/port")
