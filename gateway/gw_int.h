@@ -75,7 +75,7 @@ struct gw_config {
     bool log_json;
     /* limits */
     uint64_t max_request_bytes;      /* HTTP body, raw and decompressed */
-    uint64_t max_header_bytes;       /* HTTP request line + headers (MHD memory pool) */
+    uint64_t max_header_bytes;       /* HTTP request line + headers (431 beyond: http_server.c) */
     uint64_t max_grpc_message_bytes; /* largest gRPC request message */
     uint64_t max_flight_data_bytes;  /* target size of one FlightData (<= 4 MiB) */
     uint64_t max_result_bytes;       /* per query */
