@@ -4,6 +4,9 @@
 # are written to tests/fuzz/corpus/<name>/ as crash-* files: rename them to
 # describe the bug, fix it, and commit them as regression inputs.
 set -uo pipefail
+# The fuzz build's UBSan only reports and goes on; halting on the first report
+# makes libFuzzer keep the input as a crash-* file like any other finding.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 build=${1:-build-fuzz}
 secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,9 +18,11 @@ for bin in "$build"/bin/fuzz_*; do
   corpus="$root/tests/fuzz/corpus/$name"
   work=$(mktemp -d)
   mkdir -p "$corpus"
+  dict=()
+  for d in "$root/tests/fuzz/$name"/*.dict; do [ -f "$d" ] && dict=(-dict="$d"); done
   echo "== fuzz $name for ${secs}s"
   if ! "$bin" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$corpus/" \
-        "$work" "$corpus" 2>&1 | grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -4; then
+        "${dict[@]}" "$work" "$corpus" 2>&1 | grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -4; then
     :
   fi
   # keep newly found interesting inputs, minimised, in the committed corpus
