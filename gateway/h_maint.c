@@ -299,13 +299,15 @@ job_main(void *arg)
         st_log(ST_LOG_ERROR, "verify", "verify of %s could not run: %s",
                j->all ? "everything" : j->engine_db, err.msg);
     audit_job(j, false);
+    /* The server is free again before the caller hears the end: a client that starts the
+     * next job as soon as this one's summary arrives must not be told one is running. */
+    pthread_mutex_lock(&J.mu);
+    J.running = NULL;
+    pthread_mutex_unlock(&J.mu);
     pthread_mutex_lock(&j->mu);
     j->done = true;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    pthread_mutex_lock(&J.mu);
-    J.running = NULL;
-    pthread_mutex_unlock(&J.mu);
     job_unref(j);
     return NULL;
 }
