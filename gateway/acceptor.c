@@ -243,7 +243,9 @@ gw_acceptor_bind(struct gw_server *s, struct st_error *err)
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+        /* bound now (a taken port fails here, before the server starts anything), listening
+         * only from gw_acceptor_start: no client is left waiting on a server still opening */
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             break;
         last = errno;
         close(fd);
@@ -265,6 +267,9 @@ gw_acceptor_bind(struct gw_server *s, struct st_error *err)
 enum st_code
 gw_acceptor_start(struct gw_server *s, struct st_error *err)
 {
+    if (listen(A.lfd, 1024) != 0)
+        return st_error_set(err, ST_EIO, "--listen: cannot listen on '%s': %s", s->cfg.listen,
+                            strerror(errno));
     A.epfd = epoll_create1(EPOLL_CLOEXEC);
     A.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (A.epfd < 0 || A.evfd < 0)
@@ -278,7 +283,6 @@ gw_acceptor_start(struct gw_server *s, struct st_error *err)
         return st_error_set(err, ST_EIO, "cannot start the acceptor thread");
     pthread_setname_np(A.thread, "acceptor");
     A.running = true;
-    (void)s;
     return ST_OK;
 }
 

@@ -65,6 +65,23 @@ die(const struct st_error *err)
     return 1;
 }
 
+/* A start that fails once threads run: they are stopped before the process exits, or one of
+ * them (the integrity check's first write, a persist, a JWKS fetch) races exit's teardown of
+ * OpenSSL and the C library and can crash or hang the failed start. */
+static int
+die_running(struct gw_server *srv, const struct st_error *err)
+{
+    fprintf(stderr, "stratad: %s\n", err->msg);
+    gw_integrity_stop();
+    gw_maint_stop();
+    gw_oidc_stop();
+    if (srv->eng)
+        eng_close(srv->eng);
+    srv->eng = NULL;
+    gw_audit_close();
+    return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -101,6 +118,10 @@ main(int argc, char **argv)
         return die(&err);
     struct gw_config *cf = &srv.cfg;
 
+    /* The port before anything is written or a thread started: a taken port ends the start
+     * at once and changes nothing. */
+    if (gw_acceptor_bind(&srv, &err) != ST_OK)
+        return die(&err);
     /* Master keys first: nothing may be written to a directory whose key is missing. */
     bool data_dir_new = gw_data_dir_is_new(cf->data_dir);
     if (st_mkdir_p(cf->data_dir, 0700, &err) != ST_OK) {
@@ -138,29 +159,29 @@ main(int argc, char **argv)
     }
     if (gw_policy_reconcile(&srv, &err) != ST_OK) {
         st_error_prefix(&err, "the access policy and the engine's databases: ");
-        return die(&err);
+        return die_running(&srv, &err);
     }
     struct rbac_snapshot *snap = gw_policy_get();
     char cluster_id[RBAC_NAME_MAX + 1];
     snprintf(cluster_id, sizeof cluster_id, "%s", rbac_snapshot_cluster_id(snap));
     rbac_snapshot_unref(snap);
     if (gw_audit_open(&srv, cluster_id, &err) != ST_OK || gw_oidc_start(&srv, &err) != ST_OK)
-        return die(&err);
+        return die_running(&srv, &err);
     gw_metrics_init();
     if (gw_integrity_start(&srv, &err) != ST_OK)
-        return die(&err);
+        return die_running(&srv, &err);
     if (gw_pool_start(cf->pool_threads, cf->pool_queue, &err) != ST_OK ||
-        gw_acceptor_bind(&srv, &err) != ST_OK || gw_grpc_start(&srv, &err) != ST_OK ||
-        gw_http_start(&srv, &err) != ST_OK || gw_acceptor_start(&srv, &err) != ST_OK)
-        return die(&err);
+        gw_grpc_start(&srv, &err) != ST_OK || gw_http_start(&srv, &err) != ST_OK ||
+        gw_acceptor_start(&srv, &err) != ST_OK)
+        return die_running(&srv, &err);
     if (cf->self_test && gw_selftest(&srv, &err) != ST_OK)
-        return die(&err);
+        return die_running(&srv, &err);
     if (cf->port_file) {
         char buf[16];
         int n = snprintf(buf, sizeof buf, "%d\n", srv.bound_port);
         if (st_file_write_atomic(cf->port_file, buf, (size_t)n, 0644, &err) != ST_OK) {
             st_error_prefix(&err, "--port-file: ");
-            return die(&err);
+            return die_running(&srv, &err);
         }
     }
     const char *scheme = srv.tls_on ? "https" : "http";

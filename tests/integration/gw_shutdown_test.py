@@ -132,8 +132,11 @@ class ShutdownTest(unittest.TestCase):
         s = Server()
         r = subprocess.run([stratad_path(), "--data-dir", s.tmp + "/other", "--listen",
                             "127.0.0.1:%d" % s.port], capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 1, r.stderr)  # an error exit, not a crash
         self.assertIn("--listen", r.stderr)
+        self.assertIn("Address already in use", r.stderr)
+        # the port is checked first: the failed start wrote nothing
+        self.assertFalse(os.path.exists(s.tmp + "/other"))
         self.assertEqual(s.stop(), 0)
         s.cleanup()
 
