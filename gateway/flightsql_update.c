@@ -100,6 +100,8 @@ varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 static bool
 query_has_nul(const uint8_t *p, size_t n)
 {
+    if (n == 0) /* an empty message: protobuf-c may hand over no pointer */
+        return false;
     const uint8_t *end = p + n;
     while (p < end) {
         uint64_t tag, v;

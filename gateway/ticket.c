@@ -306,6 +306,8 @@ pb_bytes(struct st_buf *b, uint32_t num, const void *p, size_t n)
 static enum st_code
 readinfo(const uint8_t *p, size_t n, const char *hdr_db, struct gw_query *q, struct st_error *err)
 {
+    if (!p) /* an empty ReadInfo: protobuf-c hands over no pointer (found by fuzz_gw_ticket) */
+        p = (const uint8_t *)"";
     const uint8_t *end = p + n;
     struct pb_field f;
     const uint8_t *db = NULL, *sql = NULL, *cmd = NULL;
