@@ -102,6 +102,8 @@ get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 static bool
 strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
 {
+    if (n == 0) /* an empty message (possibly no pointer at all) has no strings */
+        return true;
     const uint8_t *end = p + n;
     if (depth > 32)
         return false;

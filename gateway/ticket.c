@@ -45,7 +45,9 @@ void
 gw_query_cleanup(struct gw_query *q)
 {
     free(q->sql);
+    free(q->params);
     free(q->strs);
+    free(q->info);
     for (size_t i = 0; i < q->n_table_types; i++)
         free(q->table_types[i]);
     free(q->table_types);
@@ -93,6 +95,16 @@ gw_query_add_param(struct gw_query *q, const char *name, size_t name_len, const 
         if (strlen(q->params[i].name) == name_len && !memcmp(q->params[i].name, name, name_len))
             return st_error_set(err, ST_EINVAL, "query parameter '%.*s' given twice",
                                 (int)name_len, name);
+    if (q->n_params == q->params_cap) {
+        uint32_t cap = q->params_cap ? q->params_cap * 2 : 8;
+        if (cap > GW_MAX_PARAMS)
+            cap = GW_MAX_PARAMS;
+        struct eng_param *np = realloc(q->params, cap * sizeof *np);
+        if (!np)
+            return st_error_set(err, ST_ENOMEM, "out of memory");
+        q->params = np;
+        q->params_cap = cap;
+    }
     size_t noff, soff = 0;
     if (store(q, name, name_len, &noff) != ST_OK ||
         (v->type == ST_TYPE_STRING && store(q, v->v.s.ptr, v->v.s.len, &soff) != ST_OK))
@@ -411,6 +423,8 @@ gw_handle_encode(const char *sql, size_t sql_len, const uint8_t *params, size_t 
 enum st_code
 gw_handle_decode(const uint8_t *h, size_t n, struct gw_query *q, struct st_error *err)
 {
+    if (!h) /* an empty handle: protobuf-c hands over no pointer */
+        h = (const uint8_t *)"";
     const uint8_t *p = h, *end = h + n;
     struct pb_field f;
     const uint8_t *sql = NULL, *par = NULL;
