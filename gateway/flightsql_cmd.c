@@ -132,8 +132,15 @@ gw_flightsql_decode(const uint8_t *anyb, size_t n, const char *db, struct gw_que
             rc = st_error_set(err, ST_ELIMIT, "CommandGetSqlInfo asks for %zu ids (limit %d)",
                               m->n_info, GW_MAX_SQL_INFO_IDS);
         else if (m->n_info) {
-            memcpy(q->info, m->info, m->n_info * sizeof *q->info);
-            q->n_info = (uint32_t)m->n_info;
+            free(q->info);
+            q->n_info = 0;
+            q->info = malloc(m->n_info * sizeof *q->info);
+            if (!q->info)
+                rc = st_error_set(err, ST_ENOMEM, "out of memory");
+            else {
+                memcpy(q->info, m->info, m->n_info * sizeof *q->info);
+                q->n_info = (uint32_t)m->n_info;
+            }
         }
         arrow__flight__protocol__sql__command_get_sql_info__free_unpacked(m, NULL);
     } else if (!strcmp(u, URL("CommandGetXdbcTypeInfo"))) {

@@ -32,8 +32,11 @@ struct gw_query {
     char db[512];
     char *sql;                 /* owned */
     size_t sql_len;
-    struct eng_param params[GW_MAX_PARAMS];
+    /* Parameters: allocated on the first one (most queries have none, and clearing room for
+     * GW_MAX_PARAMS in every request cost more than a light query's ticket parse). */
+    struct eng_param *params;  /* owned; n_params used of params_cap */
     uint32_t n_params;         /* names and string values point into `strs` */
+    uint32_t params_cap;
     char *strs;                /* owned backing store of parameter names and strings */
     size_t strs_len, strs_cap;
     bool influxql;             /* query_type "influxql" */
@@ -44,14 +47,16 @@ struct gw_query {
     size_t n_table_types;
     bool include_schema;
     bool plain_table_type;     /* x-influxdata-base-table-type: TABLE */
-    uint32_t info[GW_MAX_SQL_INFO_IDS]; /* CommandGetSqlInfo ids, in request order */
-    uint32_t n_info;           /* 0 = every id the server knows */
+    uint32_t *info;            /* owned: CommandGetSqlInfo ids, in request order */
+    uint32_t n_info;           /* 0 = every id the server knows (info NULL) */
     /* the Flight SQL command bytes (Any) this query came from, for tickets */
     uint8_t *cmd;
     size_t cmd_len;
 };
 
+/* An empty query: every member zero (about 1.6 KiB; the arrays are allocated on use). */
 void gw_query_init(struct gw_query *q);
+/* Free what q owns and make it empty again. */
 void gw_query_cleanup(struct gw_query *q);
 /* Add a parameter (name without '$'); string values are copied. */
 enum st_code gw_query_add_param(struct gw_query *q, const char *name, size_t name_len,

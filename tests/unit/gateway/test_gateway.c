@@ -238,3 +238,111 @@ TEST(flightsql_ticket_round_trip)
     ASSERT_EQ_STR(q.sql, "SELECT 3");
     gw_query_cleanup(&q);
 }
+
+/* Parameters and CommandGetSqlInfo ids live in arrays allocated on use: every count from
+ * none to the limit, with string values (the string store moves as it grows and the
+ * parameters are re-pointed), and one more than the limit refused. */
+TEST(ticket_parameters_grow_to_the_limit)
+{
+    struct gw_query q;
+    struct st_error err;
+    gw_query_init(&q);
+    ASSERT_TRUE(q.params == NULL && q.n_params == 0 && q.info == NULL && q.n_info == 0);
+    gw_query_cleanup(&q);
+    static const uint32_t counts[] = {0, 1, 8, 9, 100, GW_MAX_PARAMS, GW_MAX_PARAMS + 1};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        uint32_t n = counts[c];
+        size_t cap = 128 + (size_t)n * 64;
+        char *t = malloc(cap);
+        size_t l = (size_t)snprintf(t, cap, "{\"database\":\"d\",\"sql_query\":\"SELECT 1\"");
+        if (n)
+            l += (size_t)snprintf(t + l, cap - l, ",\"params\":{");
+        for (uint32_t i = 0; i < n; i++)
+            l += (size_t)(i % 2 ? snprintf(t + l, cap - l, "%s\"p%u\":%u", i ? "," : "", i, i)
+                                : snprintf(t + l, cap - l, "%s\"p%u\":\"value %u\"", i ? "," : "",
+                                           i, i));
+        snprintf(t + l, cap - l, "%s}", n ? "}" : "");
+        gw_query_init(&q);
+        enum st_code rc = gw_ticket_decode((const uint8_t *)t, strlen(t), NULL, &q, &err);
+        if (n > GW_MAX_PARAMS) {
+            ASSERT_CODE(rc, ST_ELIMIT);
+        } else {
+            ASSERT_OK_E(rc, &err);
+            ASSERT_EQ_INT(q.n_params, n);
+            for (uint32_t i = 0; i < n; i++) {
+                char want[32];
+                snprintf(want, sizeof want, "p%u", i);
+                ASSERT_EQ_STR(q.params[i].name, want);
+                if (i % 2) {
+                    ASSERT_EQ_INT(q.params[i].type, ST_TYPE_INT);
+                    ASSERT_EQ_INT(q.params[i].v.i, i);
+                } else {
+                    snprintf(want, sizeof want, "value %u", i);
+                    ASSERT_EQ_INT(q.params[i].type, ST_TYPE_STRING);
+                    ASSERT_EQ_INT(q.params[i].v.s.len, strlen(want));
+                    ASSERT_TRUE(memcmp(q.params[i].v.s.ptr, want, strlen(want)) == 0);
+                }
+            }
+        }
+        gw_query_cleanup(&q);
+        ASSERT_TRUE(q.params == NULL && q.n_params == 0 && q.strs == NULL);
+        free(t);
+    }
+}
+
+/* Any(CommandGetSqlInfo{info: ids}) with n ids 0, 1, 2, ... */
+static uint8_t *
+sql_info_any(uint32_t n, size_t *len)
+{
+    static const char url[] = "type.googleapis.com/arrow.flight.protocol.sql.CommandGetSqlInfo";
+    uint8_t *v = malloc((size_t)n * 3 + 1), *a = malloc((size_t)n * 3 + 128);
+    size_t vl = 0, al = 0;
+    for (uint32_t i = 0; i < n; i++) { /* unpacked: tag 1 varint, then the id (< 16384) */
+        v[vl++] = 0x08;
+        if (i < 128) {
+            v[vl++] = (uint8_t)i;
+        } else {
+            v[vl++] = (uint8_t)(0x80 | (i & 0x7f));
+            v[vl++] = (uint8_t)(i >> 7);
+        }
+    }
+    a[al++] = 0x0a, a[al++] = (uint8_t)(sizeof url - 1);
+    memcpy(a + al, url, sizeof url - 1), al += sizeof url - 1;
+    a[al++] = 0x12;
+    for (size_t x = vl; ; x >>= 7) { /* length varint */
+        a[al++] = (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
+        if (x <= 0x7f)
+            break;
+    }
+    memcpy(a + al, v, vl), al += vl;
+    free(v);
+    *len = al;
+    return a;
+}
+
+TEST(flightsql_sql_info_ids)
+{
+    static const uint32_t counts[] = {0, 1, 3, GW_MAX_SQL_INFO_IDS, GW_MAX_SQL_INFO_IDS + 1};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        uint32_t n = counts[c];
+        size_t len;
+        uint8_t *any = sql_info_any(n, &len);
+        struct gw_query q;
+        struct st_error err;
+        gw_query_init(&q);
+        enum st_code rc = gw_flightsql_decode(any, len, "db", &q, &err);
+        if (n > GW_MAX_SQL_INFO_IDS) {
+            ASSERT_CODE(rc, ST_ELIMIT);
+            ASSERT_TRUE(q.info == NULL && q.n_info == 0);
+        } else {
+            ASSERT_OK_E(rc, &err);
+            ASSERT_EQ_INT(q.kind, GW_Q_SQL_INFO);
+            ASSERT_EQ_INT(q.n_info, n);
+            for (uint32_t i = 0; i < n; i++)
+                ASSERT_EQ_INT(q.info[i], i);
+        }
+        gw_query_cleanup(&q);
+        ASSERT_TRUE(q.info == NULL && q.n_info == 0);
+        free(any);
+    }
+}
