@@ -29,20 +29,25 @@ for bin in "$build"/bin/fuzz_*; do
   for d in "$root/tests/fuzz/$name"/*.dict; do [ -f "$d" ] && dict=(-dict="$d"); done
   echo "== fuzz $name for ${secs}s"
   log=$(mktemp)
+  started=$SECONDS
   "$bin" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$corpus/" \
         "${dict[@]}" "$work" "$corpus" >"$log" 2>&1
   grep -E 'ERROR|SUMMARY' "$log" | head -5
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+  ran=$((SECONDS - started))   # the time it really ran: a finding stops it early
   rm -f "$log"
   # keep newly found interesting inputs, minimised, in the committed corpus
   "$bin" -merge=1 "$corpus" "$work" >/dev/null 2>&1 || true
   rm -rf "$work"
   found=ok
-  if ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* "$corpus"/oom-* >/dev/null 2>&1; then
-    echo "!! $name: failing inputs in $corpus"; status=1; found=FAILING
+  for f in "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* "$corpus"/oom-*; do
+    [ -e "$f" ] && found=FAILING
+  done
+  if [ "$found" = FAILING ]; then
+    echo "!! $name: failing inputs in $corpus"; status=1
   fi
-  summary+=$(printf '%-22s %6ss %12s execs  cov %6s  corpus %5s  %s' "$name" "$secs" \
+  summary+=$(printf '%-22s %6ss %12s execs  cov %6s  corpus %5s  %s' "$name" "${ran:-?}" \
     "${execs:-?}" "${cov:-?}" "$(ls "$corpus" | wc -l)" "$found")$'\n'
 done
 printf '\n== summary (%s)\n%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "${summary:-no targets run}"
