@@ -25,7 +25,6 @@
  */
 #include "rbac_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,108 +85,218 @@ looks_secret(const char *s)
     return false;
 }
 
-/* Append a JSON string: escapes, valid UTF-8 only (bad bytes -> U+FFFD). */
+/*
+ * Building a line. The bytes are written straight to the end of the caller's buffer
+ * (the line starts at `start`): plain runs with one copy, escapes as whole tokens, no
+ * formatted output. The bytes are pinned by tests/unit/rbac/test_audit.c
+ * (audit_line_bytes_are_pinned): every log ever written must still verify, so any change
+ * here must reproduce them exactly.
+ *
+ * Ceiling: a line is at most LINE_LIMIT bytes, newline included, one below LINE_MAX_BYTES
+ * (what the verifier accepts) because the first builder needed room for a NUL after the
+ * hash; the same events are refused as always (audit_line_size_limit_is_exact). Each
+ * write checks it, so a huge value is refused after at most 64 KiB of work.
+ */
+#define LINE_LIMIT (LINE_MAX_BYTES - 1)
+
+struct lw {
+    struct st_buf *b;
+    size_t start; /* where the line begins in b */
+};
+
+/* Room for k more bytes of the line. */
+static inline enum st_code
+lw_room(struct lw *w, size_t k)
+{
+    struct st_buf *b = w->b;
+    if (k > LINE_LIMIT || b->len - w->start > LINE_LIMIT - k)
+        return ST_ELIMIT;
+    return b->cap - b->len >= k ? ST_OK : st_buf_reserve(b, k);
+}
+
+static inline enum st_code
+lw_put(struct lw *w, const void *p, size_t n)
+{
+    if (n == 0)
+        return ST_OK;
+    ST_TRY(lw_room(w, n));
+    memcpy(w->b->data + w->b->len, p, n);
+    w->b->len += n;
+    return ST_OK;
+}
+
+#define LW_LIT(w, s) lw_put((w), (s), sizeof(s) - 1)
+
+/* Decimal digits of v (no sign). */
 static enum st_code
-put_json_str(struct st_buf *b, const char *s)
+lw_u64(struct lw *w, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return lw_put(w, d + i, sizeof d - i);
+}
+
+/* ,"key": */
+static enum st_code
+lw_key(struct lw *w, const char *key)
+{
+    size_t n = strlen(key);
+    ST_TRY(lw_room(w, n + 4));
+    uint8_t *o = w->b->data + w->b->len;
+    o[0] = ',';
+    o[1] = '"';
+    memcpy(o + 2, key, n);
+    o[n + 2] = '"';
+    o[n + 3] = ':';
+    w->b->len += n + 4;
+    return ST_OK;
+}
+
+/* Bytes a JSON string carries as they are: printable ASCII but the quote and backslash. */
+static inline bool
+plain(uint8_t c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* A JSON string: escapes, valid UTF-8 only. A byte >= 0x80 starts a run of itself and up
+ * to three following continuation bytes (0x80..0xbf): the run is kept when it is valid
+ * text (rbac__text_ok), else the whole run becomes one U+FFFD. */
+static enum st_code
+put_json_str(struct lw *w, const char *s)
 {
     static const char hexd[] = "0123456789abcdef";
-    ST_TRY(st_buf_append_byte(b, '"'));
+    ST_TRY(LW_LIT(w, "\""));
     const uint8_t *p = (const uint8_t *)s;
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         uint8_t c = p[i];
-        if (c == '"' || c == '\\') {
-            ST_TRY(st_buf_append_byte(b, '\\'));
-            ST_TRY(st_buf_append_byte(b, c));
+        if (plain(c)) {
+            size_t j = i + 1;
+            while (j < n && plain(p[j]))
+                j++;
+            ST_TRY(lw_put(w, p + i, j - i));
+            i = j;
+        } else if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            ST_TRY(lw_put(w, e, 2));
             i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            char e[7] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0};
-            ST_TRY(st_buf_append(b, e, 6));
-            i++;
-        } else if (c < 0x80) {
-            ST_TRY(st_buf_append_byte(b, c));
+        } else if (c < 0x80) { /* C0 controls and DEL */
+            char e[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+            ST_TRY(lw_put(w, e, 6));
             i++;
         } else {
             size_t l = 1;
             while (i + l < n && l < 4 && (p[i + l] & 0xc0) == 0x80)
                 l++;
-            char tmp[5] = {0};
-            memcpy(tmp, p + i, l);
-            if (rbac__text_ok(tmp, l)) {
-                ST_TRY(st_buf_append(b, p + i, l));
-            } else {
-                ST_TRY(st_buf_append_str(b, "\\ufffd"));
-            }
+            if (rbac__text_ok((const char *)p + i, l))
+                ST_TRY(lw_put(w, p + i, l));
+            else
+                ST_TRY(LW_LIT(w, "\\ufffd"));
             i += l;
         }
     }
-    return st_buf_append_byte(b, '"');
+    return LW_LIT(w, "\"");
 }
 
 static enum st_code
-put_str_member(struct st_buf *b, const char *key, const char *v)
+put_str_member(struct lw *w, const char *key, const char *v)
 {
     if (!v)
         return ST_OK;
-    ST_TRY(st_buf_printf(b, ",\"%s\":", key));
-    return put_json_str(b, looks_secret(v) ? "[redacted]" : v);
+    ST_TRY(lw_key(w, key));
+    return put_json_str(w, looks_secret(v) ? "[redacted]" : v);
 }
 
 static enum st_code
-put_int_member(struct st_buf *b, const char *key, int64_t v)
+put_int_member(struct lw *w, const char *key, int64_t v)
 {
     if (v < 0)
         return ST_OK;
-    return st_buf_printf(b, ",\"%s\":%lld", key, (long long)v);
+    ST_TRY(lw_key(w, key));
+    return lw_u64(w, (uint64_t)v);
 }
 
-/* Finish a line whose body (from '{', without prev/hash) is in `line`. */
+/* Start a line at the end of out: {"seq":N,"time":"<RFC 3339>" */
 static enum st_code
-seal(struct rbac_audit_chain *c, struct st_buf *line, struct st_buf *out, struct st_error *err)
+begin(struct lw *w, struct st_buf *out, uint64_t seq, int64_t time_ns)
 {
-    char hex[65];
+    w->b = out;
+    w->start = out->len;
+    /* one allocation for a typical line instead of doubling from 64 bytes */
+    if (out->cap - out->len < 512 && out->max - out->len >= 512 &&
+        st_buf_reserve(out, 512) != ST_OK)
+        return ST_ENOMEM;
+    char ts[40];
+    st_format_rfc3339(time_ns, ts, sizeof ts);
+    ST_TRY(LW_LIT(w, "{\"seq\":"));
+    ST_TRY(lw_u64(w, seq));
+    ST_TRY(LW_LIT(w, ",\"time\":\""));
+    ST_TRY(lw_put(w, ts, strlen(ts)));
+    return LW_LIT(w, "\"");
+}
+
+/* Finish the line begun at w->start (its body is written, without prev and hash); on
+ * any failure, drop what was written of it. */
+static enum st_code
+seal(struct rbac_audit_chain *c, struct lw *w, enum st_code rc, struct st_error *err)
+{
+    char hex[65]; /* rbac__hex adds a NUL */
     uint8_t h[32];
-    rbac__hex(c->prev, 32, hex);
-    enum st_code rc = st_buf_printf(line, PREV_KEY "%s\"", hex);
-    if (rc == ST_OK && line_hash(c->key, c->key_len, line->data, line->len, h) != 0)
+    if (rc == ST_OK) {
+        rbac__hex(c->prev, 32, hex);
+        rc = LW_LIT(w, PREV_KEY);
+    }
+    if (rc == ST_OK)
+        rc = lw_put(w, hex, 64);
+    if (rc == ST_OK)
+        rc = LW_LIT(w, "\"");
+    if (rc == ST_OK &&
+        line_hash(c->key, c->key_len, w->b->data + w->start, w->b->len - w->start, h) != 0)
         rc = ST_EINTERNAL;
     if (rc == ST_OK) {
         rbac__hex(h, 32, hex);
-        rc = st_buf_printf(line, HASH_SUFFIX "%s\"}\n", hex);
+        rc = LW_LIT(w, HASH_SUFFIX);
     }
     if (rc == ST_OK)
-        rc = st_buf_append(out, line->data, line->len);
-    if (rc != ST_OK)
-        return st_error_set(err, rc, "audit line does not fit");
+        rc = lw_put(w, hex, 64);
+    if (rc == ST_OK)
+        rc = LW_LIT(w, "\"}\n");
+    if (rc != ST_OK) {
+        w->b->len = w->start;
+        if (rc == ST_ELIMIT)
+            return st_error_set(err, rc, "audit line does not fit (at most %d bytes, or the "
+                                         "output buffer is full)",
+                                LINE_LIMIT);
+        return st_error_set(err, rc, "audit line could not be built");
+    }
     memcpy(c->prev, h, 32);
     c->seq++;
     return ST_OK;
-}
-
-static enum st_code
-begin(struct st_buf *line, uint64_t seq, int64_t time_ns)
-{
-    char ts[40];
-    st_format_rfc3339(time_ns, ts, sizeof ts);
-    return st_buf_printf(line, "{\"seq\":%llu,\"time\":\"%s\"", (unsigned long long)seq, ts);
 }
 
 enum st_code
 rbac_audit_genesis(struct rbac_audit_chain *c, const char *cluster_id, uint64_t file_no,
                    int64_t time_ns, struct st_buf *out, struct st_error *err)
 {
-    struct st_buf line;
-    st_buf_init(&line, LINE_MAX_BYTES);
-    enum st_code rc = begin(&line, c->seq, time_ns);
+    struct lw w;
+    enum st_code rc = begin(&w, out, c->seq, time_ns);
     if (rc == ST_OK)
-        rc = st_buf_printf(&line, ",\"type\":\"genesis\",\"format\":\"strata-audit\",\"version\":1,"
-                                  "\"chain\":\"%s\",\"file\":%llu",
-                           c->key_len ? "hmac-sha256" : "sha256", (unsigned long long)file_no);
+        rc = LW_LIT(&w, ",\"type\":\"genesis\",\"format\":\"strata-audit\",\"version\":1,"
+                        "\"chain\":\"");
     if (rc == ST_OK)
-        rc = put_str_member(&line, "cluster_id", cluster_id ? cluster_id : "");
-    rc = rc == ST_OK ? seal(c, &line, out, err) : st_error_set(err, rc, "audit line does not fit");
-    st_buf_cleanup(&line);
-    return rc;
+        rc = c->key_len ? LW_LIT(&w, "hmac-sha256") : LW_LIT(&w, "sha256");
+    if (rc == ST_OK)
+        rc = LW_LIT(&w, "\",\"file\":");
+    if (rc == ST_OK)
+        rc = lw_u64(&w, file_no);
+    if (rc == ST_OK)
+        rc = put_str_member(&w, "cluster_id", cluster_id ? cluster_id : "");
+    return seal(c, &w, rc, err);
 }
 
 static const char *
@@ -206,50 +315,45 @@ enum st_code
 rbac_audit_line(struct rbac_audit_chain *c, const struct rbac_audit_event *ev, struct st_buf *out,
                 struct st_error *err)
 {
-    struct st_buf line;
-    st_buf_init(&line, LINE_MAX_BYTES);
-    enum st_code rc = begin(&line, c->seq, ev->time_ns);
+    struct lw w;
+    enum st_code rc = begin(&w, out, c->seq, ev->time_ns);
     if (rc == ST_OK)
-        rc = st_buf_append_str(&line, ",\"type\":\"event\"");
+        rc = LW_LIT(&w, ",\"type\":\"event\"");
     if (rc == ST_OK)
-        rc = put_str_member(&line, "category", ev->category);
+        rc = put_str_member(&w, "category", ev->category);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "principal", ev->principal ? ev->principal : "anonymous");
+        rc = put_str_member(&w, "principal", ev->principal ? ev->principal : "anonymous");
     if (rc == ST_OK)
-        rc = put_str_member(&line, "tenant", ev->tenant);
+        rc = put_str_member(&w, "tenant", ev->tenant);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "database", ev->database);
+        rc = put_str_member(&w, "database", ev->database);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "method", ev->method);
+        rc = put_str_member(&w, "method", ev->method);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "peer", ev->peer);
+        rc = put_str_member(&w, "peer", ev->peer);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "request_id", ev->request_id);
+        rc = put_str_member(&w, "request_id", ev->request_id);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "outcome", outcome_name(ev->outcome));
+        rc = put_str_member(&w, "outcome", outcome_name(ev->outcome));
     if (rc == ST_OK)
-        rc = put_str_member(&line, "reason", ev->reason);
+        rc = put_str_member(&w, "reason", ev->reason);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "detail", ev->detail);
+        rc = put_str_member(&w, "detail", ev->detail);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "target", ev->target);
+        rc = put_str_member(&w, "target", ev->target);
     if (rc == ST_OK)
-        rc = put_str_member(&line, "sql", ev->sql);
+        rc = put_str_member(&w, "sql", ev->sql);
     if (rc == ST_OK)
-        rc = put_int_member(&line, "rows", ev->rows);
+        rc = put_int_member(&w, "rows", ev->rows);
     if (rc == ST_OK)
-        rc = put_int_member(&line, "bytes", ev->bytes);
+        rc = put_int_member(&w, "bytes", ev->bytes);
     if (rc == ST_OK)
-        rc = put_int_member(&line, "lines", ev->lines);
+        rc = put_int_member(&w, "lines", ev->lines);
     if (rc == ST_OK)
-        rc = put_int_member(&line, "rejected", ev->rejected);
+        rc = put_int_member(&w, "rejected", ev->rejected);
     if (rc == ST_OK)
-        rc = put_int_member(&line, "duration_ns", ev->duration_ns);
-    rc = rc == ST_OK ? seal(c, &line, out, err)
-                     : st_error_set(err, rc, "audit event is larger than %d bytes",
-                                    LINE_MAX_BYTES);
-    st_buf_cleanup(&line);
-    return rc;
+        rc = put_int_member(&w, "duration_ns", ev->duration_ns);
+    return seal(c, &w, rc, err);
 }
 
 /* ---- verification ---- */
