@@ -22,25 +22,93 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The digests and HMACs of every request (the token hash, the audit chain) use algorithms
+ * fetched once: OpenSSL 3 otherwise looks the implementation up again on every call
+ * (EVP_sha256() is only a name; HMAC() fetches the MAC and its digest each time), which
+ * cost more than the hashing itself on short inputs. The HMAC prototypes hold the digest;
+ * each call duplicates one and keys the copy, so threads share nothing mutable. Should a
+ * fetch fail, the calls fall back to the one-shot functions. */
+static pthread_once_t prefetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256, *md_sha512;
+static EVP_MAC_CTX *hmac_proto256, *hmac_proto512;
+
+static EVP_MAC_CTX *
+hmac_proto(EVP_MAC *mac, const char *digest)
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_end()};
+    if (c && EVP_MAC_CTX_set_params(c, params) != 1) {
+        EVP_MAC_CTX_free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static void
+prefetch(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac) {
+        hmac_proto256 = hmac_proto(mac, "SHA256");
+        hmac_proto512 = hmac_proto(mac, "SHA512");
+        EVP_MAC_free(mac); /* the contexts hold their own reference */
+    }
+    ERR_clear_error();
+}
+
+static int
+digest(const EVP_MD *fetched, const EVP_MD *fallback, const void *p, size_t n, uint8_t *out,
+       unsigned want)
+{
+    pthread_once(&prefetch_once, prefetch);
+    unsigned len = 0;
+    if (EVP_Digest(p, n, out, &len, fetched ? fetched : fallback, NULL) != 1 || len != want) {
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
+}
 
 void
 rbac__sha256(const void *p, size_t n, uint8_t out[32])
 {
-    unsigned len = 0;
-    if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1) {
-        /* cannot happen with the default provider; make the output useless */
-        memset(out, 0, 32);
-        ERR_clear_error();
-    }
+    if (digest(md_sha256, EVP_sha256(), p, n, out, 32) != 0)
+        memset(out, 0, 32); /* cannot happen with the default provider; make it useless */
 }
 
 int
 rbac__sha512(const void *p, size_t n, uint8_t out[64])
 {
+    return digest(md_sha512, EVP_sha512(), p, n, out, 64);
+}
+
+static int
+hmac(EVP_MAC_CTX *const *proto, const EVP_MD *fallback, const uint8_t *key, size_t key_len,
+     const void *p, size_t n, uint8_t *out, size_t want)
+{
+    pthread_once(&prefetch_once, prefetch);
+    if (*proto) {
+        EVP_MAC_CTX *c = EVP_MAC_CTX_dup(*proto);
+        size_t len = 0;
+        /* an empty key still needs a non-NULL pointer: NULL means "keep the old key" */
+        int ok = c && EVP_MAC_init(c, key_len ? key : (const uint8_t *)"", key_len, NULL) == 1 &&
+                 EVP_MAC_update(c, p, n) == 1 && EVP_MAC_final(c, out, &len, want) == 1 &&
+                 len == want;
+        EVP_MAC_CTX_free(c);
+        if (!ok)
+            ERR_clear_error();
+        return ok ? 0 : -1;
+    }
     unsigned len = 0;
-    if (EVP_Digest(p, n, out, &len, EVP_sha512(), NULL) != 1 || len != 64) {
+    if (!HMAC(fallback, key, (int)key_len, p, n, out, &len) || len != want) {
         ERR_clear_error();
         return -1;
     }
@@ -50,23 +118,13 @@ rbac__sha512(const void *p, size_t n, uint8_t out[64])
 int
 rbac__hmac_sha256(const uint8_t *key, size_t key_len, const void *p, size_t n, uint8_t out[32])
 {
-    unsigned len = 0;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, p, n, out, &len) || len != 32) {
-        ERR_clear_error();
-        return -1;
-    }
-    return 0;
+    return hmac(&hmac_proto256, EVP_sha256(), key, key_len, p, n, out, 32);
 }
 
 int
 rbac__hmac_sha512(const uint8_t *key, size_t key_len, const void *p, size_t n, uint8_t out[64])
 {
-    unsigned len = 0;
-    if (!HMAC(EVP_sha512(), key, (int)key_len, p, n, out, &len) || len != 64) {
-        ERR_clear_error();
-        return -1;
-    }
-    return 0;
+    return hmac(&hmac_proto512, EVP_sha512(), key, key_len, p, n, out, 64);
 }
 
 bool
