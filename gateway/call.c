@@ -87,19 +87,6 @@ gw_pack(const ProtobufCMessage *m)
 }
 
 static bool
-get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
-static bool
 strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
 {
     if (n == 0) /* an empty message (possibly no pointer at all) has no strings */
@@ -109,11 +96,11 @@ strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int 
         return false;
     while (p < end) {
         uint64_t tag, len;
-        if (!get_varint(&p, end, &tag))
+        if (st_get_uvarint(&p, end, &tag) != 0)
             return true; /* malformed: the unpack already judged the bytes */
         switch (tag & 7) {
         case 0:
-            if (!get_varint(&p, end, &len))
+            if (st_get_uvarint(&p, end, &len) != 0)
                 return true;
             break;
         case 1:
@@ -123,7 +110,7 @@ strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int 
             p += 4;
             break;
         case 2: {
-            if (!get_varint(&p, end, &len) || len > (uint64_t)(end - p))
+            if (st_get_uvarint(&p, end, &len) != 0 || len > (uint64_t)(end - p))
                 return true;
             const ProtobufCFieldDescriptor *f =
                 protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
@@ -259,8 +246,12 @@ gw_call_reply(struct gw_call *c, grpc_slice msg)
 
 /* ---- streaming out ------------------------------------------------------------------------ */
 
-void
-gw_call_queue(struct gw_call *c, grpc_slice msg)
+/* Append msg to the call's outgoing queue. For a producer (`from_producer`), returns
+ * whether the worker waits for exactly this (it found the queue empty while the producer
+ * ran; the flag is consumed). On allocation failure the message is dropped and the call
+ * ends with ST_ENOMEM. */
+static bool
+enqueue(struct gw_call *c, grpc_slice msg, bool from_producer)
 {
     struct gw_out *o = malloc(sizeof *o);
     if (!o) {
@@ -269,7 +260,7 @@ gw_call_queue(struct gw_call *c, grpc_slice msg)
             c->out_eof = true;
             c->out_code = st_error_set(&c->out_err, ST_ENOMEM, "out of memory");
         }
-        return;
+        return false;
     }
     o->slice = msg;
     o->next = NULL;
@@ -280,7 +271,17 @@ gw_call_queue(struct gw_call *c, grpc_slice msg)
         c->out_head = o;
     c->out_tail = o;
     c->out_bytes += GRPC_SLICE_LENGTH(msg);
+    bool wake = from_producer && c->starved;
+    if (wake)
+        c->starved = false;
     pthread_mutex_unlock(&c->qmu);
+    return wake;
+}
+
+void
+gw_call_queue(struct gw_call *c, grpc_slice msg)
+{
+    (void)enqueue(c, msg, false);
 }
 
 size_t
@@ -301,28 +302,7 @@ gw_call_queued_bytes(struct gw_call *c)
 void
 gw_call_push(struct gw_call *c, grpc_slice msg)
 {
-    struct gw_out *o = malloc(sizeof *o);
-    if (!o) {
-        grpc_slice_unref(msg);
-        if (!c->out_eof) {
-            c->out_eof = true;
-            c->out_code = st_error_set(&c->out_err, ST_ENOMEM, "out of memory");
-        }
-        return;
-    }
-    o->slice = msg;
-    o->next = NULL;
-    pthread_mutex_lock(&c->qmu);
-    if (c->out_tail)
-        c->out_tail->next = o;
-    else
-        c->out_head = o;
-    c->out_tail = o;
-    c->out_bytes += GRPC_SLICE_LENGTH(msg);
-    bool wake = c->starved;
-    c->starved = false;
-    pthread_mutex_unlock(&c->qmu);
-    if (wake)
+    if (enqueue(c, msg, true))
         gw_call_nudge(c);
 }
 

@@ -82,19 +82,6 @@ gw_update_statement_check(const char *sql, size_t n, struct st_error *err)
     return ST_OK;
 }
 
-static bool
-varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
 /* Whether field 1 (query) of the encoded message holds a NUL byte: protobuf-c hands the
  * string over NUL-terminated, so "DELETE ...\0..." would silently lose its tail. */
 static bool
@@ -105,11 +92,11 @@ query_has_nul(const uint8_t *p, size_t n)
     const uint8_t *end = p + n;
     while (p < end) {
         uint64_t tag, v;
-        if (!varint(&p, end, &tag))
+        if (st_get_uvarint(&p, end, &tag) != 0)
             return false;
         switch (tag & 7) {
         case 0:
-            if (!varint(&p, end, &v))
+            if (st_get_uvarint(&p, end, &v) != 0)
                 return false;
             break;
         case 1:
@@ -123,7 +110,7 @@ query_has_nul(const uint8_t *p, size_t n)
             p += 4;
             break;
         case 2:
-            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
+            if (st_get_uvarint(&p, end, &v) != 0 || v > (uint64_t)(end - p))
                 return false;
             if (tag >> 3 == 1 && memchr(p, 0, (size_t)v))
                 return true;
