@@ -239,6 +239,33 @@ TEST(flightsql_ticket_round_trip)
     gw_query_cleanup(&q);
 }
 
+/* Empty protobuf fields reach the decoders without a pointer (protobuf-c): an Any holding
+ * an empty ReadInfo is refused cleanly and an empty prepared-statement handle decodes to an
+ * empty statement (the ReadInfo case was a fuzz finding: NULL + 0, undefined behaviour). */
+TEST(empty_readinfo_refused_empty_handle_is_an_empty_statement)
+{
+    static const char url[] = "type.googleapis.com/influxdata.iox.querier.v1.ReadInfo";
+    uint8_t any[80];
+    size_t n = 0;
+    any[n++] = 0x0a, any[n++] = (uint8_t)(sizeof url - 1);
+    memcpy(any + n, url, sizeof url - 1), n += sizeof url - 1;
+    struct gw_query q;
+    struct st_error err;
+    gw_query_init(&q);
+    ASSERT_CODE(gw_ticket_decode(any, n, NULL, &q, &err), ST_EINVAL);
+    gw_query_cleanup(&q);
+    any[n++] = 0x12, any[n++] = 0; /* value present but empty */
+    gw_query_init(&q);
+    ASSERT_CODE(gw_ticket_decode(any, n, NULL, &q, &err), ST_EINVAL);
+    gw_query_cleanup(&q);
+    /* an empty handle is the legacy raw-text form of an empty statement, which the SQL
+     * front end then refuses ("empty statement") */
+    gw_query_init(&q);
+    ASSERT_OK(gw_handle_decode(NULL, 0, &q, &err));
+    ASSERT_EQ_INT(q.sql_len, 0);
+    gw_query_cleanup(&q);
+}
+
 /* Parameters and CommandGetSqlInfo ids live in arrays allocated on use: every count from
  * none to the limit, with string values (the string store moves as it grows and the
  * parameters are re-pointed), and one more than the limit refused. */
